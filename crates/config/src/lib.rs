@@ -1,0 +1,1 @@
+//! Brim's configuration (placeholder; see the config helper's work).

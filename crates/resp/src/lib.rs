@@ -1,0 +1,7 @@
+//! RESP2/RESP3 codec: a zero-copy request parser (multibulk and inline) and a reply writer.
+//! No I/O and no keyspace: bytes in, bytes out.
+
+pub mod number;
+pub mod reply;
+
+pub use reply::{Aggregate, Deferred, Reply};
