@@ -1,1 +1,20 @@
-//! placeholder
+//! Brim's data store: databases, the keyspace table, values and their encodings, expiry,
+//! and memory accounting. No sockets and no threads of its own; time is injected through
+//! [`Access`], so everything here is deterministic and unit-testable.
+
+pub mod alloc;
+pub mod db;
+mod entry;
+pub mod lru;
+pub mod object;
+pub mod stripe;
+mod table;
+pub mod value;
+
+pub use db::{Db, Keyspace, MultiLock, StripeGuard};
+pub use entry::OwnedPayload;
+pub use lru::{Access, Touch};
+pub use object::Object;
+pub use stripe::{Detached, EntryMut, EntryRef, SetExpire, Stripe};
+pub use table::{hash_key, Rng};
+pub use value::{NewValue, StrRef, ValueRef, ValueType};

@@ -2,6 +2,8 @@
 //! No I/O and no keyspace: bytes in, bytes out.
 
 pub mod number;
+pub mod parse;
 pub mod reply;
 
+pub use parse::{Args, ParseLimits, Parser, ProtoError};
 pub use reply::{Aggregate, Deferred, Reply};

@@ -1,0 +1,235 @@
+//! Databases and the keyspace: 16 (by default) databases, each split into stripes by key
+//! hash, each stripe behind its own lock, and one gate that a whole batch of commands holds
+//! shared while whole-keyspace operations (EXEC, FLUSHALL, SWAPDB, ...) take it exclusively.
+
+use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::lru::Access;
+use crate::stripe::Stripe;
+use crate::table::hash_key;
+
+/// Stripes per database unless configured otherwise.
+pub const DEFAULT_STRIPES: usize = 256;
+
+#[repr(align(128))]
+struct Padded(Mutex<Stripe>);
+
+/// One database: its keys spread over stripes.
+pub struct Db {
+    stripes: Box<[Padded]>,
+    shift: u32,
+}
+
+/// A stripe, locked.
+pub type StripeGuard<'a> = MutexGuard<'a, Stripe>;
+
+impl Db {
+    /// An empty database with `stripes` stripes (a power of two).
+    pub fn new(stripes: usize, seed: u64) -> Self {
+        let n = stripes.max(1).next_power_of_two();
+        let stripes = (0..n)
+            .map(|i| Padded(Mutex::new(Stripe::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64)))))
+            .collect();
+        Db { stripes, shift: 64 - n.trailing_zeros() }
+    }
+
+    /// Number of stripes.
+    pub fn stripe_count(&self) -> usize {
+        self.stripes.len()
+    }
+
+    /// The stripe `key` lives in.
+    #[inline]
+    pub fn stripe_of(&self, key: &[u8]) -> usize {
+        if self.shift == 64 {
+            0
+        } else {
+            (hash_key(key) >> self.shift) as usize
+        }
+    }
+
+    /// Lock the stripe holding `key`.
+    #[inline]
+    pub fn lock(&self, key: &[u8]) -> StripeGuard<'_> {
+        self.stripes[self.stripe_of(key)].0.lock()
+    }
+
+    /// Lock stripe number `i`.
+    pub fn lock_stripe(&self, i: usize) -> StripeGuard<'_> {
+        self.stripes[i].0.lock()
+    }
+
+    /// Lock the stripes of all `keys`, in ascending order (so two multi-key commands never
+    /// deadlock).
+    pub fn lock_keys<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> MultiLock<'_> {
+        let mut idx: Vec<usize> = keys.into_iter().map(|k| self.stripe_of(k)).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        let guards = idx.iter().map(|&i| (i, self.stripes[i].0.lock())).collect();
+        MultiLock { db: self, guards }
+    }
+
+    /// Number of keys (expired ones not yet reclaimed included, as in Redis).
+    pub fn len(&self) -> usize {
+        self.stripes.iter().map(|s| s.0.lock().len()).sum()
+    }
+
+    /// Whether the database holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.stripes.iter().all(|s| s.0.lock().is_empty())
+    }
+
+    /// Number of keys with an expire time.
+    pub fn volatile_len(&self) -> usize {
+        self.stripes.iter().map(|s| s.0.lock().volatile_len()).sum()
+    }
+
+    /// Average remaining time to live of keys with an expire, in ms (sampled), or 0.
+    pub fn avg_ttl(&self, acc: &Access) -> i64 {
+        let (mut sum, mut n) = (0i128, 0u64);
+        for s in self.stripes.iter() {
+            let (a, b) = s.0.lock().ttl_sample(acc, 4);
+            sum += a;
+            n += b;
+        }
+        if n == 0 {
+            0
+        } else {
+            (sum / n as i128) as i64
+        }
+    }
+
+    /// Remove every key; returns how many there were.
+    pub fn clear(&self) -> usize {
+        self.stripes.iter().map(|s| s.0.lock().clear()).sum()
+    }
+
+    /// Bytes of keyspace table overhead.
+    pub fn overhead_bytes(&self) -> usize {
+        self.stripes.iter().map(|s| s.0.lock().overhead_bytes()).sum::<usize>()
+            + self.stripes.len() * std::mem::size_of::<Padded>()
+    }
+
+    /// Modifications counted in this database.
+    pub fn changes(&self) -> u64 {
+        self.stripes.iter().map(|s| s.0.lock().changes()).sum()
+    }
+
+    /// One SCAN step. The cursor holds the stripe in its low bits and that stripe's table
+    /// cursor above them; every key present for the whole scan is returned at least once.
+    /// Calls `f` for each live key visited until roughly `count` keys were visited.
+    pub fn scan(&self, cursor: u64, count: usize, acc: &Access, mut f: impl FnMut(crate::EntryRef<'_>)) -> u64 {
+        let bits = self.stripes.len().trailing_zeros();
+        let mask = self.stripes.len() as u64 - 1;
+        let mut stripe = (cursor & mask) as usize;
+        let mut inner = cursor >> bits;
+        let mut visited = 0usize;
+        let mut iterations = count.saturating_mul(10).max(10);
+        loop {
+            inner = self.stripes[stripe].0.lock().scan(inner, acc, |e| {
+                visited += 1;
+                f(e)
+            });
+            if inner == 0 {
+                stripe += 1;
+                if stripe == self.stripes.len() {
+                    return 0;
+                }
+            }
+            iterations -= 1;
+            if visited >= count || iterations == 0 {
+                return (inner << bits) | stripe as u64;
+            }
+        }
+    }
+
+    /// A random live key.
+    pub fn random_key(&self, acc: &Access, rng: &mut crate::Rng) -> Option<Vec<u8>> {
+        let n = self.stripes.len();
+        let start = rng.below(n);
+        // Pick a random non-empty stripe, weighting is approximate (stripes are balanced).
+        for i in 0..n {
+            let mut s = self.stripes[(start + i) % n].0.lock();
+            if s.is_empty() {
+                continue;
+            }
+            if let Some(k) = s.random_key(acc) {
+                return Some(k);
+            }
+        }
+        None
+    }
+
+    /// Exchange all contents with another database (SWAPDB).
+    pub fn swap_with(&self, other: &Db) {
+        for (a, b) in self.stripes.iter().zip(other.stripes.iter()) {
+            let mut ga = a.0.lock();
+            let mut gb = b.0.lock();
+            ga.swap_contents(&mut gb);
+        }
+    }
+}
+
+/// Several stripes of one database, locked together.
+pub struct MultiLock<'a> {
+    db: &'a Db,
+    guards: Vec<(usize, StripeGuard<'a>)>,
+}
+
+impl MultiLock<'_> {
+    /// The locked stripe holding `key` (which must be one of the keys locked).
+    pub fn stripe(&mut self, key: &[u8]) -> &mut Stripe {
+        let i = self.db.stripe_of(key);
+        let pos = self.guards.iter().position(|(s, _)| *s == i).unwrap_or(0);
+        &mut self.guards[pos].1
+    }
+}
+
+/// All databases plus the gate.
+pub struct Keyspace {
+    gate: RwLock<()>,
+    dbs: Box<[Db]>,
+}
+
+/// Held by a worker while it runs a batch of commands.
+pub type SharedGate<'a> = RwLockReadGuard<'a, ()>;
+/// Held while a command needs the whole keyspace to itself.
+pub type ExclusiveGate<'a> = RwLockWriteGuard<'a, ()>;
+
+impl Keyspace {
+    /// `databases` empty databases of `stripes` stripes each.
+    pub fn new(databases: usize, stripes: usize) -> Self {
+        let dbs = (0..databases.max(1)).map(|i| Db::new(stripes, i as u64 + 1)).collect();
+        Keyspace { gate: RwLock::new(()), dbs }
+    }
+
+    /// Number of databases.
+    pub fn len(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// Whether there are no databases (never: there is at least one).
+    pub fn is_empty(&self) -> bool {
+        self.dbs.is_empty()
+    }
+
+    /// Database `i` (`i < len()`).
+    pub fn db(&self, i: usize) -> &Db {
+        &self.dbs[i]
+    }
+
+    /// All databases.
+    pub fn dbs(&self) -> &[Db] {
+        &self.dbs
+    }
+
+    /// Take the gate shared (a batch of ordinary commands).
+    pub fn shared(&self) -> SharedGate<'_> {
+        self.gate.read()
+    }
+
+    /// Take the gate exclusively (the caller must not hold it shared).
+    pub fn exclusive(&self) -> ExclusiveGate<'_> {
+        self.gate.write()
+    }
+}

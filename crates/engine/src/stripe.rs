@@ -1,0 +1,706 @@
+//! One stripe of a database: a share of its keys (chosen by hash), the list of those with an
+//! expire time, and the clients WATCHing any of them. Everything here runs under the
+//! stripe's lock; commands reach keys only through this safe API.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use crate::entry::{self, EntryPtr, OwnedPayload, Payload, PayloadRef};
+use crate::lru::Access;
+use crate::object::Object;
+use crate::table::{hash_key, Link, Rng, Table};
+use crate::value::{parse_i64_strict, NewValue, StrRef, ValueRef, ValueType, EMBSTR_MAX};
+
+/// Keys removed because their time ran out (lazily or by the active cycle).
+pub static EXPIRED_KEYS: AtomicU64 = AtomicU64::new(0);
+
+/// What SET does with the key's existing expire time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetExpire {
+    /// The key ends up with no expire (plain SET).
+    Clear,
+    /// The key keeps whatever expire it had (KEEPTTL, SETRANGE, ...).
+    Keep,
+    /// The key expires at this unix time in ms.
+    At(i64),
+}
+
+/// A key taken out of the keyspace with everything it carries, to be put back under a new
+/// name or in another database (RENAME, MOVE, COPY).
+pub struct Detached {
+    value: OwnedPayload,
+    expire: Option<i64>,
+    lru: u32,
+}
+
+impl Detached {
+    /// The expire time it carries.
+    pub fn expire_at(&self) -> Option<i64> {
+        self.expire
+    }
+
+    /// Replace the expire time it carries.
+    pub fn set_expire_at(&mut self, when: Option<i64>) {
+        self.expire = when;
+    }
+
+    /// A deep copy (COPY).
+    pub fn duplicate(&self) -> Detached {
+        let value = match &self.value {
+            OwnedPayload::Int(n) => OwnedPayload::Int(*n),
+            OwnedPayload::Bytes(b) => OwnedPayload::Bytes(b.clone()),
+            OwnedPayload::Heap(h) => OwnedPayload::Heap(h.clone()),
+            OwnedPayload::Obj(o) => OwnedPayload::Obj(o.clone()),
+        };
+        Detached { value, expire: self.expire, lru: self.lru }
+    }
+}
+
+type Watchers = HashMap<Box<[u8]>, Vec<Arc<AtomicBool>>>;
+
+/// A share of one database's keys.
+pub struct Stripe {
+    table: Table,
+    /// Entries that have an expire time; each entry stores its index here.
+    volatile: Vec<EntryPtr>,
+    watched: Option<Box<Watchers>>,
+    rng: Rng,
+    /// Modifications made here (Redis's `dirty`), for save points.
+    changes: u64,
+}
+
+// SAFETY: a stripe owns its entries outright; it is only reached through its mutex.
+unsafe impl Send for Stripe {}
+
+impl Drop for Stripe {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
+/// A live key, borrowed.
+#[derive(Clone, Copy)]
+pub struct EntryRef<'a> {
+    e: EntryPtr,
+    _life: std::marker::PhantomData<&'a ()>,
+}
+
+impl<'a> EntryRef<'a> {
+    fn new(e: EntryPtr) -> Self {
+        EntryRef { e, _life: std::marker::PhantomData }
+    }
+
+    /// The key.
+    pub fn key(&self) -> &'a [u8] {
+        // SAFETY: the entry outlives 'a (it is borrowed from the stripe).
+        unsafe { entry::key(self.e) }
+    }
+
+    /// The value.
+    pub fn value(&self) -> ValueRef<'a> {
+        // SAFETY: as above.
+        match unsafe { entry::payload(self.e) } {
+            PayloadRef::Int(n) => ValueRef::Str(StrRef::Int(n)),
+            PayloadRef::Inline(b) => ValueRef::Str(StrRef::Bytes(b)),
+            PayloadRef::Heap(h) => ValueRef::Str(StrRef::Bytes(h)),
+            PayloadRef::Obj(o) => ValueRef::Obj(o),
+        }
+    }
+
+    /// The value's type.
+    pub fn value_type(&self) -> ValueType {
+        self.value().value_type()
+    }
+
+    /// The value as a string, or `None` for another type.
+    pub fn str(&self) -> Option<StrRef<'a>> {
+        match self.value() {
+            ValueRef::Str(s) => Some(s),
+            ValueRef::Obj(_) => None,
+        }
+    }
+
+    /// Absolute expire time in unix ms.
+    pub fn expire_at(&self) -> Option<i64> {
+        // SAFETY: as above.
+        unsafe { entry::expire(self.e) }
+    }
+
+    /// The 24-bit LRU/LFU data.
+    pub fn access_data(&self) -> u32 {
+        // SAFETY: as above.
+        unsafe { entry::lru(self.e) }
+    }
+
+    /// The encoding, as OBJECT ENCODING names it.
+    pub fn encoding(&self) -> &'static str {
+        // SAFETY: as above.
+        match unsafe { entry::payload(self.e) } {
+            PayloadRef::Int(_) => "int",
+            PayloadRef::Inline(b) if b.len() <= EMBSTR_MAX => "embstr",
+            PayloadRef::Inline(_) | PayloadRef::Heap(_) => "raw",
+            PayloadRef::Obj(o) => o.encoding(),
+        }
+    }
+
+    /// Bytes this key costs: its entry, its value's buffers and its share of the table.
+    pub fn memory_usage(&self) -> usize {
+        // SAFETY: as above.
+        let own = crate::alloc::size_class(unsafe { entry::alloc_size(self.e) }, 8);
+        let value = match unsafe { entry::payload(self.e) } {
+            PayloadRef::Heap(h) => 32 + crate::alloc::size_class(h.capacity(), 8),
+            PayloadRef::Obj(o) => o.memory_usage(),
+            _ => 0,
+        };
+        own + value + std::mem::size_of::<usize>()
+    }
+}
+
+/// A live key, borrowed for modification. Every change signals the key's watchers.
+pub struct EntryMut<'a> {
+    stripe: &'a mut Stripe,
+    link: Link,
+    e: EntryPtr,
+}
+
+impl<'a> EntryMut<'a> {
+    /// A read-only view.
+    pub fn as_ref(&self) -> EntryRef<'_> {
+        EntryRef::new(self.e)
+    }
+
+    /// The value.
+    pub fn value(&self) -> ValueRef<'_> {
+        self.as_ref().value()
+    }
+
+    /// Absolute expire time in unix ms.
+    pub fn expire_at(&self) -> Option<i64> {
+        self.as_ref().expire_at()
+    }
+
+    /// Replace the value, keeping the expire time.
+    pub fn set_value(&mut self, value: NewValue) {
+        self.signal();
+        // SAFETY: `e` is live and linked at `link`; rebuild returns a fresh entry that takes
+        // over the link.
+        unsafe {
+            if let NewValue::Int(n) = value {
+                if entry::set_int_in_place(self.e, n) {
+                    return;
+                }
+            }
+            let expire = entry::expire(self.e).map(|w| (w, entry::volatile_index(self.e)));
+            let new = entry::rebuild(self.e, encode(value), expire);
+            self.relink(new);
+        }
+    }
+
+    /// The string's bytes in a growable buffer, converting the value to `raw` if needed
+    /// (APPEND, SETRANGE). `None` if the value is not a string.
+    pub fn str_buffer(&mut self) -> Option<&mut Vec<u8>> {
+        self.signal();
+        // SAFETY: as in set_value.
+        unsafe {
+            if entry::heap_mut(self.e).is_none() {
+                let bytes = match entry::payload(self.e) {
+                    PayloadRef::Int(n) => n.to_string().into_bytes(),
+                    PayloadRef::Inline(b) => b.to_vec(),
+                    _ => return None,
+                };
+                let expire = entry::expire(self.e).map(|w| (w, entry::volatile_index(self.e)));
+                let new = entry::rebuild(self.e, Payload::Heap(Box::new(bytes)), expire);
+                self.relink(new);
+            }
+            entry::heap_mut(self.e)
+        }
+    }
+
+    /// The collection, for modification. `None` for a string.
+    pub fn obj_mut(&mut self) -> Option<&mut Object> {
+        self.signal();
+        // SAFETY: `e` is live and exclusively borrowed through `self`.
+        unsafe { entry::obj_mut(self.e) }
+    }
+
+    /// Set or remove the expire time.
+    pub fn set_expire(&mut self, when: Option<i64>) {
+        self.signal();
+        // SAFETY: as in set_value.
+        unsafe {
+            match (entry::expire(self.e), when) {
+                (Some(_), Some(w)) => entry::set_expire_in_place(self.e, w),
+                (None, None) => {}
+                (None, Some(w)) => {
+                    let idx = self.stripe.volatile.len() as u32;
+                    let new = entry::with_expire(self.e, Some((w, idx)));
+                    self.stripe.volatile.push(new);
+                    self.relink_keep_volatile(new);
+                }
+                (Some(_), None) => {
+                    self.stripe.volatile_remove(self.e);
+                    let new = entry::with_expire(self.e, None);
+                    self.relink_keep_volatile(new);
+                }
+            }
+        }
+    }
+
+    /// Delete the key.
+    pub fn delete(mut self) {
+        self.signal();
+        // SAFETY: `e` is live and linked at `link`.
+        unsafe { self.stripe.unlink_free(self.link, self.e) };
+    }
+
+    fn signal(&mut self) {
+        // SAFETY: `e` is live; the key is only read while the stripe updates its watchers.
+        let key = unsafe { entry::key(self.e) };
+        self.stripe.signal(key);
+    }
+
+    unsafe fn relink(&mut self, new: EntryPtr) {
+        if entry::expire(new).is_some() {
+            self.stripe.volatile[entry::volatile_index(new) as usize] = new;
+        }
+        self.relink_keep_volatile(new);
+    }
+
+    unsafe fn relink_keep_volatile(&mut self, new: EntryPtr) {
+        self.stripe.table.replace(self.link, new);
+        self.e = new;
+    }
+}
+
+fn encode(value: NewValue<'_>) -> Payload<'_> {
+    match value {
+        NewValue::Str(b) => match parse_i64_strict(b) {
+            Some(n) => Payload::Int(n),
+            None => Payload::Inline(b),
+        },
+        NewValue::Plain(b) => Payload::Inline(b),
+        NewValue::Int(n) => Payload::Int(n),
+        NewValue::Raw(v) => Payload::Heap(Box::new(v)),
+        NewValue::Obj(o) => Payload::Obj(o),
+    }
+}
+
+impl Default for Stripe {
+    fn default() -> Self {
+        Self::new(0)
+    }
+}
+
+impl Stripe {
+    /// An empty stripe; `seed` seeds its sampling.
+    pub fn new(seed: u64) -> Self {
+        Stripe { table: Table::new(), volatile: Vec::new(), watched: None, rng: Rng::new(seed), changes: 0 }
+    }
+
+    /// Number of keys (including expired ones not yet reclaimed).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether the stripe holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.table.len() == 0
+    }
+
+    /// Number of keys with an expire time.
+    pub fn volatile_len(&self) -> usize {
+        self.volatile.len()
+    }
+
+    /// Modifications counted so far.
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Bytes of table overhead (bucket arrays and the volatile list).
+    pub fn overhead_bytes(&self) -> usize {
+        self.table.bucket_bytes() + self.volatile.capacity() * std::mem::size_of::<EntryPtr>()
+    }
+
+    /// Find a live key; an expired one is deleted on the way (lazy expiry).
+    fn lookup(&mut self, key: &[u8], acc: &Access) -> Option<(Link, EntryPtr)> {
+        self.table.rehash_step(1);
+        let (link, e) = self.table.find(key, hash_key(key))?;
+        // SAFETY: `e` is live and linked at `link`.
+        unsafe {
+            if let Some(when) = entry::expire(e) {
+                if acc.now_ms > when {
+                    self.signal(key);
+                    self.unlink_free(link, e);
+                    EXPIRED_KEYS.fetch_add(1, Relaxed);
+                    return None;
+                }
+            }
+            let old = entry::lru(e);
+            let new = acc.touched(old, self.rng.next_u64());
+            if new != old {
+                entry::set_lru(e, new);
+            }
+        }
+        Some((link, e))
+    }
+
+    /// A live key, for reading. Touches its access data as `acc` says.
+    pub fn get(&mut self, key: &[u8], acc: &Access) -> Option<EntryRef<'_>> {
+        self.lookup(key, acc).map(|(_, e)| EntryRef::new(e))
+    }
+
+    /// A live key, for modification.
+    pub fn get_mut(&mut self, key: &[u8], acc: &Access) -> Option<EntryMut<'_>> {
+        let (link, e) = self.lookup(key, acc)?;
+        Some(EntryMut { stripe: self, link, e })
+    }
+
+    /// Whether a live key exists (touching it, as EXISTS does in Redis).
+    pub fn exists(&mut self, key: &[u8], acc: &Access) -> bool {
+        self.lookup(key, acc).is_some()
+    }
+
+    /// Store `value` under `key`, replacing any value of any type.
+    pub fn set(&mut self, key: &[u8], value: NewValue, expire: SetExpire, acc: &Access) {
+        self.set_payload(key, encode(value), expire, acc, None);
+    }
+
+    fn set_payload(&mut self, key: &[u8], payload: Payload, expire: SetExpire, acc: &Access, lru: Option<u32>) {
+        self.signal(key);
+        let h = hash_key(key);
+        self.table.rehash_step(1);
+        let old = self.table.find(key, h);
+        // SAFETY: entries found are live; a new entry is linked exactly once.
+        unsafe {
+            let old_expire = match old {
+                Some((_, e)) => entry::expire(e).filter(|&w| acc.now_ms <= w),
+                None => None,
+            };
+            let when = match expire {
+                SetExpire::Clear => None,
+                SetExpire::Keep => old_expire,
+                SetExpire::At(w) => Some(w),
+            };
+            match old {
+                Some((link, e)) => {
+                    let had_vidx = entry::expire(e).map(|_| entry::volatile_index(e));
+                    let exp = match (when, had_vidx) {
+                        (Some(w), Some(i)) => Some((w, i)),
+                        (Some(w), None) => Some((w, self.volatile.len() as u32)),
+                        (None, _) => None,
+                    };
+                    if had_vidx.is_some() && when.is_none() {
+                        self.volatile_remove(e);
+                    }
+                    let new = entry::rebuild(e, payload, exp);
+                    entry::set_lru(new, lru.unwrap_or_else(|| acc.touched(entry::lru(new), self.rng.next_u64())));
+                    match (had_vidx, when) {
+                        (Some(i), Some(_)) => self.volatile[i as usize] = new,
+                        (None, Some(_)) => self.volatile.push(new),
+                        _ => {}
+                    }
+                    self.table.replace(link, new);
+                }
+                None => {
+                    let exp = when.map(|w| (w, self.volatile.len() as u32));
+                    let new = entry::create(key, payload, exp, lru.unwrap_or_else(|| acc.initial()));
+                    if exp.is_some() {
+                        self.volatile.push(new);
+                    }
+                    self.table.insert(new, h);
+                }
+            }
+        }
+    }
+
+    /// Delete a live key; returns whether it existed.
+    pub fn remove(&mut self, key: &[u8], acc: &Access) -> bool {
+        match self.get_mut(key, &acc.no_touch()) {
+            Some(e) => {
+                e.delete();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Take a live key out with its value, expire time and access data.
+    pub fn take(&mut self, key: &[u8], acc: &Access) -> Option<Detached> {
+        let (link, e) = self.lookup(key, &acc.no_touch())?;
+        self.signal(key);
+        // SAFETY: `e` is live and linked at `link`; it is unlinked before being consumed.
+        unsafe {
+            if entry::expire(e).is_some() {
+                self.volatile_remove(e);
+            }
+            self.table.unlink(link, e);
+            let expire = entry::expire(e);
+            let lru = entry::lru(e);
+            Some(Detached { value: entry::into_payload(e), expire, lru })
+        }
+    }
+
+    /// Store a detached key under `key`, replacing any existing value.
+    pub fn put(&mut self, key: &[u8], d: Detached, acc: &Access) {
+        let expire = match d.expire {
+            Some(w) => SetExpire::At(w),
+            None => SetExpire::Clear,
+        };
+        let mut scratch = Vec::new();
+        let payload = d.value.into_payload(&mut scratch);
+        self.set_payload(key, payload, expire, acc, Some(d.lru));
+    }
+
+    /// Remove every key; returns how many there were.
+    pub fn clear(&mut self) -> usize {
+        let n = self.table.len();
+        if let Some(w) = &self.watched {
+            for flags in w.values() {
+                flags.iter().for_each(|f| f.store(true, Relaxed));
+            }
+        }
+        self.volatile = Vec::new();
+        // SAFETY: drained entries are no longer reachable from the table.
+        self.table.drain(|e| unsafe { entry::free(e) });
+        self.changes += n as u64;
+        n
+    }
+
+    /// Exchange contents with another stripe (SWAPDB). Watchers of keys on either side are
+    /// signalled; the watch lists stay where they are.
+    pub fn swap_contents(&mut self, other: &mut Stripe) {
+        for s in [&*self, &*other] {
+            if let Some(w) = &s.watched {
+                for flags in w.values() {
+                    flags.iter().for_each(|f| f.store(true, Relaxed));
+                }
+            }
+        }
+        std::mem::swap(&mut self.table, &mut other.table);
+        std::mem::swap(&mut self.volatile, &mut other.volatile);
+    }
+
+    /// One SCAN step from `cursor`; calls `f` with each live key visited. Returns the next
+    /// cursor (0: done with this stripe).
+    pub fn scan(&mut self, cursor: u64, acc: &Access, mut f: impl FnMut(EntryRef<'_>)) -> u64 {
+        let now = acc.now_ms;
+        self.table.scan(cursor, |e| {
+            // SAFETY: the table hands out live entries.
+            if unsafe { entry::expire(e) }.is_none_or(|w| now <= w) {
+                f(EntryRef::new(e));
+            }
+        })
+    }
+
+    /// Call `f` on every live key.
+    pub fn for_each(&self, acc: &Access, mut f: impl FnMut(EntryRef<'_>)) {
+        let now = acc.now_ms;
+        self.table.for_each(|e| {
+            // SAFETY: the table hands out live entries.
+            if unsafe { entry::expire(e) }.is_none_or(|w| now <= w) {
+                f(EntryRef::new(e));
+            }
+        })
+    }
+
+    /// A random live key (expired keys met on the way are reclaimed).
+    pub fn random_key(&mut self, acc: &Access) -> Option<Vec<u8>> {
+        for _ in 0..100 {
+            let e = self.table.random(&mut self.rng)?;
+            // SAFETY: the table hands out live entries.
+            let key = unsafe { entry::key(e) }.to_vec();
+            if self.lookup(&key, &acc.no_touch()).is_some() {
+                return Some(key);
+            }
+        }
+        None
+    }
+
+    /// Sum and count of the remaining time to live of up to `samples` keys with an expire
+    /// time (for INFO's avg_ttl).
+    pub fn ttl_sample(&mut self, acc: &Access, samples: usize) -> (i128, u64) {
+        let mut sum = 0i128;
+        let mut n = 0u64;
+        for _ in 0..samples.min(self.volatile.len()) {
+            let e = self.volatile[self.rng.below(self.volatile.len())];
+            // SAFETY: the volatile list only holds live entries with an expire.
+            if let Some(w) = unsafe { entry::expire(e) } {
+                let ttl = w - acc.now_ms;
+                if ttl > 0 {
+                    sum += ttl as i128;
+                    n += 1;
+                }
+            }
+        }
+        (sum, n)
+    }
+
+    /// Register `flag` to be set when `key` changes (WATCH).
+    pub fn watch(&mut self, key: &[u8], flag: &Arc<AtomicBool>) {
+        let w = self.watched.get_or_insert_with(Default::default);
+        let list = w.entry(key.into()).or_default();
+        if !list.iter().any(|f| Arc::ptr_eq(f, flag)) {
+            list.push(flag.clone());
+        }
+    }
+
+    /// Forget a WATCH registration.
+    pub fn unwatch(&mut self, key: &[u8], flag: &Arc<AtomicBool>) {
+        if let Some(w) = &mut self.watched {
+            if let Some(list) = w.get_mut(key) {
+                list.retain(|f| !Arc::ptr_eq(f, flag));
+                if list.is_empty() {
+                    w.remove(key);
+                }
+            }
+            if w.is_empty() {
+                self.watched = None;
+            }
+        }
+    }
+
+    /// Whether `key` holds a value whose expire time has passed (EXEC treats a watched key
+    /// that expired meanwhile as modified).
+    pub fn is_logically_expired(&mut self, key: &[u8], acc: &Access) -> bool {
+        match self.table.find(key, hash_key(key)) {
+            // SAFETY: found entries are live.
+            Some((_, e)) => unsafe { entry::expire(e) }.is_some_and(|w| acc.now_ms > w),
+            None => false,
+        }
+    }
+
+    /// Mark `key` modified: sets the flags of the clients watching it.
+    pub fn signal(&mut self, key: &[u8]) {
+        self.changes += 1;
+        if let Some(w) = &self.watched {
+            if let Some(flags) = w.get(key) {
+                flags.iter().for_each(|f| f.store(true, Relaxed));
+            }
+        }
+    }
+
+    /// Do a slice of pending incremental rehashing; returns whether more is left.
+    pub fn rehash_step(&mut self, buckets: usize) -> bool {
+        self.table.rehash_step(buckets)
+    }
+
+    unsafe fn unlink_free(&mut self, link: Link, e: EntryPtr) {
+        if entry::expire(e).is_some() {
+            self.volatile_remove(e);
+        }
+        self.table.unlink(link, e);
+        entry::free(e);
+    }
+
+    unsafe fn volatile_remove(&mut self, e: EntryPtr) {
+        let i = entry::volatile_index(e) as usize;
+        self.volatile.swap_remove(i);
+        if let Some(&moved) = self.volatile.get(i) {
+            entry::set_volatile_index(moved, i as u32);
+        }
+        if self.volatile.capacity() > 64 && self.volatile.len() * 4 < self.volatile.capacity() {
+            self.volatile.shrink_to(self.volatile.len() * 2);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn acc(now: i64) -> Access {
+        Access::at(now)
+    }
+
+    #[test]
+    fn set_get_overwrite_and_encodings() {
+        let mut s = Stripe::new(1);
+        let a = acc(1000);
+        s.set(b"n", NewValue::Str(b"123"), SetExpire::Clear, &a);
+        s.set(b"e", NewValue::Str(b"hello"), SetExpire::Clear, &a);
+        s.set(b"r", NewValue::Str(&[b'x'; 45]), SetExpire::Clear, &a);
+        assert_eq!(s.get(b"n", &a).unwrap().encoding(), "int");
+        assert_eq!(s.get(b"e", &a).unwrap().encoding(), "embstr");
+        assert_eq!(s.get(b"r", &a).unwrap().encoding(), "raw");
+        assert_eq!(s.get(b"n", &a).unwrap().str(), Some(StrRef::Int(123)));
+        s.set(b"n", NewValue::Str(b"0123"), SetExpire::Clear, &a);
+        assert_eq!(s.get(b"n", &a).unwrap().str(), Some(StrRef::Bytes(b"0123")));
+        assert_eq!(s.len(), 3);
+        assert!(s.remove(b"n", &a));
+        assert!(!s.remove(b"n", &a));
+        assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn expiry_is_lazy_and_exact() {
+        let mut s = Stripe::new(1);
+        s.set(b"k", NewValue::Str(b"v"), SetExpire::At(2000), &acc(1000));
+        s.set(b"p", NewValue::Str(b"v"), SetExpire::Clear, &acc(1000));
+        assert_eq!(s.volatile_len(), 1);
+        assert!(s.get(b"k", &acc(2000)).is_some(), "alive at its deadline");
+        assert!(s.get(b"k", &acc(2001)).is_none());
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.volatile_len(), 0);
+    }
+
+    #[test]
+    fn expire_add_change_remove_keeps_volatile_list_consistent() {
+        let mut s = Stripe::new(1);
+        let a = acc(0);
+        for i in 0..50u32 {
+            s.set(&i.to_be_bytes(), NewValue::Int(i as i64), SetExpire::Clear, &a);
+            s.get_mut(&i.to_be_bytes(), &a).unwrap().set_expire(Some(100 + i as i64));
+        }
+        assert_eq!(s.volatile_len(), 50);
+        for i in (0..50u32).step_by(2) {
+            s.get_mut(&i.to_be_bytes(), &a).unwrap().set_expire(None);
+        }
+        for i in (1..50u32).step_by(4) {
+            s.get_mut(&i.to_be_bytes(), &a).unwrap().set_value(NewValue::Plain(&[7; 100]));
+        }
+        assert_eq!(s.volatile_len(), 25);
+        for i in 0..50u32 {
+            let e = s.get(&i.to_be_bytes(), &a).unwrap();
+            assert_eq!(e.expire_at().is_some(), i % 2 == 1, "{i}");
+        }
+        // Everything with an expire goes at t=200; the rest stays.
+        for i in 0..50u32 {
+            let alive = s.get(&i.to_be_bytes(), &acc(200)).is_some();
+            assert_eq!(alive, i % 2 == 0);
+        }
+        assert_eq!(s.volatile_len(), 0);
+    }
+
+    #[test]
+    fn keepttl_take_put_and_watch() {
+        let mut s = Stripe::new(1);
+        let a = acc(0);
+        s.set(b"k", NewValue::Str(b"v"), SetExpire::At(500), &a);
+        s.set(b"k", NewValue::Str(b"w"), SetExpire::Keep, &a);
+        assert_eq!(s.get(b"k", &a).unwrap().expire_at(), Some(500));
+        let flag = Arc::new(AtomicBool::new(false));
+        s.watch(b"k2", &flag);
+        let d = s.take(b"k", &a).unwrap();
+        assert!(!flag.load(Relaxed));
+        s.put(b"k2", d, &a);
+        assert!(flag.load(Relaxed));
+        let e = s.get(b"k2", &a).unwrap();
+        assert_eq!(e.expire_at(), Some(500));
+        assert_eq!(e.str(), Some(StrRef::Bytes(b"w")));
+        assert!(s.get(b"k", &a).is_none());
+        assert_eq!(s.volatile_len(), 1);
+    }
+
+    #[test]
+    fn str_buffer_converts_to_raw() {
+        let mut s = Stripe::new(1);
+        let a = acc(0);
+        s.set(b"k", NewValue::Str(b"12"), SetExpire::Clear, &a);
+        s.get_mut(b"k", &a).unwrap().str_buffer().unwrap().extend_from_slice(b"ab");
+        let e = s.get(b"k", &a).unwrap();
+        assert_eq!(e.encoding(), "raw");
+        assert_eq!(e.str(), Some(StrRef::Bytes(b"12ab")));
+    }
+}

@@ -1,0 +1,462 @@
+//! The keyspace hash table of one stripe: chained buckets whose links live inside the
+//! entries (no separate dict entry), grown and shrunk by incremental rehashing, with Redis's
+//! reverse-binary SCAN cursor and cheap random sampling.
+//!
+//! - A bucket is one pointer. The table grows when it holds more than two entries per
+//!   bucket, and shrinks below one entry per eight buckets, so the buckets cost 4 to 8
+//!   bytes per key (Redis: 8 to 16 plus a 24-byte dict entry).
+//! - Growing or shrinking allocates the new bucket array and then moves one bucket per
+//!   operation (plus what the background rehash does), so no single command pays for the
+//!   whole table, and memory never doubles: only the bucket array exists twice.
+//! - SCAN visits buckets in reverse-binary order, which guarantees that every entry present
+//!   for the whole scan is returned at least once even when the table resizes between calls.
+
+use std::ptr;
+
+use crate::entry::{self, EntryPtr};
+
+/// Most entries per bucket before the table grows.
+const MAX_LOAD: usize = 2;
+/// Fewer entries than buckets / this makes the table shrink.
+const MIN_FILL_DIV: usize = 8;
+const MIN_SIZE: usize = 4;
+
+/// Hash of a key: one process-wide seeded hash, shared by stripe selection and buckets.
+pub fn hash_key(key: &[u8]) -> u64 {
+    use std::sync::OnceLock;
+    static STATE: OnceLock<ahash::RandomState> = OnceLock::new();
+    STATE.get_or_init(ahash::RandomState::new).hash_one(key)
+}
+
+type Buckets = Box<[*mut u8]>;
+
+/// A pointer to the slot that points at an entry: a bucket or the previous entry's link.
+pub(crate) type Link = *mut *mut u8;
+
+pub(crate) struct Table {
+    ht: [Buckets; 2],
+    /// While `ht[1]` is non-empty: the next bucket of `ht[0]` to move.
+    rehash_idx: usize,
+    len: usize,
+}
+
+// SAFETY: the table owns its entries; the raw pointers are never shared outside the stripe
+// lock that guards the table.
+unsafe impl Send for Table {}
+
+fn empty() -> Buckets {
+    Box::new([])
+}
+
+fn buckets(n: usize) -> Buckets {
+    vec![ptr::null_mut(); n].into_boxed_slice()
+}
+
+fn reverse_increment(v: u64, mask: u64) -> u64 {
+    let v = v | !mask;
+    (v.reverse_bits().wrapping_add(1)).reverse_bits()
+}
+
+impl Table {
+    pub(crate) fn new() -> Self {
+        Table { ht: [empty(), empty()], rehash_idx: 0, len: 0 }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_rehashing(&self) -> bool {
+        !self.ht[1].is_empty()
+    }
+
+    /// Bytes held by the bucket arrays.
+    pub(crate) fn bucket_bytes(&self) -> usize {
+        (self.ht[0].len() + self.ht[1].len()) * std::mem::size_of::<*mut u8>()
+    }
+
+    #[cfg(test)]
+    /// Number of buckets (both tables while rehashing).
+    pub(crate) fn slots(&self) -> usize {
+        self.ht[0].len() + self.ht[1].len()
+    }
+
+    /// Find the entry for `key`; returns the link pointing at it and the entry.
+    #[inline]
+    pub(crate) fn find(&mut self, key: &[u8], h: u64) -> Option<(Link, EntryPtr)> {
+        for t in 0..2 {
+            let size = self.ht[t].len();
+            if size == 0 {
+                break;
+            }
+            let mut link: Link = &mut self.ht[t][h as usize & (size - 1)];
+            // SAFETY: every non-null link points at a live entry owned by this table.
+            unsafe {
+                while let Some(e) = EntryPtr::new(*link) {
+                    if entry::key(e) == key {
+                        return Some((link, e));
+                    }
+                    link = e.as_ptr() as Link;
+                }
+            }
+            if !self.is_rehashing() {
+                break;
+            }
+        }
+        None
+    }
+
+    /// Insert an entry whose key is known to be absent.
+    pub(crate) fn insert(&mut self, e: EntryPtr, h: u64) {
+        if self.ht[0].is_empty() {
+            self.ht[0] = buckets(MIN_SIZE);
+        }
+        let t = if self.is_rehashing() { 1 } else { 0 };
+        let size = self.ht[t].len();
+        let slot = &mut self.ht[t][h as usize & (size - 1)];
+        // SAFETY: `e` is a live entry not yet linked anywhere.
+        unsafe { entry::set_next(e, *slot) };
+        *slot = e.as_ptr();
+        self.len += 1;
+        self.maybe_resize();
+    }
+
+    /// Unlink the entry `e` that `link` points at. The caller frees it.
+    pub(crate) unsafe fn unlink(&mut self, link: Link, e: EntryPtr) {
+        *link = entry::next(e);
+        self.len -= 1;
+        self.maybe_resize();
+    }
+
+    /// Replace the entry `link` points at with `new` (which already carries the old link).
+    pub(crate) unsafe fn replace(&mut self, link: Link, new: EntryPtr) {
+        *link = new.as_ptr();
+    }
+
+    /// Start growing or shrinking when the load calls for it.
+    fn maybe_resize(&mut self) {
+        if self.is_rehashing() {
+            return;
+        }
+        let size = self.ht[0].len();
+        let target = if self.len > size * MAX_LOAD {
+            (self.len / MAX_LOAD + 1).next_power_of_two()
+        } else if size > MIN_SIZE && self.len * MIN_FILL_DIV < size {
+            self.len.max(MIN_SIZE).next_power_of_two()
+        } else {
+            return;
+        };
+        if target != size {
+            self.ht[1] = buckets(target);
+            self.rehash_idx = 0;
+        }
+    }
+
+    /// Move up to `n` buckets to the new table (visiting at most `10 * n` empty ones).
+    /// Returns whether rehashing is still under way.
+    pub(crate) fn rehash_step(&mut self, n: usize) -> bool {
+        if !self.is_rehashing() {
+            return false;
+        }
+        let mut moved = 0;
+        let mut empty_visits = n * 10;
+        let mask1 = self.ht[1].len() - 1;
+        while moved < n && self.rehash_idx < self.ht[0].len() {
+            let mut cur = std::mem::replace(&mut self.ht[0][self.rehash_idx], ptr::null_mut());
+            self.rehash_idx += 1;
+            if cur.is_null() {
+                empty_visits -= 1;
+                if empty_visits == 0 {
+                    break;
+                }
+                continue;
+            }
+            // SAFETY: entries in the chain are live and owned by this table.
+            unsafe {
+                while let Some(e) = EntryPtr::new(cur) {
+                    cur = entry::next(e);
+                    let slot = &mut self.ht[1][hash_key(entry::key(e)) as usize & mask1];
+                    entry::set_next(e, *slot);
+                    *slot = e.as_ptr();
+                }
+            }
+            moved += 1;
+        }
+        if self.rehash_idx >= self.ht[0].len() {
+            self.ht[0] = std::mem::replace(&mut self.ht[1], empty());
+            self.rehash_idx = 0;
+            self.maybe_resize();
+        }
+        self.is_rehashing()
+    }
+
+    /// Call `f` on every entry of bucket chain `head`.
+    fn walk(mut cur: *mut u8, f: &mut impl FnMut(EntryPtr)) {
+        // SAFETY: chains only hold live entries; `f` must not unlink them.
+        unsafe {
+            while let Some(e) = EntryPtr::new(cur) {
+                cur = entry::next(e);
+                f(e);
+            }
+        }
+    }
+
+    /// One SCAN step from cursor `v`: visits the entries of one bucket (and, while
+    /// rehashing, of the buckets of the larger table it expands to). Returns the next
+    /// cursor, 0 when the scan is complete.
+    pub(crate) fn scan(&self, v: u64, mut f: impl FnMut(EntryPtr)) -> u64 {
+        if self.ht[0].is_empty() {
+            return 0;
+        }
+        let mut v = v;
+        if !self.is_rehashing() {
+            let m0 = (self.ht[0].len() - 1) as u64;
+            Self::walk(self.ht[0][(v & m0) as usize], &mut f);
+            return reverse_increment(v, m0);
+        }
+        let (small, large) = if self.ht[0].len() <= self.ht[1].len() {
+            (&self.ht[0], &self.ht[1])
+        } else {
+            (&self.ht[1], &self.ht[0])
+        };
+        let m0 = (small.len() - 1) as u64;
+        let m1 = (large.len() - 1) as u64;
+        Self::walk(small[(v & m0) as usize], &mut f);
+        loop {
+            Self::walk(large[(v & m1) as usize], &mut f);
+            v = reverse_increment(v, m1);
+            if v & (m0 ^ m1) == 0 {
+                break;
+            }
+        }
+        v
+    }
+
+    /// Call `f` on every entry.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(EntryPtr)) {
+        for t in &self.ht {
+            for &head in t.iter() {
+                Self::walk(head, &mut f);
+            }
+        }
+    }
+
+    /// Remove every entry, handing each to `f` (which takes ownership).
+    pub(crate) fn drain(&mut self, mut f: impl FnMut(EntryPtr)) {
+        let tables = std::mem::replace(&mut self.ht, [empty(), empty()]);
+        self.len = 0;
+        self.rehash_idx = 0;
+        for t in tables.iter() {
+            for &head in t.iter() {
+                Self::walk(head, &mut f);
+            }
+        }
+    }
+
+    /// A uniformly chosen bucket's random entry (Redis's dictGetFairRandomKey is close
+    /// enough: chains are short).
+    pub(crate) fn random(&self, rng: &mut Rng) -> Option<EntryPtr> {
+        if self.len == 0 {
+            return None;
+        }
+        let s0 = self.ht[0].len();
+        let total = s0 + self.ht[1].len();
+        let start = if self.is_rehashing() { self.rehash_idx } else { 0 };
+        loop {
+            let i = start + rng.below(total - start);
+            let head = if i >= s0 { self.ht[1][i - s0] } else { self.ht[0][i] };
+            if head.is_null() {
+                continue;
+            }
+            let mut n = 0;
+            Self::walk(head, &mut |_| n += 1);
+            let mut pick = rng.below(n);
+            let mut found = None;
+            Self::walk(head, &mut |e| {
+                if pick == 0 && found.is_none() {
+                    found = Some(e);
+                }
+                pick = pick.wrapping_sub(1);
+            });
+            return found;
+        }
+    }
+
+    #[cfg_attr(not(test), allow(dead_code))] // used by eviction (memory issue)
+    /// Up to `count` entries from consecutive buckets starting at a random one (Redis's
+    /// dictGetSomeKeys): cheap sampling for eviction and active expiry.
+    pub(crate) fn sample(&self, rng: &mut Rng, count: usize, out: &mut Vec<EntryPtr>) {
+        if self.len == 0 || count == 0 {
+            return;
+        }
+        let s0 = self.ht[0].len();
+        let total = s0 + self.ht[1].len();
+        let mut i = rng.below(total);
+        let mut steps = count * 10;
+        let want = out.len() + count.min(self.len);
+        while out.len() < want && steps > 0 {
+            let head = if i >= s0 { self.ht[1][i - s0] } else { self.ht[0][i] };
+            Self::walk(head, &mut |e| {
+                if out.len() < want {
+                    out.push(e)
+                }
+            });
+            i = (i + 1) % total;
+            steps -= 1;
+        }
+    }
+}
+
+/// A small, fast PRNG (xorshift64*), one per stripe.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed (any value; zero is replaced).
+    pub fn new(seed: u64) -> Self {
+        Rng(seed | 1)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.next_u64() as u128 * n as u128) >> 64) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::Payload;
+    use std::collections::HashSet;
+
+    fn put(t: &mut Table, k: &[u8]) {
+        let e = entry::create(k, Payload::Int(1), None, 0);
+        t.insert(e, hash_key(k));
+    }
+
+    fn del(t: &mut Table, k: &[u8]) -> bool {
+        match t.find(k, hash_key(k)) {
+            Some((link, e)) => unsafe {
+                t.unlink(link, e);
+                entry::free(e);
+                true
+            },
+            None => false,
+        }
+    }
+
+    fn clear(t: &mut Table) {
+        t.drain(|e| unsafe { entry::free(e) });
+    }
+
+    #[test]
+    fn insert_find_delete_across_growth_and_shrink() {
+        let mut t = Table::new();
+        for i in 0..10_000u32 {
+            put(&mut t, &i.to_be_bytes());
+            t.rehash_step(1);
+        }
+        assert_eq!(t.len(), 10_000);
+        for i in 0..10_000u32 {
+            assert!(t.find(&i.to_be_bytes(), hash_key(&i.to_be_bytes())).is_some());
+        }
+        for i in 0..9_990u32 {
+            assert!(del(&mut t, &i.to_be_bytes()));
+            t.rehash_step(1);
+        }
+        while t.rehash_step(100) {}
+        assert_eq!(t.len(), 10);
+        assert!(t.slots() <= 64, "shrunk to {}", t.slots());
+        clear(&mut t);
+    }
+
+    #[test]
+    fn scan_returns_every_key_present_throughout_while_growing() {
+        let mut t = Table::new();
+        for i in 0..1000u32 {
+            put(&mut t, &i.to_be_bytes());
+        }
+        while t.rehash_step(100) {}
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut next_new = 1000u32;
+        loop {
+            cursor = t.scan(cursor, |e| {
+                seen.insert(unsafe { entry::key(e) }.to_vec());
+            });
+            // Grow the table between calls, with rehashing in flight.
+            for _ in 0..50 {
+                put(&mut t, &next_new.to_be_bytes());
+                next_new += 1;
+            }
+            t.rehash_step(3);
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..1000u32 {
+            assert!(seen.contains(&i.to_be_bytes().to_vec()), "missed {i}");
+        }
+        clear(&mut t);
+    }
+
+    #[test]
+    fn scan_survives_shrinking() {
+        let mut t = Table::new();
+        for i in 0..5000u32 {
+            put(&mut t, &i.to_be_bytes());
+        }
+        while t.rehash_step(100) {}
+        let mut seen = HashSet::new();
+        let mut cursor = 0;
+        let mut victim = 100u32;
+        loop {
+            cursor = t.scan(cursor, |e| {
+                seen.insert(unsafe { entry::key(e) }.to_vec());
+            });
+            for _ in 0..100 {
+                if victim < 5000 {
+                    del(&mut t, &victim.to_be_bytes());
+                    victim += 1;
+                }
+            }
+            t.rehash_step(2);
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in 0..100u32 {
+            assert!(seen.contains(&i.to_be_bytes().to_vec()), "missed {i}");
+        }
+        clear(&mut t);
+    }
+
+    #[test]
+    fn random_and_sample_find_entries() {
+        let mut t = Table::new();
+        let mut rng = Rng::new(42);
+        assert!(t.random(&mut rng).is_none());
+        for i in 0..100u32 {
+            put(&mut t, &i.to_be_bytes());
+        }
+        let mut seen = HashSet::new();
+        for _ in 0..2000 {
+            seen.insert(unsafe { entry::key(t.random(&mut rng).unwrap()) }.to_vec());
+        }
+        assert!(seen.len() > 90);
+        let mut out = Vec::new();
+        t.sample(&mut rng, 5, &mut out);
+        assert_eq!(out.len(), 5);
+        clear(&mut t);
+    }
+}
