@@ -11,7 +11,7 @@ pub mod stripe;
 mod table;
 pub mod value;
 
-pub use db::{Db, Keyspace, MultiLock, StripeGuard};
+pub use db::{Db, ExclusiveGate, Keyspace, MultiLock, SharedGate, StripeGuard};
 pub use entry::OwnedPayload;
 pub use lru::{Access, Touch};
 pub use object::Object;

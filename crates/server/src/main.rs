@@ -1,1 +1,58 @@
-fn main() {}
+//! `brim-server [path/to/brim.conf] [--name value ...]`: a Redis-compatible server.
+
+mod conn;
+mod listen;
+mod log;
+mod worker;
+
+use std::sync::Arc;
+
+use brim_commands::Shared;
+use brim_config::Config;
+use brim_engine::alloc::CountingAlloc;
+
+use crate::log::{log, Level};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.iter().skip(1).any(|a| a == "-v" || a == "--version") {
+        println!("Brim server v={} (Redis 7.0 compatible) bits=64", env!("CARGO_PKG_VERSION"));
+        return;
+    }
+    if argv.iter().skip(1).any(|a| a == "-h" || a == "--help") {
+        println!("Usage: brim-server [/path/to/brim.conf] [--name value ...]\n       brim-server -v | --version");
+        return;
+    }
+    let (file, rest) = match argv.get(1) {
+        Some(f) if !f.starts_with("--") => (Some(std::path::Path::new(f.as_str())), &argv[2..]),
+        _ => (None, argv.get(1..).unwrap_or(&[])),
+    };
+    let config = match Config::load(file, rest) {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = log::configure(config.loglevel().as_str(), &config.logfile()) {
+        eprintln!("Can't open the log file: {e}");
+        std::process::exit(1);
+    }
+    log(Level::Notice, "oO0OoO0OoO0Oo Brim is starting oO0OoO0OoO0Oo");
+    log(Level::Notice, &format!("Brim version={}, bits=64, pid={}, just started", env!("CARGO_PKG_VERSION"), std::process::id()));
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
+    let shared = Arc::new(Shared::new(config.clone(), exe));
+    shared.startup_memory.store(brim_engine::alloc::used_memory() as u64, std::sync::atomic::Ordering::Relaxed);
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            log(Level::Warning, &format!("Can't start the runtime: {e}"));
+            std::process::exit(1);
+        }
+    };
+    let code = runtime.block_on(listen::run(shared));
+    std::process::exit(code);
+}

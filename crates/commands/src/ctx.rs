@@ -1,0 +1,46 @@
+//! What a handler gets: the shared state, its client, the reply writer, and the time.
+
+use brim_engine::{Access, Db};
+use brim_resp::Reply;
+
+use crate::client::Client;
+use crate::shared::Shared;
+use crate::stats::{bump, WorkerStats};
+
+/// The context of one command execution.
+pub struct Ctx<'a> {
+    /// Server-wide state.
+    pub shared: &'a Shared,
+    /// The calling client.
+    pub client: &'a mut Client,
+    /// Where the reply goes.
+    pub out: &'a mut Reply,
+    /// The command's time and touch mode.
+    pub acc: Access,
+    /// The worker's counters.
+    pub worker: &'a WorkerStats,
+}
+
+impl<'a> Ctx<'a> {
+    /// The client's selected database (borrowed from the shared state, not from `self`, so
+    /// a locked stripe can be held while writing the reply).
+    pub fn db(&self) -> &'a Db {
+        self.shared.keyspace.db(self.client.db)
+    }
+
+    /// The command's time, unix ms.
+    pub fn now_ms(&self) -> i64 {
+        self.acc.now_ms
+    }
+
+    /// Count a keyspace hit or miss (INFO stats).
+    pub fn hit_or_miss(&self, hit: bool) {
+        let c = if hit { &self.worker.keyspace_hits } else { &self.worker.keyspace_misses };
+        bump(c, 1);
+    }
+
+    /// Reply with an error.
+    pub fn error(&mut self, msg: &str) {
+        self.out.error(msg);
+    }
+}

@@ -1,0 +1,282 @@
+//! From parsed arguments to an executed command: table lookup, arity, authentication,
+//! MULTI queueing, the OOM check, the keyspace gate, then the handler, with statistics,
+//! the slow log and MONITOR feeds around it.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use brim_engine::{Access, ExclusiveGate, SharedGate, Touch};
+use brim_resp::Reply;
+
+use crate::client::{Client, ReplyMode};
+use crate::ctx::Ctx;
+use crate::shared::{unix_ms, unix_us, Shared};
+use crate::spec::flags;
+use crate::stats::{bump, WorkerStats};
+use crate::table::Command;
+
+/// The keyspace gate as held by a worker during one batch.
+#[derive(Default)]
+pub enum Gate<'a> {
+    /// Not held.
+    #[default]
+    Open,
+    /// Held shared: ordinary commands.
+    Shared(SharedGate<'a>),
+    /// Held exclusively: the command runs alone.
+    Exclusive(ExclusiveGate<'a>),
+}
+
+impl<'a> Gate<'a> {
+    fn shared(&mut self, shared: &'a Shared) {
+        if !matches!(self, Gate::Shared(_)) {
+            *self = Gate::Open;
+            *self = Gate::Shared(shared.keyspace.shared());
+        }
+    }
+
+    fn exclusive(&mut self, shared: &'a Shared) {
+        if !matches!(self, Gate::Exclusive(_)) {
+            *self = Gate::Open;
+            *self = Gate::Exclusive(shared.keyspace.exclusive());
+        }
+    }
+
+    /// Let go of the gate (end of a batch, or before waiting on anything).
+    pub fn release(&mut self) {
+        *self = Gate::Open;
+    }
+}
+
+/// The error for an unknown command, worded as Redis 7 words it.
+pub fn unknown_command_error(args: &[&[u8]]) -> String {
+    let name = String::from_utf8_lossy(&args[0][..args[0].len().min(128)]).into_owned();
+    let mut msg = format!("ERR unknown command '{name}', with args beginning with: ");
+    let mut room: usize = 128;
+    for a in &args[1..] {
+        if room == 0 {
+            break;
+        }
+        let s = String::from_utf8_lossy(&a[..a.len().min(room)]).into_owned();
+        room = room.saturating_sub(a.len());
+        msg.push_str(&format!("'{s}' "));
+    }
+    msg
+}
+
+/// The arity error for `cmd`.
+pub fn arity_error(cmd: &Command) -> String {
+    format!("ERR wrong number of arguments for '{}' command", cmd.full_name())
+}
+
+/// Find the command `args` names, or write the error Redis gives. Returns `None` after
+/// writing an error.
+pub fn resolve<'t>(shared: &'t Shared, out: &mut Reply, args: &[&[u8]]) -> Option<&'t Command> {
+    let Some(cmd) = shared.table.get(args[0]) else {
+        out.error(&unknown_command_error(args));
+        return None;
+    };
+    let cmd = if !cmd.spec.subcommands.is_empty() && args.len() >= 2 {
+        let sub = args[1].to_ascii_lowercase();
+        match cmd.subcommands.get(&sub) {
+            Some(s) => s,
+            None => {
+                out.error(&format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    String::from_utf8_lossy(&args[1][..args[1].len().min(128)]),
+                    cmd.spec.name.to_ascii_uppercase()
+                ));
+                return None;
+            }
+        }
+    } else {
+        cmd
+    };
+    let arity = cmd.spec.arity;
+    let n = args.len() as i32;
+    if (arity > 0 && arity != n) || n < -arity || cmd.handler.is_none() {
+        out.error(&arity_error(cmd));
+        return None;
+    }
+    Some(cmd)
+}
+
+/// Whether `cmd` runs even inside MULTI instead of being queued.
+fn runs_in_multi(cmd: &Command) -> bool {
+    matches!(cmd.spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") && cmd.spec.container.is_none()
+}
+
+/// The OOM error text.
+pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+
+/// Whether a denyoom command must be refused now.
+pub fn over_maxmemory(shared: &Shared) -> bool {
+    let max = shared.config.maxmemory();
+    max > 0 && brim_engine::alloc::used_memory() as u64 > max
+}
+
+/// How reads and writes touch keys for this client under the current policy.
+pub fn touch_mode(shared: &Shared, client: &Client) -> Touch {
+    if client.handle.no_touch.load(Relaxed) {
+        return Touch::None;
+    }
+    if shared.config.maxmemory_policy().is_lfu() {
+        Touch::Lfu { log_factor: shared.config.lfu_log_factor() as u32, decay_minutes: shared.config.lfu_decay_time() as u32 }
+    } else {
+        Touch::Lru
+    }
+}
+
+/// Everything one connection needs to run commands.
+pub struct Session<'a> {
+    /// Server-wide state.
+    pub shared: &'a Shared,
+    /// The worker's counters.
+    pub worker: &'a WorkerStats,
+    /// The keyspace gate for the current batch.
+    pub gate: Gate<'a>,
+}
+
+impl<'a> Session<'a> {
+    /// A session on `shared` for a worker.
+    pub fn new(shared: &'a Shared, worker: &'a WorkerStats) -> Self {
+        Session { shared, worker, gate: Gate::Open }
+    }
+
+    /// Run one command from the network and write its reply (honouring CLIENT REPLY).
+    pub fn execute(&mut self, client: &mut Client, out: &mut Reply, args: &[&[u8]]) {
+        if args.is_empty() {
+            return;
+        }
+        let mark = out.len();
+        self.process(client, out, args);
+        match client.reply_mode {
+            ReplyMode::On => {}
+            ReplyMode::Off => out.truncate(mark),
+            ReplyMode::Skip => {
+                out.truncate(mark);
+                client.reply_mode = ReplyMode::On;
+            }
+            ReplyMode::SkipNext => client.reply_mode = ReplyMode::Skip,
+        }
+        for code in out.take_errors() {
+            self.shared.count_error(&code);
+        }
+    }
+
+    fn process(&mut self, client: &mut Client, out: &mut Reply, args: &[&[u8]]) {
+        let shared = self.shared;
+        let Some(cmd) = resolve(shared, out, args) else {
+            if client.multi.is_some() {
+                client.multi_error = true;
+            }
+            return;
+        };
+        if !client.authenticated && !cmd.spec.has(flags::NO_AUTH) {
+            reject(self.worker, cmd, out, "NOAUTH Authentication required.");
+            return;
+        }
+        if client.multi.is_some() && !runs_in_multi(cmd) {
+            if cmd.spec.has(flags::NO_MULTI) {
+                reject(self.worker, cmd, out, "ERR Command not allowed inside a transaction");
+                client.multi_error = true;
+                return;
+            }
+            if cmd.spec.has(flags::DENYOOM) && over_maxmemory(shared) {
+                reject(self.worker, cmd, out, OOM_ERROR);
+                client.multi_error = true;
+                return;
+            }
+            if let Some(q) = client.multi.as_mut() {
+                q.push(args.iter().map(|a| a.to_vec()).collect());
+                client.handle.multi.store(q.len() as i64, Relaxed);
+            }
+            out.simple("QUEUED");
+            return;
+        }
+        if cmd.spec.has(flags::DENYOOM) && over_maxmemory(shared) {
+            reject(self.worker, cmd, out, OOM_ERROR);
+            return;
+        }
+        if cmd.exclusive {
+            self.gate.exclusive(shared);
+        } else {
+            self.gate.shared(shared);
+        }
+        call(shared, self.worker, client, out, cmd, args);
+    }
+}
+
+fn reject(worker: &WorkerStats, cmd: &Command, out: &mut Reply, msg: &str) {
+    bump(&worker.commands[cmd.id].rejected, 1);
+    out.error(msg);
+}
+
+/// Run a resolved command: the handler plus statistics, the slow log and MONITOR. Used for
+/// commands from the network and for those EXEC runs.
+pub fn call(shared: &Shared, worker: &WorkerStats, client: &mut Client, out: &mut Reply, cmd: &Command, args: &[&[u8]]) {
+    let Some(handler) = cmd.handler else { return };
+    if shared.has_monitors.load(Relaxed) && !cmd.spec.has(flags::SKIP_MONITOR | flags::ADMIN) {
+        feed_monitors(shared, client, args);
+    }
+    let acc = Access { now_ms: unix_ms(), touch: touch_mode(shared, client) };
+    let errors_before = out.has_errors();
+    let start = Instant::now();
+    {
+        let mut ctx = Ctx { shared, client: &mut *client, out: &mut *out, acc, worker };
+        handler(&mut ctx, args);
+    }
+    let us = start.elapsed().as_micros() as u64;
+    let stat = &worker.commands[cmd.id];
+    bump(&stat.calls, 1);
+    bump(&stat.usec, us);
+    if !errors_before && out.has_errors() {
+        bump(&stat.failed, 1);
+    }
+    bump(&worker.commands_processed, 1);
+    let h = &client.handle;
+    bump(&h.commands, 1);
+    h.last_interaction_ms.store(acc.now_ms, Relaxed);
+    if cmd.spec.has(flags::SKIP_SLOWLOG) {
+        return;
+    }
+    let threshold = shared.config.slowlog_log_slower_than();
+    if threshold >= 0 && us >= threshold as u64 {
+        let name = h.name.lock().clone().unwrap_or_default();
+        shared.slowlog.lock().push(args, us, acc.now_ms / 1000, h.addr.clone(), name, shared.config.slowlog_max_len() as usize);
+    }
+}
+
+/// Redis's sdscatrepr: a quoted, escaped rendering of bytes.
+pub fn repr(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() + 2);
+    s.push('"');
+    for &b in bytes {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            b if b.is_ascii_graphic() || b == b' ' => s.push(b as char),
+            b => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
+fn feed_monitors(shared: &Shared, client: &Client, args: &[&[u8]]) {
+    let us = unix_us();
+    let mut line = format!("+{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, client.db, if client.handle.unix { format!("unix:{}", client.handle.addr) } else { client.handle.addr.clone() });
+    for a in args {
+        line.push(' ');
+        line.push_str(&repr(a));
+    }
+    line.push_str("\r\n");
+    for m in shared.monitors.lock().iter() {
+        m.send(line.clone().into_bytes());
+    }
+}

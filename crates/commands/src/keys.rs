@@ -1,0 +1,6 @@
+//! Generic key commands: DEL, EXISTS, EXPIRE, TTL, SCAN, RENAME, OBJECT, ...
+
+use crate::table::Registration;
+
+/// The keys family.
+pub const COMMANDS: &[Registration] = &[];

@@ -1,0 +1,210 @@
+//! Listening sockets, the accept loop that deals connections to the workers round-robin,
+//! signals and shutdown.
+
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use brim_commands::shared::unix_ms;
+use brim_commands::{ClientHandle, Shared, ShutdownKind};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, UnixListener};
+
+use crate::log::{log, Level};
+use crate::worker::{self, Incoming};
+
+const MAXCLIENTS_ERROR: &[u8] = b"-ERR max number of clients reached\r\n";
+
+/// Bind, serve until shutdown, return the exit code.
+pub async fn run(shared: Arc<Shared>) -> i32 {
+    let cfg = shared.config.clone();
+    let port = cfg.port();
+    let mut tcp = Vec::new();
+    if port != 0 {
+        for addr in cfg.bind() {
+            let (optional, host) = match addr.strip_prefix('-') {
+                Some(h) => (true, h),
+                None => (false, addr.as_str()),
+            };
+            let host = match host {
+                "*" => "0.0.0.0",
+                "::*" => "::",
+                h => h,
+            };
+            let sockaddr = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+            match bind_tcp(&sockaddr, cfg.tcp_backlog() as i32) {
+                Ok(l) => tcp.push(l),
+                Err(e) if optional => log(Level::Verbose, &format!("Skipping optional bind {sockaddr}: {e}")),
+                Err(e) => {
+                    log(Level::Warning, &format!("Warning: Could not create server TCP listening socket {sockaddr}: {e}"));
+                    log(Level::Warning, &format!("Failed listening on port {port} (tcp), aborting."));
+                    return 1;
+                }
+            }
+        }
+    }
+    shared.port.store(port as u64, Relaxed);
+    let unix = match cfg.unixsocket() {
+        Some(path) if !path.is_empty() => {
+            let _ = std::fs::remove_file(&path);
+            match UnixListener::bind(&path) {
+                Ok(l) => {
+                    let perm = cfg.unixsocketperm();
+                    if perm != 0 {
+                        use std::os::unix::fs::PermissionsExt;
+                        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(perm));
+                    }
+                    Some((l, path))
+                }
+                Err(e) => {
+                    log(Level::Warning, &format!("Failed opening Unix socket: {e}"));
+                    return 1;
+                }
+            }
+        }
+        _ => None,
+    };
+    let workers = worker::start(&shared, cfg.io_threads());
+    log(Level::Notice, "Server initialized");
+    if !tcp.is_empty() {
+        log(Level::Notice, "Ready to accept connections tcp");
+    }
+    if unix.is_some() {
+        log(Level::Notice, "Ready to accept connections unix");
+    }
+    let mut next = 0usize;
+    let mut deal = |incoming: Incoming, addr: String, laddr: String, fd: i32, is_unix: bool| {
+        let (handle, push) = ClientHandle::new(shared.next_client_id.fetch_add(1, Relaxed), addr, laddr, fd, is_unix, unix_ms());
+        shared.add_client(handle.clone());
+        let w = &workers[next % workers.len()];
+        next += 1;
+        let _ = w.send((incoming, handle, push));
+    };
+    tokio::spawn(cron(shared.clone()));
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    let accept_tcp = || async {
+        if tcp.is_empty() {
+            return std::future::pending().await;
+        }
+        let futs = tcp.iter().map(|l| Box::pin(l.accept()));
+        futures_select_ok(futs).await
+    };
+    loop {
+        tokio::select! {
+            _ = shared.shutdown_notify.notified() => break,
+            _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
+                log(Level::Warning, "Received SIGTERM scheduling shutdown...");
+                shared.request_shutdown(ShutdownKind::Default);
+                break;
+            }
+            _ = async { match sigint.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
+                log(Level::Warning, "Received SIGINT scheduling shutdown...");
+                shared.request_shutdown(ShutdownKind::Default);
+                break;
+            }
+            r = accept_tcp() => {
+                let Ok((stream, peer)) = r else { continue };
+                if too_many_clients(&shared) {
+                    refuse(stream).await;
+                    continue;
+                }
+                let _ = stream.set_nodelay(true);
+                set_keepalive(stream.as_raw_fd(), cfg.tcp_keepalive());
+                let laddr = stream.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                let fd = stream.as_raw_fd();
+                if let Ok(std_stream) = stream.into_std() {
+                    log(Level::Verbose, &format!("Accepted {peer}"));
+                    deal(Incoming::Tcp(std_stream), peer.to_string(), laddr, fd, false);
+                }
+            }
+            r = async { match &unix { Some((l, _)) => l.accept().await, None => std::future::pending().await } } => {
+                let Ok((stream, _)) = r else { continue };
+                if too_many_clients(&shared) {
+                    let mut stream = stream;
+                    let _ = stream.write_all(MAXCLIENTS_ERROR).await;
+                    continue;
+                }
+                let path = unix.as_ref().map(|(_, p)| p.clone()).unwrap_or_default();
+                let fd = stream.as_raw_fd();
+                if let Ok(std_stream) = stream.into_std() {
+                    deal(Incoming::Unix(std_stream), path.clone(), path, fd, true);
+                }
+            }
+        }
+    }
+    log(Level::Warning, "User requested shutdown...");
+    if let Some((_, path)) = &unix {
+        log(Level::Notice, &format!("Removing the unix socket file."));
+        let _ = std::fs::remove_file(path);
+    }
+    log(Level::Warning, "Brim is now ready to exit, bye bye...");
+    0
+}
+
+/// Accept on whichever listener is ready first.
+async fn futures_select_ok<F, T>(futs: impl Iterator<Item = std::pin::Pin<Box<F>>>) -> T
+where
+    F: std::future::Future<Output = T>,
+{
+    let mut futs: Vec<_> = futs.collect();
+    std::future::poll_fn(move |cx| {
+        for f in futs.iter_mut() {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) {
+                return std::task::Poll::Ready(v);
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+fn too_many_clients(shared: &Shared) -> bool {
+    let max = shared.config.maxclients() as usize;
+    if shared.clients.lock().len() >= max {
+        shared.stats.rejected_connections.fetch_add(1, Relaxed);
+        true
+    } else {
+        false
+    }
+}
+
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    let _ = stream.write_all(MAXCLIENTS_ERROR).await;
+}
+
+fn bind_tcp(addr: &str, backlog: i32) -> std::io::Result<TcpListener> {
+    let sockaddr: std::net::SocketAddr = addr.parse().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
+    let socket = if sockaddr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(sockaddr)?;
+    socket.listen(backlog.max(1) as u32)
+}
+
+fn set_keepalive(fd: i32, secs: u64) {
+    if secs == 0 {
+        return;
+    }
+    let on: libc::c_int = 1;
+    let idle = secs as libc::c_int;
+    let intvl = (secs / 3).max(1) as libc::c_int;
+    let cnt: libc::c_int = 3;
+    let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: plain setsockopt calls on a socket we own, with correctly sized int options.
+    unsafe {
+        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, &on as *const _ as *const libc::c_void, sz);
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, &idle as *const _ as *const libc::c_void, sz);
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, &intvl as *const _ as *const libc::c_void, sz);
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, &cnt as *const _ as *const libc::c_void, sz);
+    }
+}
+
+/// Periodic housekeeping: memory peak sampling (more comes with expiry and eviction).
+async fn cron(shared: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        shared.sample_memory();
+    }
+}

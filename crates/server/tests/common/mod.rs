@@ -1,0 +1,243 @@
+//! Shared helpers for integration tests: start the real `brim-server` binary (or the real
+//! `redis-server` oracle) on a free loopback port, and talk to it with raw RESP or the
+//! `redis` crate.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// Worker threads for test servers: `BRIM_IO_THREADS` (CI runs the suite with 1 and 2).
+pub fn io_threads() -> String {
+    std::env::var("BRIM_IO_THREADS").unwrap_or_else(|_| "2".to_string())
+}
+
+/// A server process that is killed when dropped.
+pub struct Server {
+    pub port: u16,
+    pub child: Child,
+    pub dir: PathBuf,
+}
+
+fn wait_for_port(port: u16, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("server exited during start-up: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("server did not listen on port {port}");
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("brim-test-{tag}-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+impl Server {
+    /// Start `brim-server` with `extra` arguments (`--name value` pairs).
+    pub fn start(extra: &[&str]) -> Server {
+        Self::start_with(None, extra)
+    }
+
+    /// Start `brim-server` with a config file and `extra` arguments.
+    pub fn start_with(config_file: Option<&str>, extra: &[&str]) -> Server {
+        let port = free_port();
+        let dir = temp_dir("brim");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_brim-server"));
+        if let Some(f) = config_file {
+            cmd.arg(f);
+        }
+        cmd.args(["--port", &port.to_string(), "--io-threads", &io_threads(), "--dir", dir.to_str().unwrap_or(".")]);
+        cmd.args(extra);
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("spawn brim-server");
+        wait_for_port(port, &mut child);
+        Server { port, child, dir }
+    }
+
+    /// Start the real Redis 7.0 (`redis-server`), the oracle, with `extra` arguments.
+    pub fn redis(extra: &[&str]) -> Server {
+        let port = free_port();
+        let dir = temp_dir("redis");
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.to_str().unwrap_or(".")]);
+        cmd.args(extra);
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("spawn redis-server (apt-get install redis-server)");
+        wait_for_port(port, &mut child);
+        Server { port, child, dir }
+    }
+
+    /// `127.0.0.1:port`.
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// A raw RESP connection.
+    pub fn raw(&self) -> Raw {
+        Raw::connect(self.port)
+    }
+
+    /// A `redis` crate connection.
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).and_then(|c| c.get_connection()).expect("redis connection")
+    }
+
+    /// Run `redis-cli` against this server with `args`; returns stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new("redis-cli").args(["-p", &self.port.to_string()]).args(args).output().expect("redis-cli");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Wait up to 10 s for the process to exit; returns whether it did.
+    pub fn wait_exit(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A raw RESP connection that reads whole replies.
+pub struct Raw {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+/// Encode a command as a RESP multibulk.
+pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+    let mut v = format!("*{}\r\n", args.len()).into_bytes();
+    for a in args {
+        v.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        v.extend_from_slice(a);
+        v.extend_from_slice(b"\r\n");
+    }
+    v
+}
+
+impl Raw {
+    /// Connect to a loopback port.
+    pub fn connect(port: u16) -> Raw {
+        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+        s.set_nodelay(true).ok();
+        Raw { reader: BufReader::new(s.try_clone().expect("clone")), writer: s }
+    }
+
+    /// Send raw bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("send");
+    }
+
+    /// Send a command and read its whole reply, as raw bytes.
+    pub fn cmd(&mut self, args: &[&str]) -> Vec<u8> {
+        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+        self.send(&encode(&a));
+        self.read_reply()
+    }
+
+    /// Like `cmd`, returning the reply as (lossy) text.
+    pub fn cmd_str(&mut self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.cmd(args)).into_owned()
+    }
+
+    /// Read one complete reply (any RESP2/RESP3 type), raw.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.read_into(&mut out);
+        out
+    }
+
+    fn read_line(&mut self, out: &mut Vec<u8>) -> String {
+        let mut line = Vec::new();
+        self.reader.read_until(b'\n', &mut line).expect("read line");
+        assert!(!line.is_empty(), "connection closed");
+        out.extend_from_slice(&line);
+        String::from_utf8_lossy(&line[1..line.len().saturating_sub(2)]).into_owned()
+    }
+
+    fn read_into(&mut self, out: &mut Vec<u8>) {
+        let mut first = [0u8; 1];
+        self.reader.read_exact(&mut first).expect("read reply");
+        out.push(first[0]);
+        let head = self.read_line_rest(out);
+        match first[0] {
+            b'$' | b'=' | b'!' => {
+                let n: i64 = head.parse().unwrap_or(-1);
+                if n >= 0 {
+                    let mut body = vec![0u8; n as usize + 2];
+                    self.reader.read_exact(&mut body).expect("read bulk");
+                    out.extend_from_slice(&body);
+                }
+            }
+            b'*' | b'~' | b'>' => {
+                let n: i64 = head.parse().unwrap_or(-1);
+                for _ in 0..n.max(0) {
+                    self.read_into(out);
+                }
+            }
+            b'%' | b'|' => {
+                let n: i64 = head.parse().unwrap_or(-1);
+                for _ in 0..(n.max(0) * 2) {
+                    self.read_into(out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn read_line_rest(&mut self, out: &mut Vec<u8>) -> String {
+        let mut line = Vec::new();
+        self.reader.read_until(b'\n', &mut line).expect("read line");
+        out.extend_from_slice(&line);
+        String::from_utf8_lossy(&line[..line.len().saturating_sub(2)]).into_owned()
+    }
+
+    /// Whether the server closed the connection (reads until EOF or 2 s).
+    pub fn is_closed(&mut self) -> bool {
+        self.writer.set_read_timeout(Some(Duration::from_secs(2))).ok();
+        let mut buf = [0u8; 256];
+        loop {
+            match self.reader.read(&mut buf) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// Assert that Brim and the Redis oracle give byte-identical replies to each command.
+/// Each line is a command split on spaces (no quoting needed for simple cases).
+pub fn assert_same(brim: &mut Raw, redis: &mut Raw, commands: &[&[&str]]) {
+    for c in commands {
+        let want = redis.cmd(c);
+        let got = brim.cmd(c);
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "command {c:?}");
+    }
+}
