@@ -17,7 +17,6 @@ import select
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -392,6 +391,12 @@ class Emitter:
                 raise SystemExit("%s: %s argument without arguments" % (full, a["type"]))
         elif sub is not None:
             raise SystemExit("%s: %s argument with arguments" % (full, a["type"]))
+        # The data model has no "absent" token apart from "": a pure-token argument always
+        # prints its token (MIGRATE's `empty_string` has token ""), others only when non-empty.
+        if a["type"] == "pure-token" and "token" not in a:
+            raise SystemExit("%s: pure-token argument %s without a token" % (full, a["name"]))
+        if a["type"] != "pure-token" and a.get("token") == "":
+            raise SystemExit("%s: empty token on %s" % (full, a["name"]))
         e = "a(%s, %s, %d, %s, %s, %s)" % (
             rs(a["name"]), rs(a["type"]), a.get("key_spec_index", -1), rs(a.get("token", "")),
             self.flag_slice(a.get("flags", [])), self.args_expr(sub or [], indent, full))

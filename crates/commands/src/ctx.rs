@@ -43,4 +43,16 @@ impl<'a> Ctx<'a> {
     pub fn error(&mut self, msg: &str) {
         self.out.error(msg);
     }
+
+    /// Reply to `<CONTAINER> HELP` as Redis's addReplyHelp: a title line, `lines`, then
+    /// the HELP entry itself, all as status strings.
+    pub fn help(&mut self, container: &str, lines: &[&str]) {
+        self.out.array(lines.len() + 3);
+        self.out.simple(&format!("{container} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+        for l in lines {
+            self.out.simple(l);
+        }
+        self.out.simple("HELP");
+        self.out.simple("    Prints this help.");
+    }
 }

@@ -13,6 +13,8 @@
 //! assert_eq!(cfg.get(&[b"maxmemory"]), vec![("maxmemory".to_string(), "1048576".to_string())]);
 //! ```
 
+#![warn(missing_docs)]
+
 mod error;
 mod ops;
 mod parse;
@@ -33,9 +35,8 @@ pub use ops::{SetContext, LOADING_ERROR};
 pub use parse::{split_args, DirectiveHandler};
 pub use table::{DENY_LOADING, HIDDEN, IMMUTABLE, MULTI_ARG, PROTECTED, SENSITIVE};
 pub use types::{
-    shutdown, AclPubsubDefault, AppendFsync, ClientClass, LogLevel, MaxmemoryClients,
-    MaxmemoryPolicy, ObufLimit, OomScoreAdj, PropagationErrorBehavior, ProtectedAction,
-    ReplDisklessLoad, SanitizeDumpPayload,
+    shutdown, AclPubsubDefault, AppendFsync, ClientClass, LogLevel, MaxmemoryClients, MaxmemoryPolicy,
+    ObufLimit, OomScoreAdj, PropagationErrorBehavior, ProtectedAction, ReplDisklessLoad, SanitizeDumpPayload,
 };
 pub use value::{keyspace_events_from_str, keyspace_events_to_string, memtoull, notify};
 
@@ -108,9 +109,7 @@ impl Config {
     fn with_file(config_file: Option<PathBuf>) -> Config {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let io_threads_default = cores.clamp(1, 128) as i64;
-        let cwd = std::env::current_dir()
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let cwd = std::env::current_dir().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
         let cfg = Config {
             nums: TABLE.iter().map(|_| AtomicI64::new(0)).collect(),
             strs: TABLE
@@ -160,8 +159,7 @@ impl Config {
         let abs = cl.file.as_ref().map(|f| std::path::absolute(f).unwrap_or_else(|_| PathBuf::from(f)));
         let cfg = Config::with_file(abs);
         if cl.file.is_some() || cl.from_stdin || !args.is_empty() {
-            let mut handler = handler;
-            let mut loader = parse::Loader::new(&cfg, handler.as_deref_mut());
+            let mut loader = parse::Loader::new(&cfg, handler);
             loader.load_server_config(cl.file.as_deref(), cl.from_stdin, Some(&cl.options))?;
         }
         Ok(cfg)
@@ -636,4 +634,3 @@ impl Config {
         self.string(Id::SyslogIdent).unwrap_or_default()
     }
 }
-

@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 
-use crate::table::{lookup, registered, Resolved, DENY_LOADING, HIDDEN, IMMUTABLE, MULTI_ARG, PROTECTED, TABLE};
+use crate::table::{
+    lookup, registered, Resolved, DENY_LOADING, HIDDEN, IMMUTABLE, MULTI_ARG, PROTECTED, TABLE,
+};
 use crate::Config;
 
 /// Who is running CONFIG SET (for protected and loading checks).
@@ -82,11 +84,7 @@ impl Config {
     /// (rebinding the port, resizing, ...). Errors are Redis's exact texts without the
     /// leading `-`, e.g. `ERR Unknown option or number of arguments for CONFIG SET - 'foo'`.
     /// The caller handles an odd argument count (`ERR syntax error`).
-    pub fn set_with(
-        &self,
-        pairs: &[(&[u8], &[u8])],
-        ctx: SetContext,
-    ) -> Result<Vec<&'static str>, String> {
+    pub fn set_with(&self, pairs: &[(&[u8], &[u8])], ctx: SetContext) -> Result<Vec<&'static str>, String> {
         let _guard = self.write_lock.lock();
         let protected_ok = self.enable_protected_configs().allows(ctx.local_client);
         let mut chosen: Vec<(Resolved, &[u8])> = Vec::with_capacity(pairs.len());
@@ -139,11 +137,8 @@ impl Config {
 
         let mut parsed = Vec::with_capacity(chosen.len());
         for (r, value) in &chosen {
-            let args = if TABLE[r.idx].flags & MULTI_ARG != 0 {
-                split_space(value)
-            } else {
-                vec![value.to_vec()]
-            };
+            let args =
+                if TABLE[r.idx].flags & MULTI_ARG != 0 { split_space(value) } else { vec![value.to_vec()] };
             let p = self.parse(r.idx, &args).map_err(|e| {
                 format!(
                     "ERR CONFIG SET failed (possibly related to argument '{}') - {e}",

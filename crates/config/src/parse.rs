@@ -109,7 +109,8 @@ pub(crate) fn split_lines(s: &[u8]) -> Vec<&[u8]> {
 }
 
 /// Directives accepted (and ignored) for backward compatibility, with their exact argc.
-const DEPRECATED: [&str; 3] = ["list-max-ziplist-entries", "list-max-ziplist-value", "lua-replicate-commands"];
+const DEPRECATED: [&str; 3] =
+    ["list-max-ziplist-entries", "list-max-ziplist-value", "lua-replicate-commands"];
 
 /// What the command line asks for, after separating the config file and the options.
 pub(crate) struct CommandLine {
@@ -267,8 +268,8 @@ impl<'a, 'h> Loader<'a, 'h> {
                 continue;
             }
             let at = Some((linenum, line));
-            let mut argv = split_args(line)
-                .ok_or_else(|| fatal(at, "Unbalanced quotes in configuration line"))?;
+            let mut argv =
+                split_args(line).ok_or_else(|| fatal(at, "Unbalanced quotes in configuration line"))?;
             if argv.is_empty() {
                 continue;
             }
@@ -314,7 +315,8 @@ impl<'a, 'h> Loader<'a, 'h> {
 
         let logfile = self.cfg.strs[Id::Logfile as usize].read().clone().unwrap_or_default();
         if !logfile.is_empty() {
-            if let Err(e) = std::fs::OpenOptions::new().append(true).create(true).open(self.resolve(&logfile)) {
+            if let Err(e) = std::fs::OpenOptions::new().append(true).create(true).open(self.resolve(&logfile))
+            {
                 return Err(fatal(None, format!("Can't open the log file: {}", strerror(&e))));
             }
         }

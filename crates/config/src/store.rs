@@ -6,8 +6,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use crate::table::{EnumVal, Id, Kind, NumFmt, Special, TABLE};
 use crate::types::{ClientClass, ObufLimit};
 use crate::value::{
-    format_percentile, keyspace_events_from_str, keyspace_events_to_string, memtoull, strerror,
-    string2d, string2ll, strtoll, strtoll_full, yes_no,
+    format_percentile, keyspace_events_from_str, keyspace_events_to_string, memtoull, strerror, string2d,
+    string2ll, strtoll, strtoll_full, yes_no,
 };
 use crate::Config;
 
@@ -95,13 +95,7 @@ pub(crate) fn enum_name(values: &[EnumVal], v: i64, bitflags: bool) -> String {
 }
 
 /// Parse a numeric value (Redis `numericParseString` + `numericBoundaryCheck`).
-fn parse_num(
-    arg: &[u8],
-    min: i64,
-    max: i64,
-    unsigned: bool,
-    fmt: NumFmt,
-) -> Result<i64, String> {
+fn parse_num(arg: &[u8], min: i64, max: i64, unsigned: bool, fmt: NumFmt) -> Result<i64, String> {
     let parsed: Option<i64> = match fmt {
         NumFmt::Int => string2ll(arg),
         NumFmt::Memory => memtoull(arg).map(|v| v as i64),
@@ -235,7 +229,7 @@ impl Config {
                 Ok(Parsed::Save(points))
             }
             Special::ClientOutputBufferLimit => {
-                if args.len() % 4 != 0 {
+                if !args.len().is_multiple_of(4) {
                     return Err("Wrong number of arguments in buffer limit configuration.".into());
                 }
                 let mut out = Vec::new();
@@ -247,12 +241,14 @@ impl Config {
                     let soft = memtoull(&q[2]);
                     let secs = strtoll_full(&q[3]).map(|s| s as i32);
                     match (hard, soft, secs) {
-                        (Some(hard), Some(soft), Some(secs)) if secs >= 0 => out.push((
-                            class,
-                            ObufLimit { hard, soft, soft_seconds: secs as u64 },
-                        )),
+                        (Some(hard), Some(soft), Some(secs)) if secs >= 0 => {
+                            out.push((class, ObufLimit { hard, soft, soft_seconds: secs as u64 }))
+                        }
                         _ => {
-                            return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into())
+                            return Err(
+                                "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                                    .into(),
+                            )
                         }
                     }
                 }
@@ -267,7 +263,10 @@ impl Config {
                     match strtoll_full(a) {
                         Some(x) if (-2000..=2000).contains(&x) => *slot = x as i32,
                         _ => {
-                            return Err("Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into())
+                            return Err(
+                                "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
+                                    .into(),
+                            )
                         }
                     }
                 }
@@ -314,7 +313,8 @@ impl Config {
                         .ok_or_else(|| "Invalid latency-tracking-info-percentiles parameters".to_string())?;
                     if !(0.0..=100.0).contains(&p) {
                         return Err(
-                            "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into(),
+                            "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+                                .into(),
                         );
                     }
                     v.push(p);
@@ -414,13 +414,9 @@ impl Config {
             Kind::Str { .. } => self.strs[idx].read().clone().unwrap_or_default(),
             Kind::Special(sp) => match sp {
                 Special::Dir => self.dir.read().clone(),
-                Special::Save => self
-                    .save
-                    .read()
-                    .iter()
-                    .map(|(s, c)| format!("{s} {c}"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                Special::Save => {
+                    self.save.read().iter().map(|(s, c)| format!("{s} {c}")).collect::<Vec<_>>().join(" ")
+                }
                 Special::ClientOutputBufferLimit => ClientClass::ALL
                     .iter()
                     .map(|&c| {

@@ -136,6 +136,7 @@ const fn b(name: &'static str, alias: Option<&'static str>, flags: u32, default:
     Directive { name, alias, flags, kind: Kind::Bool { default } }
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn num(
     name: &'static str,
     alias: Option<&'static str>,
@@ -150,12 +151,26 @@ const fn num(
 }
 
 /// Signed integer (int, long, long long, time_t, off_t).
-const fn int(name: &'static str, alias: Option<&'static str>, flags: u32, min: i64, max: i64, default: i64) -> Directive {
+const fn int(
+    name: &'static str,
+    alias: Option<&'static str>,
+    flags: u32,
+    min: i64,
+    max: i64,
+    default: i64,
+) -> Directive {
     num(name, alias, flags, min, max, default, false, NumFmt::Int)
 }
 
 /// Unsigned integer (unsigned int, size_t).
-const fn uint(name: &'static str, alias: Option<&'static str>, flags: u32, min: i64, max: i64, default: i64) -> Directive {
+const fn uint(
+    name: &'static str,
+    alias: Option<&'static str>,
+    flags: u32,
+    min: i64,
+    max: i64,
+    default: i64,
+) -> Directive {
     num(name, alias, flags, min, max, default, true, NumFmt::Int)
 }
 
@@ -165,7 +180,14 @@ const fn mem(name: &'static str, flags: u32, min: i64, max: i64, default: i64) -
 }
 
 /// Unsigned memory value (size_t, unsigned long long).
-const fn umem(name: &'static str, alias: Option<&'static str>, flags: u32, min: i64, max: i64, default: i64) -> Directive {
+const fn umem(
+    name: &'static str,
+    alias: Option<&'static str>,
+    flags: u32,
+    min: i64,
+    max: i64,
+    default: i64,
+) -> Directive {
     num(name, alias, flags, min, max, default, true, NumFmt::Memory)
 }
 
@@ -173,7 +195,14 @@ const fn en(name: &'static str, flags: u32, values: &'static [EnumVal], default:
     Directive { name, alias: None, flags, kind: Kind::Enum { values, default, bitflags: false } }
 }
 
-const fn s(name: &'static str, alias: Option<&'static str>, flags: u32, default: Option<&'static str>, empty_is_null: bool, check: Option<StrCheck>) -> Directive {
+const fn s(
+    name: &'static str,
+    alias: Option<&'static str>,
+    flags: u32,
+    default: Option<&'static str>,
+    empty_is_null: bool,
+    check: Option<StrCheck>,
+) -> Directive {
     Directive { name, alias, flags, kind: Kind::Str { default, empty_is_null, check } }
 }
 
@@ -214,7 +243,8 @@ static LOGLEVEL: &[EnumVal] = &[ev("debug", 0), ev("verbose", 1), ev("notice", 2
 static SUPERVISED: &[EnumVal] = &[ev("upstart", 1), ev("systemd", 2), ev("auto", 3), ev("no", 0)];
 static APPENDFSYNC: &[EnumVal] = &[ev("everysec", 2), ev("always", 1), ev("no", 0)];
 /// `shutdown-on-sigint` / `shutdown-on-sigterm` flags.
-pub static SHUTDOWN_ON_SIG: &[EnumVal] = &[ev("default", 0), ev("save", 1), ev("nosave", 2), ev("now", 4), ev("force", 8)];
+pub static SHUTDOWN_ON_SIG: &[EnumVal] =
+    &[ev("default", 0), ev("save", 1), ev("nosave", 2), ev("now", 4), ev("force", 8)];
 static REPL_DISKLESS_LOAD: &[EnumVal] = &[ev("disabled", 0), ev("on-empty-db", 1), ev("swapdb", 2)];
 static TLS_AUTH_CLIENTS: &[EnumVal] = &[ev("no", 0), ev("yes", 1), ev("optional", 2)];
 static OOM_SCORE_ADJ: &[EnumVal] = &[ev("no", 0), ev("yes", 1), ev("relative", 1), ev("absolute", 2)];
@@ -222,7 +252,8 @@ static ACL_PUBSUB_DEFAULT: &[EnumVal] = &[ev("allchannels", 1), ev("resetchannel
 static SANITIZE_DUMP_PAYLOAD: &[EnumVal] = &[ev("no", 0), ev("yes", 1), ev("clients", 2)];
 static PROTECTED_ACTION: &[EnumVal] = &[ev("no", 0), ev("yes", 1), ev("local", 2)];
 static CLUSTER_ENDPOINT_TYPE: &[EnumVal] = &[ev("ip", 0), ev("hostname", 1), ev("unknown-endpoint", 2)];
-static PROPAGATION_ERROR_BEHAVIOR: &[EnumVal] = &[ev("ignore", 0), ev("panic", 1), ev("panic-on-replicas", 2)];
+static PROPAGATION_ERROR_BEHAVIOR: &[EnumVal] =
+    &[ev("ignore", 0), ev("panic", 1), ev("panic-on-replicas", 2)];
 
 fn check_dbfilename(v: &str) -> Result<(), &'static str> {
     if v.contains('/') {
@@ -297,7 +328,7 @@ fn check_proc_title(v: &str) -> Result<(), &'static str> {
 macro_rules! directives {
     ($( $id:ident = $entry:expr ),* $(,)?) => {
         /// Index of each directive in [`TABLE`].
-        #[allow(non_camel_case_types, missing_docs, dead_code)]
+        #[allow(non_camel_case_types, missing_docs, dead_code, clippy::enum_variant_names)]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[repr(usize)]
         pub enum Id { $($id),* }
@@ -559,8 +590,7 @@ pub fn lookup(name: &[u8]) -> Option<Resolved> {
 /// dictionary which holds one entry per name.
 pub fn registered() -> impl Iterator<Item = Resolved> {
     TABLE.iter().enumerate().flat_map(|(idx, d)| {
-        std::iter::once(Resolved { idx, alias: false })
-            .chain(d.alias.map(|_| Resolved { idx, alias: true }))
+        std::iter::once(Resolved { idx, alias: false }).chain(d.alias.map(|_| Resolved { idx, alias: true }))
     })
 }
 

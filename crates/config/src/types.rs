@@ -61,7 +61,11 @@ impl MaxmemoryPolicy {
     pub fn is_volatile(self) -> bool {
         matches!(
             self,
-            Self::VolatileLru | Self::VolatileLfu | Self::VolatileRandom | Self::VolatileTtl | Self::VolatileLrm
+            Self::VolatileLru
+                | Self::VolatileLfu
+                | Self::VolatileRandom
+                | Self::VolatileTtl
+                | Self::VolatileLrm
         )
     }
 

@@ -118,10 +118,7 @@ pub fn memtoull(s: &[u8]) -> Option<u64> {
     // strtoull on pure digits: saturates at u64::MAX (ERANGE is not checked by Redis).
     let mut v: u64 = 0;
     for &c in &s[..digits] {
-        v = match v.checked_mul(10).and_then(|x| x.checked_add(u64::from(c - b'0'))) {
-            Some(x) => x,
-            None => u64::MAX,
-        };
+        v = v.checked_mul(10).and_then(|x| x.checked_add(u64::from(c - b'0'))).unwrap_or(u64::MAX);
         if v == u64::MAX {
             break;
         }
@@ -251,8 +248,7 @@ pub mod notify {
     /// `n`: new key events (excluded from `A`).
     pub const NEW: u32 = 1 << 14;
     /// `A`: alias for `g$lshzxetd`.
-    pub const ALL: u32 =
-        GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
+    pub const ALL: u32 = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM | MODULE;
 }
 
 /// Redis `keyspaceEventsStringToFlags`; `None` for an invalid class character.
@@ -306,11 +302,7 @@ pub fn keyspace_events_to_string(flags: u32) -> String {
             }
         }
     }
-    for (bit, c) in [
-        (notify::KEYSPACE, 'K'),
-        (notify::KEYEVENT, 'E'),
-        (notify::KEY_MISS, 'm'),
-    ] {
+    for (bit, c) in [(notify::KEYSPACE, 'K'), (notify::KEYEVENT, 'E'), (notify::KEY_MISS, 'm')] {
         if flags & bit != 0 {
             s.push(c);
         }
@@ -351,10 +343,7 @@ mod tests {
         assert_eq!(memtoull(b"1 kb"), None);
         assert_eq!(memtoull(b"1tb"), None);
         assert_eq!(memtoull(b"99999999999999999999999"), Some(u64::MAX));
-        assert_eq!(
-            memtoull(b"20000000000000000000k"),
-            Some(18446744073709550616)
-        );
+        assert_eq!(memtoull(b"20000000000000000000k"), Some(18446744073709550616));
     }
 
     #[test]

@@ -158,14 +158,7 @@ mod tests {
 
     /// Literal recursive port of Redis 7.0.15 `stringmatchlen_impl`, used as a reference.
     fn reference(p: &[u8], s: &[u8], nocase: bool) -> bool {
-        fn imp(
-            p: &[u8],
-            mut pi: usize,
-            s: &[u8],
-            mut si: usize,
-            nocase: bool,
-            skip: &mut bool,
-        ) -> bool {
+        fn imp(p: &[u8], mut pi: usize, s: &[u8], mut si: usize, nocase: bool, skip: &mut bool) -> bool {
             let plen = p.len();
             let slen = s.len();
             while pi < plen && si < slen {

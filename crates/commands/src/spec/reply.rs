@@ -235,14 +235,16 @@ pub fn write_docs(out: &mut Reply, spec: &CommandSpec) {
     }
 }
 
-/// Redis 7.0's `addReplyCommandArgList`. (`display` and `value` are not printed by 7.0.)
+/// Redis 7.0's `addReplyCommandArgList`. (`display` and `value` are not printed by 7.0.) A
+/// `pure-token` argument always has its token, even an empty one (MIGRATE's `empty_string`).
 fn write_args(out: &mut Reply, args: &[Arg]) {
     out.array(args.len());
     for a in args {
         let nested = a.kind == "oneof" || a.kind == "block";
+        let token = !a.token.is_empty() || a.kind == "pure-token";
         let len = 2
             + (a.key_spec_index != -1) as usize
-            + !a.token.is_empty() as usize
+            + token as usize
             + !a.summary.is_empty() as usize
             + !a.since.is_empty() as usize
             + !a.deprecated_since.is_empty() as usize
@@ -257,7 +259,7 @@ fn write_args(out: &mut Reply, args: &[Arg]) {
             out.bulk(b"key_spec_index");
             out.int(a.key_spec_index as i64);
         }
-        if !a.token.is_empty() {
+        if token {
             out.bulk(b"token");
             out.bulk(a.token.as_bytes());
         }
@@ -335,6 +337,16 @@ pub fn key_positions(spec: &CommandSpec, args: &[&[u8]]) -> Vec<usize> {
     Vec::new()
 }
 
+/// The key spec that finds the key at `pos` (for COMMAND GETKEYSANDFLAGS); the first spec
+/// when the keys come from the command's own key finder.
+pub fn key_spec_of(spec: &'static CommandSpec, args: &[&[u8]], pos: usize) -> Option<&'static KeySpec> {
+    let found = spec.key_specs.iter().find(|ks| {
+        let one = CommandSpec { key_specs: std::slice::from_ref(*ks), ..*spec };
+        keys_from_specs(&one, args).is_some_and(|k| k.contains(&pos))
+    });
+    found.or_else(|| spec.key_specs.first())
+}
+
 type GetKeysProc = fn(&[&[u8]]) -> Vec<usize>;
 
 /// The commands that have a `getkeys_proc` in Redis 7.0.15.
@@ -347,8 +359,9 @@ fn getkeys_proc(spec: &CommandSpec) -> Option<GetKeysProc> {
             |a| generic_keys(0, 1, 2, 1, a)
         }
         "zunionstore" | "zinterstore" | "zdiffstore" => |a| generic_keys(1, 2, 3, 1, a),
-        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro" | "blmpop"
-        | "bzmpop" => |a| generic_keys(0, 2, 3, 1, a),
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro" | "blmpop" | "bzmpop" => {
+            |a| generic_keys(0, 2, 3, 1, a)
+        }
         "sort" => sort_keys,
         "sort_ro" | "set" | "bitfield" => |_| vec![1],
         "migrate" => migrate_keys,
@@ -371,8 +384,7 @@ fn keys_from_specs(spec: &CommandSpec, args: &[&[u8]]) -> Option<Vec<usize>> {
             BeginSearch::Index(pos) => pos as i64,
             BeginSearch::Keyword { keyword, startfrom } => {
                 let startfrom = startfrom as i64;
-                let (start, end) =
-                    if startfrom > 0 { (startfrom, argc - 1) } else { (argc + startfrom, 1) };
+                let (start, end) = if startfrom > 0 { (startfrom, argc - 1) } else { (argc + startfrom, 1) };
                 let mut found = 0;
                 let mut i = start;
                 while i != end {
@@ -503,7 +515,8 @@ fn migrate_keys(args: &[&[u8]]) -> Vec<usize> {
         let mut i = 6;
         while i < args.len() {
             if eq_ci(args[i], b"keys") {
-                if !c_str(args[3]).is_empty() {
+                // sdslen, not strlen: "\0k" is a key name here.
+                if !args[3].is_empty() {
                     return Vec::new();
                 }
                 first = i + 1;
@@ -558,7 +571,7 @@ fn xread_keys(args: &[&[u8]]) -> Vec<usize> {
         return Vec::new();
     };
     let num = args.len() - pos - 1;
-    if num == 0 || num % 2 != 0 {
+    if num == 0 || !num.is_multiple_of(2) {
         return Vec::new();
     }
     (pos + 1..pos + 1 + num / 2).collect()
@@ -636,4 +649,398 @@ fn string2ll(a: &[u8]) -> Option<i64> {
     } else {
         i64::try_from(v).ok()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{find, lookup, SPECS};
+
+    fn spec(full: &str) -> &'static CommandSpec {
+        let parts: Vec<&[u8]> = full.split('|').map(str::as_bytes).collect();
+        lookup(&parts).unwrap_or_else(|| panic!("no spec for {full}"))
+    }
+
+    fn render(f: fn(&mut Reply, &CommandSpec), spec: &CommandSpec, resp3: bool) -> String {
+        let mut out = Reply::new();
+        out.set_resp3(resp3);
+        f(&mut out, spec);
+        String::from_utf8(out.as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn info_matches_redis() {
+        for (name, resp2, resp3) in INFO {
+            assert_eq!(render(write_info, spec(name), false), *resp2, "{name} RESP2");
+            assert_eq!(render(write_info, spec(name), true), *resp3, "{name} RESP3");
+        }
+    }
+
+    #[test]
+    fn docs_matches_redis() {
+        for (name, resp2, resp3) in DOCS {
+            assert_eq!(render(write_docs, spec(name), false), *resp2, "{name} RESP2");
+            assert_eq!(render(write_docs, spec(name), true), *resp3, "{name} RESP3");
+        }
+    }
+
+    #[test]
+    fn getkeys_matches_redis() {
+        for (args, want) in GETKEYS {
+            let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            let got = get_keys(lookup(&argv).unwrap(), &argv)
+                .map(|idx| idx.iter().map(|&i| args[i]).collect::<Vec<_>>());
+            assert_eq!(got.as_deref(), want.as_deref(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn lookup_and_invalid_command() {
+        assert_eq!(lookup(&[b"CONFIG", b"Get"]).unwrap().full_name(), "config|get");
+        assert_eq!(lookup(&[b"config"]).unwrap().full_name(), "config");
+        assert!(lookup(&[b"config", b"nosub"]).is_none());
+        assert!(lookup(&[b"nosuch", b"a"]).is_none());
+        assert_eq!(lookup(&[b"GET", b"k"]).unwrap().full_name(), "get");
+        assert!(find(b"restore-asking").is_some() && find(b"eval_ro").is_some());
+        assert_eq!(get_keys(spec("config"), &[b"config"]), Err(ERR_NO_KEY_ARGS));
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        assert_eq!(ACL_CATEGORIES.len(), 21);
+        assert_eq!(SPECS.len(), 240);
+        assert!(SPECS.windows(2).all(|w| w[0].name < w[1].name));
+        let mut subs = 0;
+        for s in SPECS {
+            assert!(s.container.is_none());
+            assert!(s.subcommands.windows(2).all(|w| w[0].name < w[1].name));
+            for sub in s.subcommands {
+                subs += 1;
+                assert_eq!(sub.container, Some(s.name));
+                assert!(sub.subcommands.is_empty());
+            }
+        }
+        assert_eq!(subs, 126);
+        let eval = find(b"eval").unwrap();
+        assert!(eval.has(flags::MAY_REPLICATE) && eval.has(flags::NO_MANDATORY_KEYS));
+        assert!(find(b"debug").unwrap().has(flags::PROTECTED));
+        assert!(!find(b"get").unwrap().has(flags::MAY_REPLICATE));
+    }
+
+    // Captured from redis-server 7.0.15 (`COMMAND INFO <name>` without the outer `*1`,
+    // `COMMAND DOCS <name>` without the outer map header and name), RESP2 then RESP3.
+    const INFO: &[(&str, &str, &str)] = &[
+        (
+            "get",
+            "\
+            *10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n\
+            +@string\r\n+@fast\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n$12\r\n\
+            begin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n\
+            :1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\n\
+            lastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n\
+        ",
+            "\
+            *10\r\n$3\r\nget\r\n:2\r\n~2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n~3\r\n+@read\r\n\
+            +@string\r\n+@fast\r\n~0\r\n~1\r\n%3\r\n$5\r\nflags\r\n~2\r\n+RO\r\n+access\r\n$12\r\n\
+            begin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$5\r\nindex\r\n\
+            :1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\n\
+            lastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n~0\r\n\
+        ",
+        ),
+        (
+            "set",
+            "\
+            *10\r\n$3\r\nset\r\n:-3\r\n*2\r\n+write\r\n+denyoom\r\n:1\r\n:1\r\n:1\r\n*3\r\n\
+            +@write\r\n+@string\r\n+@slow\r\n*0\r\n*1\r\n*8\r\n$5\r\nnotes\r\n$48\r\n\
+            RW and ACCESS due to the optional `GET` argument\r\n$5\r\nflags\r\n*4\r\n+RW\r\n\
+            +access\r\n+update\r\n+variable_flags\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n\
+            $5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\n\
+            type\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n\
+            :1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n\
+        ",
+            "\
+            *10\r\n$3\r\nset\r\n:-3\r\n~2\r\n+write\r\n+denyoom\r\n:1\r\n:1\r\n:1\r\n~3\r\n\
+            +@write\r\n+@string\r\n+@slow\r\n~0\r\n~1\r\n%4\r\n$5\r\nnotes\r\n$48\r\n\
+            RW and ACCESS due to the optional `GET` argument\r\n$5\r\nflags\r\n~4\r\n+RW\r\n\
+            +access\r\n+update\r\n+variable_flags\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n\
+            $5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\n\
+            type\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n\
+            :1\r\n$5\r\nlimit\r\n:0\r\n~0\r\n\
+        ",
+        ),
+        (
+            "config|get",
+            "\
+            *10\r\n$10\r\nconfig|get\r\n:-3\r\n*4\r\n+admin\r\n+noscript\r\n+loading\r\n+stale\r\n\
+            :0\r\n:0\r\n:0\r\n*3\r\n+@admin\r\n+@slow\r\n+@dangerous\r\n*0\r\n*0\r\n*0\r\n\
+        ",
+            "\
+            *10\r\n$10\r\nconfig|get\r\n:-3\r\n~4\r\n+admin\r\n+noscript\r\n+loading\r\n+stale\r\n\
+            :0\r\n:0\r\n:0\r\n~3\r\n+@admin\r\n+@slow\r\n+@dangerous\r\n~0\r\n~0\r\n~0\r\n\
+        ",
+        ),
+        (
+            "zunionstore",
+            "\
+            *10\r\n$11\r\nzunionstore\r\n:-4\r\n*3\r\n+write\r\n+denyoom\r\n+movablekeys\r\n:1\r\n\
+            :1\r\n:1\r\n*3\r\n+@write\r\n+@sortedset\r\n+@slow\r\n*0\r\n*2\r\n*6\r\n$5\r\nflags\r\n\
+            *2\r\n+OW\r\n+update\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\n\
+            spec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\n\
+            range\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\n\
+            limit\r\n:0\r\n*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n\
+            *4\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:2\r\n$9\r\n\
+            find_keys\r\n*4\r\n$4\r\ntype\r\n$6\r\nkeynum\r\n$4\r\nspec\r\n*6\r\n$9\r\nkeynumidx\r\n\
+            :0\r\n$8\r\nfirstkey\r\n:1\r\n$7\r\nkeystep\r\n:1\r\n*0\r\n\
+        ",
+            "\
+            *10\r\n$11\r\nzunionstore\r\n:-4\r\n~3\r\n+write\r\n+denyoom\r\n+movablekeys\r\n:1\r\n\
+            :1\r\n:1\r\n~3\r\n+@write\r\n+@sortedset\r\n+@slow\r\n~0\r\n~2\r\n%3\r\n$5\r\nflags\r\n\
+            ~2\r\n+OW\r\n+update\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\n\
+            spec\r\n%1\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\n\
+            range\r\n$4\r\nspec\r\n%3\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\n\
+            limit\r\n:0\r\n%3\r\n$5\r\nflags\r\n~2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n\
+            %2\r\n$4\r\ntype\r\n$5\r\nindex\r\n$4\r\nspec\r\n%1\r\n$5\r\nindex\r\n:2\r\n$9\r\n\
+            find_keys\r\n%2\r\n$4\r\ntype\r\n$6\r\nkeynum\r\n$4\r\nspec\r\n%3\r\n$9\r\nkeynumidx\r\n\
+            :0\r\n$8\r\nfirstkey\r\n:1\r\n$7\r\nkeystep\r\n:1\r\n~0\r\n\
+        ",
+        ),
+        (
+            "xread",
+            "\
+            *10\r\n$5\r\nxread\r\n:-4\r\n*3\r\n+readonly\r\n+blocking\r\n+movablekeys\r\n:0\r\n\
+            :0\r\n:0\r\n*4\r\n+@read\r\n+@stream\r\n+@slow\r\n+@blocking\r\n*0\r\n*1\r\n*6\r\n$5\r\n\
+            flags\r\n*2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$7\r\n\
+            keyword\r\n$4\r\nspec\r\n*4\r\n$7\r\nkeyword\r\n$7\r\nSTREAMS\r\n$9\r\nstartfrom\r\n\
+            :1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\n\
+            lastkey\r\n:-1\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:2\r\n*0\r\n\
+        ",
+            "\
+            *10\r\n$5\r\nxread\r\n:-4\r\n~3\r\n+readonly\r\n+blocking\r\n+movablekeys\r\n:0\r\n\
+            :0\r\n:0\r\n~4\r\n+@read\r\n+@stream\r\n+@slow\r\n+@blocking\r\n~0\r\n~1\r\n%3\r\n$5\r\n\
+            flags\r\n~2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n%2\r\n$4\r\ntype\r\n$7\r\n\
+            keyword\r\n$4\r\nspec\r\n%2\r\n$7\r\nkeyword\r\n$7\r\nSTREAMS\r\n$9\r\nstartfrom\r\n\
+            :1\r\n$9\r\nfind_keys\r\n%2\r\n$4\r\ntype\r\n$5\r\nrange\r\n$4\r\nspec\r\n%3\r\n$7\r\n\
+            lastkey\r\n:-1\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:2\r\n~0\r\n\
+        ",
+        ),
+    ];
+
+    const DOCS: &[(&str, &str, &str)] = &[
+        (
+            "get",
+            "\
+            *10\r\n$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n\
+            $5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\narguments\r\n\
+            *1\r\n*6\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\n\
+            key_spec_index\r\n:0\r\n\
+        ",
+            "\
+            %5\r\n$7\r\nsummary\r\n$22\r\nGet the value of a key\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n\
+            $5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$9\r\narguments\r\n\
+            *1\r\n%3\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\n\
+            key_spec_index\r\n:0\r\n\
+        ",
+        ),
+        (
+            "set",
+            "\
+            *12\r\n$7\r\nsummary\r\n$29\r\nSet the string value of a key\r\n$5\r\nsince\r\n$5\r\n\
+            1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$7\r\n\
+            history\r\n*4\r\n*2\r\n$6\r\n2.6.12\r\n$44\r\n\
+            Added the `EX`, `PX`, `NX` and `XX` options.\r\n*2\r\n$5\r\n6.0.0\r\n$27\r\n\
+            Added the `KEEPTTL` option.\r\n*2\r\n$5\r\n6.2.0\r\n$42\r\n\
+            Added the `GET`, `EXAT` and `PXAT` option.\r\n*2\r\n$5\r\n7.0.0\r\n$55\r\n\
+            Allowed the `NX` and `GET` options to be used together.\r\n$9\r\narguments\r\n*5\r\n\
+            *6\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n\
+            :0\r\n*4\r\n$4\r\nname\r\n$5\r\nvalue\r\n$4\r\ntype\r\n$6\r\nstring\r\n*10\r\n$4\r\n\
+            name\r\n$9\r\ncondition\r\n$4\r\ntype\r\n$5\r\noneof\r\n$5\r\nsince\r\n$6\r\n2.6.12\r\n\
+            $5\r\nflags\r\n*1\r\n+optional\r\n$9\r\narguments\r\n*2\r\n*6\r\n$4\r\nname\r\n$2\r\n\
+            nx\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$2\r\nNX\r\n*6\r\n$4\r\nname\r\n\
+            $2\r\nxx\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$2\r\nXX\r\n*10\r\n$4\r\n\
+            name\r\n$3\r\nget\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$3\r\nGET\r\n\
+            $5\r\nsince\r\n$5\r\n6.2.0\r\n$5\r\nflags\r\n*1\r\n+optional\r\n*8\r\n$4\r\nname\r\n\
+            $10\r\nexpiration\r\n$4\r\ntype\r\n$5\r\noneof\r\n$5\r\nflags\r\n*1\r\n+optional\r\n\
+            $9\r\narguments\r\n*5\r\n*8\r\n$4\r\nname\r\n$7\r\nseconds\r\n$4\r\ntype\r\n$7\r\n\
+            integer\r\n$5\r\ntoken\r\n$2\r\nEX\r\n$5\r\nsince\r\n$6\r\n2.6.12\r\n*8\r\n$4\r\n\
+            name\r\n$12\r\nmilliseconds\r\n$4\r\ntype\r\n$7\r\ninteger\r\n$5\r\ntoken\r\n$2\r\n\
+            PX\r\n$5\r\nsince\r\n$6\r\n2.6.12\r\n*8\r\n$4\r\nname\r\n$17\r\nunix-time-seconds\r\n\
+            $4\r\ntype\r\n$9\r\nunix-time\r\n$5\r\ntoken\r\n$4\r\nEXAT\r\n$5\r\nsince\r\n$5\r\n\
+            6.2.0\r\n*8\r\n$4\r\nname\r\n$22\r\nunix-time-milliseconds\r\n$4\r\ntype\r\n$9\r\n\
+            unix-time\r\n$5\r\ntoken\r\n$4\r\nPXAT\r\n$5\r\nsince\r\n$5\r\n6.2.0\r\n*8\r\n$4\r\n\
+            name\r\n$7\r\nkeepttl\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$7\r\n\
+            KEEPTTL\r\n$5\r\nsince\r\n$5\r\n6.0.0\r\n\
+        ",
+            "\
+            %6\r\n$7\r\nsummary\r\n$29\r\nSet the string value of a key\r\n$5\r\nsince\r\n$5\r\n\
+            1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$7\r\n\
+            history\r\n~4\r\n*2\r\n$6\r\n2.6.12\r\n$44\r\n\
+            Added the `EX`, `PX`, `NX` and `XX` options.\r\n*2\r\n$5\r\n6.0.0\r\n$27\r\n\
+            Added the `KEEPTTL` option.\r\n*2\r\n$5\r\n6.2.0\r\n$42\r\n\
+            Added the `GET`, `EXAT` and `PXAT` option.\r\n*2\r\n$5\r\n7.0.0\r\n$55\r\n\
+            Allowed the `NX` and `GET` options to be used together.\r\n$9\r\narguments\r\n*5\r\n\
+            %3\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n\
+            :0\r\n%2\r\n$4\r\nname\r\n$5\r\nvalue\r\n$4\r\ntype\r\n$6\r\nstring\r\n%5\r\n$4\r\n\
+            name\r\n$9\r\ncondition\r\n$4\r\ntype\r\n$5\r\noneof\r\n$5\r\nsince\r\n$6\r\n2.6.12\r\n\
+            $5\r\nflags\r\n~1\r\n+optional\r\n$9\r\narguments\r\n*2\r\n%3\r\n$4\r\nname\r\n$2\r\n\
+            nx\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$2\r\nNX\r\n%3\r\n$4\r\nname\r\n\
+            $2\r\nxx\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$2\r\nXX\r\n%5\r\n$4\r\n\
+            name\r\n$3\r\nget\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$3\r\nGET\r\n\
+            $5\r\nsince\r\n$5\r\n6.2.0\r\n$5\r\nflags\r\n~1\r\n+optional\r\n%4\r\n$4\r\nname\r\n\
+            $10\r\nexpiration\r\n$4\r\ntype\r\n$5\r\noneof\r\n$5\r\nflags\r\n~1\r\n+optional\r\n\
+            $9\r\narguments\r\n*5\r\n%4\r\n$4\r\nname\r\n$7\r\nseconds\r\n$4\r\ntype\r\n$7\r\n\
+            integer\r\n$5\r\ntoken\r\n$2\r\nEX\r\n$5\r\nsince\r\n$6\r\n2.6.12\r\n%4\r\n$4\r\n\
+            name\r\n$12\r\nmilliseconds\r\n$4\r\ntype\r\n$7\r\ninteger\r\n$5\r\ntoken\r\n$2\r\n\
+            PX\r\n$5\r\nsince\r\n$6\r\n2.6.12\r\n%4\r\n$4\r\nname\r\n$17\r\nunix-time-seconds\r\n\
+            $4\r\ntype\r\n$9\r\nunix-time\r\n$5\r\ntoken\r\n$4\r\nEXAT\r\n$5\r\nsince\r\n$5\r\n\
+            6.2.0\r\n%4\r\n$4\r\nname\r\n$22\r\nunix-time-milliseconds\r\n$4\r\ntype\r\n$9\r\n\
+            unix-time\r\n$5\r\ntoken\r\n$4\r\nPXAT\r\n$5\r\nsince\r\n$5\r\n6.2.0\r\n%4\r\n$4\r\n\
+            name\r\n$7\r\nkeepttl\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$7\r\n\
+            KEEPTTL\r\n$5\r\nsince\r\n$5\r\n6.0.0\r\n\
+        ",
+        ),
+        (
+            "config|get",
+            "\
+            *12\r\n$7\r\nsummary\r\n$42\r\nGet the values of configuration parameters\r\n$5\r\n\
+            since\r\n$5\r\n2.0.0\r\n$5\r\ngroup\r\n$6\r\nserver\r\n$10\r\ncomplexity\r\n$62\r\n\
+            O(N) when N is the number of configuration parameters provided\r\n$7\r\nhistory\r\n\
+            *1\r\n*2\r\n$5\r\n7.0.0\r\n$65\r\n\
+            Added the ability to pass multiple pattern parameters in one call\r\n$9\r\narguments\r\n\
+            *1\r\n*8\r\n$4\r\nname\r\n$9\r\nparameter\r\n$4\r\ntype\r\n$5\r\nblock\r\n$5\r\n\
+            flags\r\n*1\r\n+multiple\r\n$9\r\narguments\r\n*1\r\n*4\r\n$4\r\nname\r\n$9\r\n\
+            parameter\r\n$4\r\ntype\r\n$6\r\nstring\r\n\
+        ",
+            "\
+            %6\r\n$7\r\nsummary\r\n$42\r\nGet the values of configuration parameters\r\n$5\r\n\
+            since\r\n$5\r\n2.0.0\r\n$5\r\ngroup\r\n$6\r\nserver\r\n$10\r\ncomplexity\r\n$62\r\n\
+            O(N) when N is the number of configuration parameters provided\r\n$7\r\nhistory\r\n\
+            ~1\r\n*2\r\n$5\r\n7.0.0\r\n$65\r\n\
+            Added the ability to pass multiple pattern parameters in one call\r\n$9\r\narguments\r\n\
+            *1\r\n%4\r\n$4\r\nname\r\n$9\r\nparameter\r\n$4\r\ntype\r\n$5\r\nblock\r\n$5\r\n\
+            flags\r\n~1\r\n+multiple\r\n$9\r\narguments\r\n*1\r\n%2\r\n$4\r\nname\r\n$9\r\n\
+            parameter\r\n$4\r\ntype\r\n$6\r\nstring\r\n\
+        ",
+        ),
+        (
+            "zunionstore",
+            "\
+            *10\r\n$7\r\nsummary\r\n$72\r\n\
+            Add multiple sorted sets and store the resulting sorted set in a new key\r\n$5\r\n\
+            since\r\n$5\r\n2.0.0\r\n$5\r\ngroup\r\n$10\r\nsorted-set\r\n$10\r\ncomplexity\r\n\
+            $140\r\n\
+            O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.\r\n\
+            $9\r\narguments\r\n*5\r\n*6\r\n$4\r\nname\r\n$11\r\ndestination\r\n$4\r\ntype\r\n$3\r\n\
+            key\r\n$14\r\nkey_spec_index\r\n:0\r\n*4\r\n$4\r\nname\r\n$7\r\nnumkeys\r\n$4\r\n\
+            type\r\n$7\r\ninteger\r\n*8\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n\
+            $14\r\nkey_spec_index\r\n:1\r\n$5\r\nflags\r\n*1\r\n+multiple\r\n*8\r\n$4\r\nname\r\n\
+            $6\r\nweight\r\n$4\r\ntype\r\n$7\r\ninteger\r\n$5\r\ntoken\r\n$7\r\nWEIGHTS\r\n$5\r\n\
+            flags\r\n*2\r\n+optional\r\n+multiple\r\n*10\r\n$4\r\nname\r\n$9\r\naggregate\r\n$4\r\n\
+            type\r\n$5\r\noneof\r\n$5\r\ntoken\r\n$9\r\nAGGREGATE\r\n$5\r\nflags\r\n*1\r\n\
+            +optional\r\n$9\r\narguments\r\n*3\r\n*6\r\n$4\r\nname\r\n$3\r\nsum\r\n$4\r\ntype\r\n\
+            $10\r\npure-token\r\n$5\r\ntoken\r\n$3\r\nSUM\r\n*6\r\n$4\r\nname\r\n$3\r\nmin\r\n$4\r\n\
+            type\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$3\r\nMIN\r\n*6\r\n$4\r\nname\r\n$3\r\n\
+            max\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$3\r\nMAX\r\n\
+        ",
+            "\
+            %5\r\n$7\r\nsummary\r\n$72\r\n\
+            Add multiple sorted sets and store the resulting sorted set in a new key\r\n$5\r\n\
+            since\r\n$5\r\n2.0.0\r\n$5\r\ngroup\r\n$10\r\nsorted-set\r\n$10\r\ncomplexity\r\n\
+            $140\r\n\
+            O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.\r\n\
+            $9\r\narguments\r\n*5\r\n%3\r\n$4\r\nname\r\n$11\r\ndestination\r\n$4\r\ntype\r\n$3\r\n\
+            key\r\n$14\r\nkey_spec_index\r\n:0\r\n%2\r\n$4\r\nname\r\n$7\r\nnumkeys\r\n$4\r\n\
+            type\r\n$7\r\ninteger\r\n%4\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n\
+            $14\r\nkey_spec_index\r\n:1\r\n$5\r\nflags\r\n~1\r\n+multiple\r\n%4\r\n$4\r\nname\r\n\
+            $6\r\nweight\r\n$4\r\ntype\r\n$7\r\ninteger\r\n$5\r\ntoken\r\n$7\r\nWEIGHTS\r\n$5\r\n\
+            flags\r\n~2\r\n+optional\r\n+multiple\r\n%5\r\n$4\r\nname\r\n$9\r\naggregate\r\n$4\r\n\
+            type\r\n$5\r\noneof\r\n$5\r\ntoken\r\n$9\r\nAGGREGATE\r\n$5\r\nflags\r\n~1\r\n\
+            +optional\r\n$9\r\narguments\r\n*3\r\n%3\r\n$4\r\nname\r\n$3\r\nsum\r\n$4\r\ntype\r\n\
+            $10\r\npure-token\r\n$5\r\ntoken\r\n$3\r\nSUM\r\n%3\r\n$4\r\nname\r\n$3\r\nmin\r\n$4\r\n\
+            type\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$3\r\nMIN\r\n%3\r\n$4\r\nname\r\n$3\r\n\
+            max\r\n$4\r\ntype\r\n$10\r\npure-token\r\n$5\r\ntoken\r\n$3\r\nMAX\r\n\
+        ",
+        ),
+        (
+            "xread",
+            "\
+            *10\r\n$7\r\nsummary\r\n$129\r\n\
+            Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.\r\n\
+            $5\r\nsince\r\n$5\r\n5.0.0\r\n$5\r\ngroup\r\n$6\r\nstream\r\n$10\r\ncomplexity\r\n\
+            $272\r\n\
+            For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.\r\n\
+            $9\r\narguments\r\n*3\r\n*8\r\n$4\r\nname\r\n$5\r\ncount\r\n$4\r\ntype\r\n$7\r\n\
+            integer\r\n$5\r\ntoken\r\n$5\r\nCOUNT\r\n$5\r\nflags\r\n*1\r\n+optional\r\n*8\r\n$4\r\n\
+            name\r\n$12\r\nmilliseconds\r\n$4\r\ntype\r\n$7\r\ninteger\r\n$5\r\ntoken\r\n$5\r\n\
+            BLOCK\r\n$5\r\nflags\r\n*1\r\n+optional\r\n*8\r\n$4\r\nname\r\n$7\r\nstreams\r\n$4\r\n\
+            type\r\n$5\r\nblock\r\n$5\r\ntoken\r\n$7\r\nSTREAMS\r\n$9\r\narguments\r\n*2\r\n*8\r\n\
+            $4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n\
+            $5\r\nflags\r\n*1\r\n+multiple\r\n*6\r\n$4\r\nname\r\n$2\r\nid\r\n$4\r\ntype\r\n$6\r\n\
+            string\r\n$5\r\nflags\r\n*1\r\n+multiple\r\n\
+        ",
+            "\
+            %5\r\n$7\r\nsummary\r\n$129\r\n\
+            Return never seen elements in multiple streams, with IDs greater than the ones reported by the caller for each stream. Can block.\r\n\
+            $5\r\nsince\r\n$5\r\n5.0.0\r\n$5\r\ngroup\r\n$6\r\nstream\r\n$10\r\ncomplexity\r\n\
+            $272\r\n\
+            For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.\r\n\
+            $9\r\narguments\r\n*3\r\n%4\r\n$4\r\nname\r\n$5\r\ncount\r\n$4\r\ntype\r\n$7\r\n\
+            integer\r\n$5\r\ntoken\r\n$5\r\nCOUNT\r\n$5\r\nflags\r\n~1\r\n+optional\r\n%4\r\n$4\r\n\
+            name\r\n$12\r\nmilliseconds\r\n$4\r\ntype\r\n$7\r\ninteger\r\n$5\r\ntoken\r\n$5\r\n\
+            BLOCK\r\n$5\r\nflags\r\n~1\r\n+optional\r\n%4\r\n$4\r\nname\r\n$7\r\nstreams\r\n$4\r\n\
+            type\r\n$5\r\nblock\r\n$5\r\ntoken\r\n$7\r\nSTREAMS\r\n$9\r\narguments\r\n*2\r\n%4\r\n\
+            $4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n\
+            $5\r\nflags\r\n~1\r\n+multiple\r\n%3\r\n$4\r\nname\r\n$2\r\nid\r\n$4\r\ntype\r\n$6\r\n\
+            string\r\n$5\r\nflags\r\n~1\r\n+multiple\r\n\
+        ",
+        ),
+    ];
+
+    // `COMMAND GETKEYS ...` on redis-server 7.0.15: the keys, or the error after `ERR `.
+    #[allow(clippy::type_complexity)]
+    const GETKEYS: &[(&[&str], Result<&[&str], &str>)] = &[
+        (&["get", "k"], Ok(&["k"])),
+        (&["get", "a", "b"], Err("Invalid number of arguments specified for command")),
+        (&["ping", "x"], Err("The command has no key arguments")),
+        (&["set", "k", "v", "GET"], Ok(&["k"])),
+        (&["mset", "a", "1", "b", "2"], Ok(&["a", "b"])),
+        (&["mset", "a", "1", "b"], Ok(&["a", "b"])),
+        (&["bitop", "and", "d", "a", "b"], Ok(&["d", "a", "b"])),
+        (&["object", "encoding", "k"], Ok(&["k"])),
+        (&["memory", "usage", "k"], Ok(&["k"])),
+        (&["xinfo", "stream", "s"], Ok(&["s"])),
+        (&["lcs", "a", "b"], Ok(&["a", "b"])),
+        (&["eval", "s", "2", "a", "b", "c"], Ok(&["a", "b"])),
+        (&["eval", "s", "0"], Ok(&[])),
+        (&["evalsha", "s", "01", "a"], Ok(&["a"])),
+        (&["fcall", "f", "1", "a", "b"], Ok(&["a"])),
+        (&["zunionstore", "d", "2", "a", "b", "WEIGHTS", "1", "2"], Ok(&["d", "a", "b"])),
+        (&["zunionstore", "d", "1x", "a"], Ok(&["a", "d"])),
+        (&["zunion", "3", "a", "b"], Err("Invalid arguments specified for command")),
+        (&["zdiffstore", "d", "3", "a", "b"], Err("Invalid arguments specified for command")),
+        (&["sintercard", "2", "a", "b", "LIMIT", "1"], Ok(&["a", "b"])),
+        (&["lmpop", "2", "a", "b", "LEFT"], Ok(&["a", "b"])),
+        (&["blmpop", "0", "2", "a", "b", "LEFT"], Ok(&["a", "b"])),
+        (&["bzmpop", "0", "1", "a", "MIN"], Ok(&["a"])),
+        (&["sort", "k", "BY", "x", "STORE", "d"], Ok(&["k", "d"])),
+        (&["sort", "k", "STORE", "a", "STORE", "b"], Ok(&["k", "b"])),
+        (&["sort", "k", "STORE"], Ok(&["k"])),
+        (&["sort_ro", "k", "BY", "x"], Ok(&["k"])),
+        (&["migrate", "h", "p", "", "0", "5000", "COPY", "AUTH", "keys", "KEYS", "a", "b"], Ok(&["a", "b"])),
+        (&["migrate", "h", "p", "k", "0", "5000"], Ok(&["k"])),
+        (&["migrate", "h", "p", "", "0", "5000"], Ok(&[""])),
+        (
+            &["migrate", "h", "p", "k", "0", "5000", "KEYS", "a"],
+            Err("Invalid arguments specified for command"),
+        ),
+        (&["xread", "COUNT", "2", "STREAMS", "a", "b", "1", "2"], Ok(&["a", "b"])),
+        (&["xread", "BLOCK", "1", "streams", "streams", "streams", "1", "1"], Ok(&["streams", "streams"])),
+        (&["xread", "COUNT", "1", "STREAMS", "a"], Err("Invalid arguments specified for command")),
+        (&["xreadgroup", "GROUP", "g", "c", "NOACK", "STREAMS", "a", "0"], Ok(&["a"])),
+        (&["georadius", "k", "1", "2", "3", "m", "STORE", "a", "STOREDIST", "b"], Ok(&["k", "a", "b"])),
+        (&["georadius", "k", "1", "2", "3", "m", "STORE"], Ok(&["k"])),
+        (&["georadiusbymember", "k", "m", "1", "km", "STOREDIST", "x"], Ok(&["k", "x"])),
+        (&["publish", "ch", "m"], Err("The command has no key arguments")),
+        (&["subscribe", "a"], Err("The command has no key arguments")),
+        (&["keys", "*"], Err("The command has no key arguments")),
+    ];
 }

@@ -60,7 +60,14 @@ impl Server {
         if let Some(f) = config_file {
             cmd.arg(f);
         }
-        cmd.args(["--port", &port.to_string(), "--io-threads", &io_threads(), "--dir", dir.to_str().unwrap_or(".")]);
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--io-threads",
+            &io_threads(),
+            "--dir",
+            dir.to_str().unwrap_or("."),
+        ]);
         cmd.args(extra);
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
         let mut child = cmd.spawn().expect("spawn brim-server");
@@ -73,7 +80,18 @@ impl Server {
         let port = free_port();
         let dir = temp_dir("redis");
         let mut cmd = Command::new("redis-server");
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir.to_str().unwrap_or(".")]);
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            dir.to_str().unwrap_or("."),
+        ]);
         cmd.args(extra);
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
         let mut child = cmd.spawn().expect("spawn redis-server (apt-get install redis-server)");
@@ -93,12 +111,18 @@ impl Server {
 
     /// A `redis` crate connection.
     pub fn client(&self) -> redis::Connection {
-        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).and_then(|c| c.get_connection()).expect("redis connection")
+        redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))
+            .and_then(|c| c.get_connection())
+            .expect("redis connection")
     }
 
     /// Run `redis-cli` against this server with `args`; returns stdout.
     pub fn cli(&self, args: &[&str]) -> String {
-        let out = Command::new("redis-cli").args(["-p", &self.port.to_string()]).args(args).output().expect("redis-cli");
+        let out = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli");
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 

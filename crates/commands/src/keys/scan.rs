@@ -1,0 +1,186 @@
+//! KEYS and SCAN.
+
+use brim_engine::{Db, EntryRef};
+use brim_glob::glob_match;
+
+use crate::args::{is, parse_i64, NOT_INTEGER, SYNTAX};
+use crate::ctx::Ctx;
+
+use super::db;
+
+/// Whether `key` matches `pattern`; `*` matches everything, even the empty key (Redis
+/// skips the matcher for it).
+fn matches(pattern: &[u8], key: &[u8]) -> bool {
+    pattern == b"*" || glob_match(pattern, key, false)
+}
+
+/// KEYS pattern (exclusive, so the reply is a consistent snapshot as in Redis).
+pub(super) fn keys(ctx: &mut Ctx, args: &[&[u8]]) {
+    let pattern = args[1];
+    let acc = ctx.acc.no_touch();
+    let db = db(ctx);
+    let at = ctx.out.begin_deferred();
+    let mut n = 0usize;
+    for i in 0..db.stripe_count() {
+        let stripe = db.lock_stripe(i);
+        stripe.for_each(&acc, |e| {
+            if matches(pattern, e.key()) {
+                ctx.out.bulk(e.key());
+                n += 1;
+            }
+        });
+    }
+    ctx.out.end_deferred(at, brim_resp::Aggregate::Array, n);
+}
+
+/// Parse a SCAN cursor as Redis's parseScanCursorOrReply (C `strtoul`: optional sign, a
+/// negative number wraps, no leading space, nothing after the digits, no overflow; the
+/// empty string is cursor 0).
+pub fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    let (neg, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() {
+        // strtoul consumed nothing: the end pointer is the start, which must be the end.
+        return arg.is_empty().then_some(0);
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// One SCAN step over `db` from `cursor`, as `Db::scan` (stripe in the low bits, the
+/// stripe's table cursor above), except that empty stripes cost nothing: a small database
+/// is covered in one call, as Redis covers a small dict. At most `count * 10` buckets of
+/// non-empty stripes are visited.
+fn scan_step(
+    db: &Db,
+    cursor: u64,
+    count: usize,
+    acc: &brim_engine::Access,
+    mut f: impl FnMut(EntryRef<'_>),
+) -> u64 {
+    let n = db.stripe_count();
+    let bits = n.trailing_zeros();
+    let mask = n as u64 - 1;
+    let mut stripe = (cursor & mask) as usize;
+    let mut inner = if bits >= 64 { 0 } else { cursor >> bits };
+    let mut visited = 0usize;
+    let mut budget = count.saturating_mul(10).max(10);
+    loop {
+        {
+            let mut s = db.lock_stripe(stripe);
+            if s.is_empty() {
+                inner = 0;
+            } else {
+                inner = s.scan(inner, acc, |e| {
+                    visited += 1;
+                    f(e)
+                });
+                budget -= 1;
+            }
+        }
+        if inner == 0 {
+            stripe += 1;
+            if stripe == n {
+                return 0;
+            }
+        }
+        if visited >= count || budget == 0 {
+            return (inner << bits) | stripe as u64;
+        }
+    }
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
+pub(super) fn scan(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(cursor) = parse_cursor(args[1]) else {
+        ctx.error("ERR invalid cursor");
+        return;
+    };
+    let mut count: i64 = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut type_name: Option<&[u8]> = None;
+    let mut i = 2;
+    while i < args.len() {
+        let left = args.len() - i;
+        if is(args[i], "count") && left >= 2 {
+            let Some(c) = parse_i64(args[i + 1]) else {
+                ctx.error(NOT_INTEGER);
+                return;
+            };
+            if c < 1 {
+                ctx.error(SYNTAX);
+                return;
+            }
+            count = c;
+        } else if is(args[i], "match") && left >= 2 {
+            pattern = Some(args[i + 1]).filter(|p| *p != b"*");
+        } else if is(args[i], "type") && left >= 2 {
+            type_name = Some(args[i + 1]);
+        } else {
+            ctx.error(SYNTAX);
+            return;
+        }
+        i += 2;
+    }
+    let acc = ctx.acc.no_touch();
+    let db = db(ctx);
+    let mut found: Vec<Vec<u8>> = Vec::new();
+    let mut type_checks = 0usize;
+    let next = scan_step(db, cursor, usize::try_from(count).unwrap_or(usize::MAX), &acc, |e| {
+        if pattern.is_some_and(|p| !glob_match(p, e.key(), false)) {
+            return;
+        }
+        if let Some(t) = type_name {
+            type_checks += 1;
+            if !e.value_type().name().as_bytes().eq_ignore_ascii_case(t) {
+                return;
+            }
+        }
+        found.push(e.key().to_vec());
+    });
+    // Redis looks each candidate up to check its type (a keyspace hit).
+    for _ in 0..type_checks {
+        ctx.hit_or_miss(true);
+    }
+    ctx.out.array(2);
+    ctx.out.bulk(next.to_string().as_bytes());
+    ctx.out.array(found.len());
+    for k in &found {
+        ctx.out.bulk(k);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_parsing_follows_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"+7"), Some(7));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"-18446744073709551615"), Some(1));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [&b"18446744073709551616"[..], b" 0", b"0 ", b"0x1", b"-", b"+", b"1a", b"--1"] {
+            assert_eq!(parse_cursor(bad), None, "{:?}", bad);
+        }
+    }
+
+    #[test]
+    fn star_matches_the_empty_key() {
+        assert!(matches(b"*", b""));
+        assert!(!matches(b"?", b""));
+        assert!(matches(b"", b""));
+        assert!(matches(b"a*", b"abc"));
+    }
+}
