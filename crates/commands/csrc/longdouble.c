@@ -15,8 +15,9 @@
  * buffer ld2string formats into. */
 #define BRIM_MAX_LONG_DOUBLE_CHARS (5 * 1024)
 
-/* Redis's string2ld: the bytes up to the first NUL are parsed by strtold; leading spaces,
- * trailing garbage, NaN and out-of-range values are refused. Returns 1 on success. */
+/* Redis's string2ld: the whole text must be parsed by strtold (so a NUL byte inside is
+ * refused); leading spaces, trailing garbage, NaN and out-of-range values are refused.
+ * Returns 1 on success. */
 static int brim_string2ld(const char *s, size_t slen, long double *dp) {
     char buf[BRIM_MAX_LONG_DOUBLE_CHARS];
     long double value;
@@ -28,7 +29,7 @@ static int brim_string2ld(const char *s, size_t slen, long double *dp) {
 
     errno = 0;
     value = strtold(buf, &eptr);
-    if (isspace((unsigned char)buf[0]) || eptr[0] != '\0' ||
+    if (isspace((unsigned char)buf[0]) || eptr[0] != '\0' || (size_t)(eptr - buf) != slen ||
         ((errno == ERANGE || errno == EINVAL) &&
          (value == HUGE_VAL || value == -HUGE_VAL || value == 0)) ||
         errno == EINVAL || isnan(value))

@@ -33,7 +33,7 @@ pub enum IncrFloatError {
 }
 
 /// Whether `s` is a float as Redis's `string2ld` accepts it (shorter than 5 KiB, no leading
-/// space, no trailing garbage before a NUL byte, not NaN, not out of range).
+/// space, no trailing garbage, no NUL byte, not NaN, not out of range).
 pub fn is_valid_long_double(s: &[u8]) -> bool {
     // SAFETY: the pointer and length describe a live byte slice; the C side only reads it.
     unsafe { brim_ld_valid(s.as_ptr().cast(), s.len()) != 0 }
@@ -106,7 +106,7 @@ mod tests {
         assert_eq!(incr(None, "inf"), Err(IncrFloatError::NanOrInfinity));
         assert_eq!(incr(Some("1.1e4932"), "1.1e4932"), Err(IncrFloatError::NanOrInfinity));
         assert_eq!(incr(None, "0x10").unwrap(), "16");
-        assert_eq!(incr(None, "1\0junk").unwrap(), "1");
+        assert_eq!(incr(None, "1\0junk"), Err(IncrFloatError::InvalidIncrement));
         assert!(!is_valid_long_double(&vec![b'0'; MAX_LONG_DOUBLE_CHARS]));
         assert!(is_valid_long_double(&vec![b'0'; MAX_LONG_DOUBLE_CHARS - 1]));
     }

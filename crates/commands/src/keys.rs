@@ -128,9 +128,12 @@ fn type_(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 thread_local! {
-    static RNG: RefCell<brim_engine::Rng> = RefCell::new(brim_engine::Rng::new(
-        (unix_us() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (&0u8 as *const u8 as u64),
-    ));
+    /// Per-thread generator for RANDOMKEY, seeded from the clock and the thread's stack.
+    static RNG: RefCell<brim_engine::Rng> = RefCell::new({
+        let marker = 0u8;
+        let stack = std::ptr::addr_of!(marker) as u64;
+        brim_engine::Rng::new((unix_us() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ stack)
+    });
 }
 
 /// RANDOMKEY

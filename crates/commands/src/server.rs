@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use crate::args::{is, parse_i64, NOT_INTEGER, SYNTAX};
 use crate::ctx::Ctx;
-use crate::shared::{unix_ms, unix_us, ShutdownKind};
+use crate::shared::{unix_us, ShutdownKind};
 use crate::table::{cmd, exclusive, Registration};
 
 pub use info::{info_string, track_instantaneous_metrics, Sections};
@@ -162,8 +162,8 @@ fn lastsave(ctx: &mut Ctx, _args: &[&[u8]]) {
     ctx.out.int(ctx.shared.lastsave.load(Relaxed));
 }
 
-/// Parse a millisecond timeout as Redis's getTimeoutFromObjectOrReply: an integer, not
-/// negative, not overflowing when added to now. Writes the error on failure.
+/// Parse a millisecond timeout as Redis 7.0's getTimeoutFromObjectOrReply: an integer, not
+/// negative (7.0 has no overflow check yet). Writes the error on failure.
 fn parse_timeout_ms(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
     let Some(t) = parse_i64(arg) else {
         ctx.error("ERR timeout is not an integer or out of range");
@@ -171,10 +171,6 @@ fn parse_timeout_ms(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
     };
     if t < 0 {
         ctx.error("ERR timeout is negative");
-        return None;
-    }
-    if t > 0 && t > i64::MAX - unix_ms() {
-        ctx.error("ERR timeout is out of range");
         return None;
     }
     Some(t)

@@ -403,7 +403,7 @@ fn mget(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 fn mset_generic(ctx: &mut Ctx, args: &[&[u8]], nx: bool) {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         let name = if nx { "msetnx" } else { "mset" };
         ctx.error(&format!("ERR wrong number of arguments for '{name}' command"));
         return;

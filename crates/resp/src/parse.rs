@@ -393,6 +393,19 @@ impl Parser {
         Ok(Some(nl + 1))
     }
 
+    /// The general way to find the count/length line at `self.pos`: `Ok(Some(cr))` when it
+    /// is complete, `Ok(None)` to wait, `too_big` when more than 64 KiB are buffered
+    /// without a `\r`.
+    #[cold]
+    fn slow_line(&mut self, buf: &[u8], too_big: ProtoError) -> Result<Option<usize>, ProtoError> {
+        match self.find_line(buf, b'\r') {
+            Line::Found(cr) => Ok(Some(cr)),
+            Line::CrAtEnd => Ok(None),
+            Line::NotFound if self.line_too_big(buf) => Err(too_big),
+            Line::NotFound => Ok(None),
+        }
+    }
+
     fn parse_multibulk(
         &mut self,
         buf: &[u8],
@@ -400,21 +413,21 @@ impl Parser {
         args: &mut Args,
     ) -> Result<Option<usize>, ProtoError> {
         if self.phase == Phase::Count {
-            let cr = match self.find_line(buf, b'\r') {
-                Line::Found(cr) => cr,
-                Line::CrAtEnd => return Ok(None),
-                Line::NotFound => {
-                    if self.line_too_big(buf) {
-                        return Err(ProtoError::TooBigMbulkCount);
+            let (n, cr) = match quick_number(buf, self.pos, b'*') {
+                Some(found) => found,
+                None => {
+                    let Some(cr) = self.slow_line(buf, ProtoError::TooBigMbulkCount)? else {
+                        return Ok(None);
+                    };
+                    match buf.get(self.pos + 1..cr).and_then(string2ll) {
+                        Some(n) => (n, cr),
+                        None => return Err(ProtoError::InvalidMultibulkLength),
                     }
-                    return Ok(None);
                 }
             };
-            let digits = buf.get(self.pos + 1..cr).unwrap_or(&[]);
-            let n = match string2ll(digits) {
-                Some(n) if n <= i32::MAX as i64 => n,
-                _ => return Err(ProtoError::InvalidMultibulkLength),
-            };
+            if n > i32::MAX as i64 {
+                return Err(ProtoError::InvalidMultibulkLength);
+            }
             if n > UNAUTH_MAX_MULTIBULK && !limits.authenticated {
                 return Err(ProtoError::UnauthenticatedMultibulkLength);
             }
@@ -424,63 +437,99 @@ impl Parser {
                 return Ok(Some(self.pos));
             }
             self.remaining = n as usize;
-            self.scan = self.pos;
             self.bulk = None;
             self.spans.clear();
             self.phase = Phase::Bulks;
         }
 
-        while self.remaining > 0 {
-            let len = match self.bulk {
+        // Work on locals; the state is written back when waiting for more bytes.
+        let mut pos = self.pos;
+        let mut remaining = self.remaining;
+        let mut bulk = self.bulk;
+        while remaining > 0 {
+            let len = match bulk {
                 Some(len) => len,
                 None => {
-                    let cr = match self.find_line(buf, b'\r') {
-                        Line::Found(cr) => cr,
-                        Line::CrAtEnd => return Ok(None),
-                        Line::NotFound => {
-                            if self.line_too_big(buf) {
-                                return Err(ProtoError::TooBigBulkCount);
+                    let (n, cr) = match quick_number(buf, pos, b'$') {
+                        Some(found) => found,
+                        None => {
+                            self.pos = pos;
+                            self.remaining = remaining;
+                            self.bulk = None;
+                            let Some(cr) = self.slow_line(buf, ProtoError::TooBigBulkCount)? else {
+                                return Ok(None);
+                            };
+                            // `cr >= pos`, so the line has a first byte.
+                            let first = buf.get(pos).copied().unwrap_or(b'\r');
+                            if first != b'$' {
+                                return Err(ProtoError::ExpectedDollar(first));
                             }
-                            return Ok(None);
+                            match buf.get(pos + 1..cr).and_then(string2ll) {
+                                Some(n) => (n, cr),
+                                None => return Err(ProtoError::InvalidBulkLength),
+                            }
                         }
                     };
-                    // `cr >= pos`, so the line has a first byte.
-                    let first = buf.get(self.pos).copied().unwrap_or(b'\r');
-                    if first != b'$' {
-                        return Err(ProtoError::ExpectedDollar(first));
+                    if n < 0 || n as u64 > limits.max_bulk_len {
+                        return Err(ProtoError::InvalidBulkLength);
                     }
-                    let digits = buf.get(self.pos + 1..cr).unwrap_or(&[]);
-                    let n = match string2ll(digits) {
-                        Some(n) if n >= 0 && n as u64 <= limits.max_bulk_len => n,
-                        _ => return Err(ProtoError::InvalidBulkLength),
-                    };
                     if n > UNAUTH_MAX_BULK && !limits.authenticated {
                         return Err(ProtoError::UnauthenticatedBulkLength);
                     }
+                    pos = cr + 2;
                     // A length that does not fit in usize can never arrive: wait forever
                     // (only possible on 32-bit targets).
-                    let len = usize::try_from(n).unwrap_or(usize::MAX);
-                    self.pos = cr + 2;
-                    self.bulk = Some(len);
-                    len
+                    usize::try_from(n).unwrap_or(usize::MAX)
                 }
             };
             // Payload plus two bytes Redis skips without looking at them.
-            let end = self.pos.saturating_add(len).saturating_add(2);
+            let end = pos.saturating_add(len).saturating_add(2);
             if buf.len() < end {
+                self.pos = pos;
+                self.remaining = remaining;
+                self.bulk = Some(len);
                 return Ok(None);
             }
-            self.spans.push((self.pos, len));
-            self.pos = end;
-            self.scan = end;
-            self.bulk = None;
-            self.remaining -= 1;
+            self.spans.push((pos, len));
+            pos = end;
+            bulk = None;
+            remaining -= 1;
         }
-
+        self.pos = pos;
+        self.remaining = 0;
         args.clear();
         std::mem::swap(&mut args.spans, &mut self.spans);
-        Ok(Some(self.pos))
+        Ok(Some(pos))
     }
+}
+
+/// The common case of a count or length line at `pos`: `prefix`, 1 to 18 digits without a
+/// leading zero, `\r`, and at least one more byte. Returns the number and the index of the
+/// `\r`; `None` sends the caller to the general (and exact) path, which also produces the
+/// errors.
+#[inline(always)]
+fn quick_number(buf: &[u8], pos: usize, prefix: u8) -> Option<(i64, usize)> {
+    let line = buf.get(pos..)?;
+    if *line.first()? != prefix {
+        return None;
+    }
+    let mut v: i64 = 0;
+    let mut i = 1;
+    while i < line.len() && i <= 18 {
+        let d = line[i].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        v = v * 10 + i64::from(d);
+        i += 1;
+    }
+    if i == 1 || (i > 2 && line[1] == b'0') {
+        return None;
+    }
+    if line.get(i) != Some(&b'\r') || i + 1 >= line.len() {
+        return None;
+    }
+    Some((v, pos + i))
 }
 
 /// C's `isspace` in the C locale.

@@ -272,11 +272,14 @@ fn differential_client_reply() {
         &[&["CLIENT", "REPLY", "SKIP"], &["GET", "a", "b"], &["PING"]],
         &[&["CLIENT", "REPLY", "OFF"], &["RESET"], &["PING"]],
         &[&["CLIENT", "REPLY", "SKIP"], &["RESET"], &["PING"]],
-        &[&["CLIENT", "REPLY", "OFF"], &["QUIT"]],
     ];
     for case in cases {
         assert_same_exchange(&brim, &redis, case);
     }
+    // Deliberate deviation: Redis 7.0 never closes a connection that QUITs with replies
+    // off (it waits for a reply to flush first); Brim closes it.
+    let (out, closed) = exchange(brim.port, &[&["CLIENT", "REPLY", "OFF"], &["QUIT"], &["PING"]]);
+    assert_eq!((out.as_str(), closed), ("", true));
 }
 
 #[test]

@@ -969,3 +969,62 @@ fn read_lookups_count_keyspace_hits_and_misses_like_redis() {
         assert_eq!(hits_misses(&mut b), hits_misses(&mut r), "after {c:?}");
     }
 }
+
+#[test]
+fn concurrent_multi_key_commands_do_not_deadlock_or_lose_keys() {
+    let s = Server::start(&[]);
+    let port = s.port;
+    let keys: Vec<String> = (0..16).map(|i| format!("k{i}")).collect();
+    {
+        let mut con = s.client();
+        for k in &keys {
+            let _: () = redis::cmd("SET").arg(k).arg(k).query(&mut con).expect("SET");
+        }
+    }
+    let threads: Vec<_> = (0..4u64)
+        .map(|t| {
+            let keys = keys.clone();
+            std::thread::spawn(move || {
+                let mut con = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+                    .and_then(|c| c.get_connection())
+                    .expect("connect");
+                let mut x = t.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                let deadline = Instant::now() + Duration::from_millis(1500);
+                while Instant::now() < deadline {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let a = &keys[(x % 16) as usize];
+                    let b = &keys[((x >> 8) % 16) as usize];
+                    let mut c = match (x >> 16) % 8 {
+                        0 | 1 => redis::cmd("RENAME"),
+                        2 => redis::cmd("RENAMENX"),
+                        3 => redis::cmd("COPY"),
+                        4 => redis::cmd("EXISTS"),
+                        5 => redis::cmd("TOUCH"),
+                        6 => {
+                            let mut c = redis::cmd("MOVE");
+                            c.arg(a).arg(1 + (x >> 20) % 2);
+                            let _: redis::RedisResult<redis::Value> = c.query(&mut con);
+                            continue;
+                        }
+                        _ => redis::cmd("KEYS"),
+                    };
+                    c.arg(a).arg(b);
+                    let _: redis::RedisResult<redis::Value> = c.query(&mut con);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("worker");
+    }
+    let mut b = s.raw();
+    assert_eq!(b.cmd_str(&["PING"]), "+PONG\r\n");
+    // Every key still holds one of the original values.
+    let mut con = s.client();
+    for k in keys_sorted(&mut con, b"*") {
+        let v: String = redis::cmd("GET").arg(&k).query(&mut con).expect("GET");
+        assert!(keys.contains(&v), "{v}");
+    }
+}

@@ -184,9 +184,7 @@ const SET_OPTIONS: &str = "
     SET k v3 px 500000 xx
     TTL k
     SET k v4 PXAT 9999999999999
-    TTL k
     SET k v5 EXAT 9999999999
-    TTL k
     GET k
     # An absolute time in the past: the key is set and expires at once.
     SET k v EXAT 1
@@ -310,7 +308,6 @@ const GETEX: &str = "
     GETEX k PX 200000
     TTL k
     GETEX k EXAT 9999999999
-    TTL k
     GETEX k PERSIST
     TTL k
     GETEX k persist

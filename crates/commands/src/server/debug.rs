@@ -13,7 +13,8 @@ use crate::args::is;
 use crate::ctx::Ctx;
 
 /// The error for DEBUG when `enable-debug-command` does not allow this client.
-const NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", \
+const NOT_ALLOWED: &str =
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", \
      you can run it from a local connection, otherwise you need to set this option in the \
      configuration file, and then restart the server.";
 
@@ -202,7 +203,7 @@ fn lzf_idx(h: u32) -> usize {
     ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1)
 }
 
-/// The size Redis's `lzf_compress` (liblzf as bundled with Redis: HLOG 16, VERY_FAST)
+/// The size Redis's `lzf_compress` (liblzf 3.6 as bundled with Redis: HLOG 16, VERY_FAST)
 /// would produce for `input` into an `out_len`-byte buffer, or 0 when it does not fit.
 /// Only the length is computed; nothing is written.
 pub fn lzf_compressed_len(input: &[u8], out_len: usize) -> usize {
@@ -225,7 +226,6 @@ pub fn lzf_compressed_len(input: &[u8], out_len: usize) -> usize {
         let is_match = r != usize::MAX
             && r < ip
             && ip - r - 1 < MAX_OFF
-            && ip + 4 < in_end
             && r > 0
             && input[r] == input[ip]
             && input[r + 1] == input[ip + 1]
@@ -233,10 +233,11 @@ pub fn lzf_compressed_len(input: &[u8], out_len: usize) -> usize {
         if is_match {
             let mut len = 2usize;
             let maxlen = (in_end - ip - len).min(MAX_REF);
-            op -= (lit == 0) as usize; // stop run, undo it if empty
-            if op + 3 + 1 >= out_end {
+            // A fast conservative bound first, then the exact one.
+            if op + 3 + 1 >= out_end && op - (lit == 0) as usize + 3 + 1 >= out_end {
                 return 0;
             }
+            op -= (lit == 0) as usize; // stop run, undo it if empty
             'measure: {
                 if maxlen > 16 {
                     for _ in 0..16 {

@@ -47,7 +47,17 @@ const NAMES: [(&str, u32); 13] = [
 impl Sections {
     /// What INFO without arguments (or `default`) shows.
     pub const DEFAULT: Sections = Sections(
-        SERVER | CLIENTS | MEMORY | PERSISTENCE | STATS | REPLICATION | CPU | MODULES | ERRORSTATS | CLUSTER | KEYSPACE,
+        SERVER
+            | CLIENTS
+            | MEMORY
+            | PERSISTENCE
+            | STATS
+            | REPLICATION
+            | CPU
+            | MODULES
+            | ERRORSTATS
+            | CLUSTER
+            | KEYSPACE,
     );
     /// `all` (and `everything`: Brim has no module-generated sections).
     pub const ALL: Sections = Sections((1 << 13) - 1);
@@ -318,13 +328,7 @@ pub fn changes_since_save(shared: &Shared) -> u64 {
 
 fn persistence(shared: &Shared, _now_ms: i64, out: &mut String) {
     out.push_str("# Persistence\r\n");
-    for name in [
-        "loading",
-        "async_loading",
-        "current_cow_peak",
-        "current_cow_size",
-        "current_cow_size_age",
-    ] {
+    for name in ["loading", "async_loading", "current_cow_peak", "current_cow_size", "current_cow_size_age"] {
         field!(out, name, "0");
     }
     field!(out, "current_fork_perc", "0.00");
@@ -395,7 +399,8 @@ struct InstMetric {
     idx: usize,
 }
 
-const EMPTY_METRIC: InstMetric = InstMetric { last_time_ms: 0, last_count: 0, samples: [0; INST_SAMPLES], idx: 0 };
+const EMPTY_METRIC: InstMetric =
+    InstMetric { last_time_ms: 0, last_count: 0, samples: [0; INST_SAMPLES], idx: 0 };
 
 static INSTANTANEOUS: Mutex<[InstMetric; 3]> = Mutex::new([EMPTY_METRIC; 3]);
 
@@ -406,7 +411,9 @@ pub fn track_instantaneous_metrics(shared: &Shared) {
     let now = unix_ms();
     let totals = worker_totals(shared);
     let mut m = INSTANTANEOUS.lock();
-    for (i, reading) in [(INST_COMMANDS, totals.commands), (INST_NET_INPUT, totals.net_in), (INST_NET_OUTPUT, totals.net_out)] {
+    for (i, reading) in
+        [(INST_COMMANDS, totals.commands), (INST_NET_INPUT, totals.net_in), (INST_NET_OUTPUT, totals.net_out)]
+    {
         let metric = &mut m[i];
         let t = now - metric.last_time_ms;
         if metric.last_time_ms != 0 && t < 100 {
@@ -574,7 +581,8 @@ fn commandstats(shared: &Shared, _now_ms: i64, out: &mut String) {
 
 fn errorstats(shared: &Shared, _now_ms: i64, out: &mut String) {
     out.push_str("# Errorstats\r\n");
-    let mut rows: Vec<(String, u64)> = shared.stats.errorstats.lock().iter().map(|(k, v)| (k.clone(), *v)).collect();
+    let mut rows: Vec<(String, u64)> =
+        shared.stats.errorstats.lock().iter().map(|(k, v)| (k.clone(), *v)).collect();
     rows.sort();
     for (code, count) in rows {
         field!(out, format_args!("errorstat_{code}"), "count={count}");
