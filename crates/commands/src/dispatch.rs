@@ -121,7 +121,7 @@ pub fn touch_mode(shared: &Shared, client: &Client) -> Touch {
         return Touch::None;
     }
     if shared.config.maxmemory_policy().is_lfu() {
-        Touch::Lfu { log_factor: shared.config.lfu_log_factor() as u32, decay_minutes: shared.config.lfu_decay_time() as u32 }
+        Touch::Lfu { log_factor: shared.config.lfu_log_factor(), decay_minutes: shared.config.lfu_decay_time() as u32 }
     } else {
         Touch::Lru
     }

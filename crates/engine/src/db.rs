@@ -117,27 +117,37 @@ impl Db {
 
     /// One SCAN step. The cursor holds the stripe in its low bits and that stripe's table
     /// cursor above them; every key present for the whole scan is returned at least once.
-    /// Calls `f` for each live key visited until roughly `count` keys were visited.
+    /// Calls `f` for each live key visited until about `count` keys were visited or
+    /// `count * 10` buckets of non-empty stripes were walked; empty stripes cost nothing, so
+    /// a small database is covered in one call, as Redis covers a small dict.
     pub fn scan(&self, cursor: u64, count: usize, acc: &Access, mut f: impl FnMut(crate::EntryRef<'_>)) -> u64 {
-        let bits = self.stripes.len().trailing_zeros();
-        let mask = self.stripes.len() as u64 - 1;
+        let n = self.stripes.len();
+        let bits = n.trailing_zeros();
+        let mask = n as u64 - 1;
         let mut stripe = (cursor & mask) as usize;
-        let mut inner = cursor >> bits;
+        let mut inner = cursor.checked_shr(bits).unwrap_or(0);
         let mut visited = 0usize;
-        let mut iterations = count.saturating_mul(10).max(10);
+        let mut budget = count.saturating_mul(10).max(10);
         loop {
-            inner = self.stripes[stripe].0.lock().scan(inner, acc, |e| {
-                visited += 1;
-                f(e)
-            });
+            {
+                let mut s = self.stripes[stripe].0.lock();
+                if s.is_empty() {
+                    inner = 0;
+                } else {
+                    inner = s.scan(inner, acc, |e| {
+                        visited += 1;
+                        f(e)
+                    });
+                    budget -= 1;
+                }
+            }
             if inner == 0 {
                 stripe += 1;
-                if stripe == self.stripes.len() {
+                if stripe == n {
                     return 0;
                 }
             }
-            iterations -= 1;
-            if visited >= count || iterations == 0 {
+            if visited >= count || budget == 0 {
                 return (inner << bits) | stripe as u64;
             }
         }

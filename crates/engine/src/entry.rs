@@ -39,6 +39,7 @@ const KIND_OBJ: u8 = 3;
 pub(crate) type EntryPtr = NonNull<u8>;
 
 /// A value on its way into an entry.
+#[allow(clippy::box_collection)]
 pub(crate) enum Payload<'a> {
     Int(i64),
     Inline(&'a [u8]),
@@ -54,7 +55,9 @@ pub(crate) enum PayloadRef<'a> {
     Obj(&'a Object),
 }
 
-/// A value taken out of an entry (the entry itself is gone).
+/// A value taken out of an entry (the entry itself is gone). Heap strings stay boxed: the
+/// entry stores them behind one thin pointer.
+#[allow(clippy::box_collection)]
 pub enum OwnedPayload {
     /// An integer-encoded string.
     Int(i64),

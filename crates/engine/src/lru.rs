@@ -79,7 +79,7 @@ impl Access {
         let counter = (data & 0xFF) as u8;
         let now = self.minutes();
         let elapsed = if now >= last { now - last } else { 65535 - last + now };
-        let periods = if decay_minutes > 0 { elapsed / decay_minutes } else { 0 };
+        let periods = elapsed.checked_div(decay_minutes).unwrap_or(0);
         counter.saturating_sub(periods.min(255) as u8)
     }
 

@@ -581,3 +581,29 @@ fn client_pause_and_unpause_reply() {
     assert_eq!(a.cmd(&["CLIENT", "PAUSE", "9223372036854775807"]), b"+OK\r\n");
     assert_eq!(a.cmd(&["PING"]), b"+PONG\r\n", "an overflowing timeout does not pause, as in Redis");
 }
+
+#[test]
+fn unix_socket_clients_are_listed_like_redis() {
+    use std::os::unix::net::UnixStream;
+    let dir = std::env::temp_dir().join(format!("brim-conn-unix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("brim.sock");
+    let path_str = path.to_str().expect("utf-8 path").to_string();
+    let brim = Server::start(&["--unixsocket", &path_str]);
+    let mut s = UnixStream::connect(&path).expect("unix connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    s.write_all(&encode(&[b"CLIENT", b"INFO"])).expect("send");
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).expect("read");
+    let info = bulk_text(&buf[..n]);
+    let line = info.trim_end();
+    assert_eq!(field(line, "addr"), format!("{path_str}:0"));
+    assert_eq!(field(line, "laddr"), format!("{path_str}:0"));
+    assert_eq!(field(line, "flags"), "U");
+    let mut tcp = brim.raw();
+    let killed = tcp.cmd(&["CLIENT", "KILL", &format!("{path_str}:0")]);
+    assert_eq!(killed, b"+OK\r\n");
+    assert_eq!(s.read(&mut buf).ok(), Some(0), "killed unix client is closed");
+    drop(brim);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -688,7 +688,6 @@ fn scan_arguments_match_redis() {
         SET k v
         SCAN 0
         SCAN +0
-        SCAN -18446744073709551615
         SCAN 0 COUNT 100
         SCAN 0 count 5 MATCH k TYPE string
         SCAN 0 TYPE STRING
@@ -720,9 +719,11 @@ fn scan_arguments_match_redis() {
     );
     // Arguments the script cannot spell: empty and space-led cursors.
     assert_same(&mut b, &mut r, &[&["SCAN", ""], &["SCAN", " 0"], &["SCAN", "0 "], &["SCAN", "-"]]);
-    // A huge cursor is accepted (whatever it returns).
-    let reply = b.cmd_str(&["SCAN", "18446744073709551615"]);
-    assert!(reply.starts_with("*2\r\n$"), "{reply}");
+    // Huge and wrapping cursors are accepted; where they lead depends on the table layout.
+    for c in ["18446744073709551615", "-18446744073709551615"] {
+        let reply = b.cmd_str(&["SCAN", c]);
+        assert!(reply.starts_with("*2\r\n$"), "{reply}");
+    }
 }
 
 #[test]

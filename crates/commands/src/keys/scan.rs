@@ -1,6 +1,5 @@
 //! KEYS and SCAN.
 
-use brim_engine::{Db, EntryRef};
 use brim_glob::glob_match;
 
 use crate::args::{is, parse_i64, NOT_INTEGER, SYNTAX};
@@ -56,49 +55,6 @@ pub fn parse_cursor(arg: &[u8]) -> Option<u64> {
     Some(if neg { v.wrapping_neg() } else { v })
 }
 
-/// One SCAN step over `db` from `cursor`, as `Db::scan` (stripe in the low bits, the
-/// stripe's table cursor above), except that empty stripes cost nothing: a small database
-/// is covered in one call, as Redis covers a small dict. At most `count * 10` buckets of
-/// non-empty stripes are visited.
-fn scan_step(
-    db: &Db,
-    cursor: u64,
-    count: usize,
-    acc: &brim_engine::Access,
-    mut f: impl FnMut(EntryRef<'_>),
-) -> u64 {
-    let n = db.stripe_count();
-    let bits = n.trailing_zeros();
-    let mask = n as u64 - 1;
-    let mut stripe = (cursor & mask) as usize;
-    let mut inner = if bits >= 64 { 0 } else { cursor >> bits };
-    let mut visited = 0usize;
-    let mut budget = count.saturating_mul(10).max(10);
-    loop {
-        {
-            let mut s = db.lock_stripe(stripe);
-            if s.is_empty() {
-                inner = 0;
-            } else {
-                inner = s.scan(inner, acc, |e| {
-                    visited += 1;
-                    f(e)
-                });
-                budget -= 1;
-            }
-        }
-        if inner == 0 {
-            stripe += 1;
-            if stripe == n {
-                return 0;
-            }
-        }
-        if visited >= count || budget == 0 {
-            return (inner << bits) | stripe as u64;
-        }
-    }
-}
-
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]
 pub(super) fn scan(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some(cursor) = parse_cursor(args[1]) else {
@@ -135,7 +91,7 @@ pub(super) fn scan(ctx: &mut Ctx, args: &[&[u8]]) {
     let db = db(ctx);
     let mut found: Vec<Vec<u8>> = Vec::new();
     let mut type_checks = 0usize;
-    let next = scan_step(db, cursor, usize::try_from(count).unwrap_or(usize::MAX), &acc, |e| {
+    let next = db.scan(cursor, usize::try_from(count).unwrap_or(usize::MAX), &acc, |e| {
         if pattern.is_some_and(|p| !glob_match(p, e.key(), false)) {
             return;
         }

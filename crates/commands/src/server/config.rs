@@ -20,7 +20,7 @@ pub(super) fn get(ctx: &mut Ctx, args: &[&[u8]]) {
 
 /// CONFIG SET name value [name value ...], all or nothing.
 pub(super) fn set(ctx: &mut Ctx, args: &[&[u8]]) {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         ctx.error(SYNTAX);
         return;
     }

@@ -95,11 +95,14 @@ pub(super) fn info(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.out.verbatim("txt", text.as_bytes());
 }
 
+/// Writes one section's header and fields.
+type SectionWriter = fn(&Shared, i64, &mut String);
+
 /// The INFO text for `sections`, as Redis 7.0.15 lays it out.
 pub fn info_string(shared: &Shared, sections: Sections, now_ms: i64) -> String {
     let mut out = String::with_capacity(4096);
     let mut first = true;
-    let parts: [(u32, fn(&Shared, i64, &mut String)); 13] = [
+    let parts: [(u32, SectionWriter); 13] = [
         (SERVER, server),
         (CLIENTS, clients),
         (MEMORY, memory),
