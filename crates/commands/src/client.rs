@@ -1,11 +1,13 @@
 //! Clients: the state a connection owns (`Client`) and the part other connections can see
 //! and act on (`ClientHandle`: CLIENT LIST, CLIENT KILL, MONITOR feeds, ...).
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, Notify};
+
+use crate::spec::CommandSpec;
 
 /// What `CLIENT REPLY` set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,8 +43,8 @@ pub struct ClientHandle {
     pub db: AtomicUsize,
     /// Last command time, unix ms.
     pub last_interaction_ms: AtomicI64,
-    /// Last command's full name (`client|list`).
-    pub last_cmd: Mutex<String>,
+    /// Last command run (a pointer to its static spec; null before the first).
+    last_cmd: AtomicPtr<CommandSpec>,
     /// Protocol version (2 or 3).
     pub resp: AtomicUsize,
     /// Commands queued in MULTI, or -1 outside a transaction.
@@ -83,7 +85,14 @@ pub struct ClientHandle {
 
 impl ClientHandle {
     /// A handle plus the receiving end of its push channel.
-    pub fn new(id: u64, addr: String, laddr: String, fd: i32, unix: bool, now_ms: i64) -> (Arc<Self>, mpsc::UnboundedReceiver<Vec<u8>>) {
+    pub fn new(
+        id: u64,
+        addr: String,
+        laddr: String,
+        fd: i32,
+        unix: bool,
+        now_ms: i64,
+    ) -> (Arc<Self>, mpsc::UnboundedReceiver<Vec<u8>>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let h = ClientHandle {
             id,
@@ -95,7 +104,7 @@ impl ClientHandle {
             lib: Mutex::new((Vec::new(), Vec::new())),
             db: AtomicUsize::new(0),
             last_interaction_ms: AtomicI64::new(now_ms),
-            last_cmd: Mutex::new("NULL".to_string()),
+            last_cmd: AtomicPtr::new(std::ptr::null_mut()),
             resp: AtomicUsize::new(2),
             multi: AtomicI64::new(-1),
             qbuf: AtomicUsize::new(0),
@@ -116,6 +125,20 @@ impl ClientHandle {
             authenticated: AtomicBool::new(false),
         };
         (Arc::new(h), rx)
+    }
+
+    /// Record the command the client just ran.
+    pub fn set_last_command(&self, spec: &'static CommandSpec) {
+        self.last_cmd.store(spec as *const CommandSpec as *mut CommandSpec, Relaxed);
+    }
+
+    /// The full name of the last command run (`client|list`), or `NULL`.
+    pub fn last_command(&self) -> String {
+        // SAFETY: only pointers to `'static` specs are ever stored.
+        match unsafe { self.last_cmd.load(Relaxed).as_ref() } {
+            Some(spec) => spec.full_name(),
+            None => "NULL".to_string(),
+        }
     }
 
     /// Ask the connection to close.

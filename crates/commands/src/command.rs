@@ -145,7 +145,8 @@ fn key_flags(spec: &'static CommandSpec, args: &[&[u8]], pos: usize) -> &'static
         "set" if args.iter().skip(3).any(|a| is(a, "get")) => &["RW", "access", "update"],
         "set" => &["OW", "update"],
         "bitfield" => {
-            let read_only = args.iter().skip(2).all(|a| !["set", "incrby", "overflow"].iter().any(|w| is(a, w)));
+            let read_only =
+                args.iter().skip(2).all(|a| !["set", "incrby", "overflow"].iter().any(|w| is(a, w)));
             if read_only {
                 &["RO", "access"]
             } else {

@@ -69,12 +69,17 @@ pub fn arity_error(cmd: &Command) -> String {
     format!("ERR wrong number of arguments for '{}' command", cmd.full_name())
 }
 
-/// Find the command `args` names, or write the error Redis gives. Returns `None` after
-/// writing an error.
-pub fn resolve<'t>(shared: &'t Shared, out: &mut Reply, args: &[&[u8]]) -> Option<&'t Command> {
+/// Find the command `args` names, or write the error Redis gives. Returns `Err` after
+/// writing an error, with the command when it was found but had the wrong arity (Redis
+/// counts that as a rejected call).
+pub fn resolve<'t>(
+    shared: &'t Shared,
+    out: &mut Reply,
+    args: &[&[u8]],
+) -> Result<&'t Command, Option<&'t Command>> {
     let Some(cmd) = shared.table.get(args[0]) else {
         out.error(&unknown_command_error(args));
-        return None;
+        return Err(None);
     };
     let cmd = if !cmd.spec.subcommands.is_empty() && args.len() >= 2 {
         let sub = args[1].to_ascii_lowercase();
@@ -86,7 +91,7 @@ pub fn resolve<'t>(shared: &'t Shared, out: &mut Reply, args: &[&[u8]]) -> Optio
                     String::from_utf8_lossy(&args[1][..args[1].len().min(128)]),
                     cmd.spec.name.to_ascii_uppercase()
                 ));
-                return None;
+                return Err(None);
             }
         }
     } else {
@@ -96,14 +101,15 @@ pub fn resolve<'t>(shared: &'t Shared, out: &mut Reply, args: &[&[u8]]) -> Optio
     let n = args.len() as i32;
     if (arity > 0 && arity != n) || n < -arity || cmd.handler.is_none() {
         out.error(&arity_error(cmd));
-        return None;
+        return Err(Some(cmd));
     }
-    Some(cmd)
+    Ok(cmd)
 }
 
 /// Whether `cmd` runs even inside MULTI instead of being queued.
 fn runs_in_multi(cmd: &Command) -> bool {
-    matches!(cmd.spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") && cmd.spec.container.is_none()
+    matches!(cmd.spec.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset")
+        && cmd.spec.container.is_none()
 }
 
 /// The OOM error text.
@@ -121,10 +127,22 @@ pub fn touch_mode(shared: &Shared, client: &Client) -> Touch {
         return Touch::None;
     }
     if shared.config.maxmemory_policy().is_lfu() {
-        Touch::Lfu { log_factor: shared.config.lfu_log_factor(), decay_minutes: shared.config.lfu_decay_time() as u32 }
+        Touch::Lfu {
+            log_factor: shared.config.lfu_log_factor(),
+            decay_minutes: shared.config.lfu_decay_time() as u32,
+        }
     } else {
         Touch::Lru
     }
+}
+
+/// What became of a command offered to [`Session::execute`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It ran (or was refused with an error reply).
+    Done,
+    /// CLIENT PAUSE holds it back; offer it again later.
+    Paused,
 }
 
 /// Everything one connection needs to run commands.
@@ -144,12 +162,16 @@ impl<'a> Session<'a> {
     }
 
     /// Run one command from the network and write its reply (honouring CLIENT REPLY).
-    pub fn execute(&mut self, client: &mut Client, out: &mut Reply, args: &[&[u8]]) {
+    /// Returns [`Outcome::Paused`] without running it while CLIENT PAUSE holds it back: the
+    /// caller waits and offers the same command again.
+    pub fn execute(&mut self, client: &mut Client, out: &mut Reply, args: &[&[u8]]) -> Outcome {
         if args.is_empty() {
-            return;
+            return Outcome::Done;
         }
         let mark = out.len();
-        self.process(client, out, args);
+        if self.process(client, out, args) == Outcome::Paused {
+            return Outcome::Paused;
+        }
         match client.reply_mode {
             ReplyMode::On => {}
             ReplyMode::Off => out.truncate(mark),
@@ -162,41 +184,52 @@ impl<'a> Session<'a> {
         for code in out.take_errors() {
             self.shared.count_error(&code);
         }
+        Outcome::Done
     }
 
-    fn process(&mut self, client: &mut Client, out: &mut Reply, args: &[&[u8]]) {
+    fn process(&mut self, client: &mut Client, out: &mut Reply, args: &[&[u8]]) -> Outcome {
         let shared = self.shared;
-        let Some(cmd) = resolve(shared, out, args) else {
-            if client.multi.is_some() {
-                client.multi_error = true;
+        let cmd = match resolve(shared, out, args) {
+            Ok(cmd) => cmd,
+            Err(found) => {
+                if let Some(cmd) = found {
+                    bump(&self.worker.commands[cmd.id].rejected, 1);
+                }
+                if client.multi.is_some() {
+                    client.multi_error = true;
+                }
+                return Outcome::Done;
             }
-            return;
         };
         if !client.authenticated && !cmd.spec.has(flags::NO_AUTH) {
             reject(self.worker, cmd, out, "NOAUTH Authentication required.");
-            return;
+            return Outcome::Done;
+        }
+        if crate::connection::paused_for(shared, client, cmd) {
+            self.gate.release();
+            return Outcome::Paused;
         }
         if client.multi.is_some() && !runs_in_multi(cmd) {
             if cmd.spec.has(flags::NO_MULTI) {
                 reject(self.worker, cmd, out, "ERR Command not allowed inside a transaction");
                 client.multi_error = true;
-                return;
+                return Outcome::Done;
             }
             if cmd.spec.has(flags::DENYOOM) && over_maxmemory(shared) {
                 reject(self.worker, cmd, out, OOM_ERROR);
                 client.multi_error = true;
-                return;
+                return Outcome::Done;
             }
             if let Some(q) = client.multi.as_mut() {
                 q.push(args.iter().map(|a| a.to_vec()).collect());
                 client.handle.multi.store(q.len() as i64, Relaxed);
             }
             out.simple("QUEUED");
-            return;
+            return Outcome::Done;
         }
         if cmd.spec.has(flags::DENYOOM) && over_maxmemory(shared) {
             reject(self.worker, cmd, out, OOM_ERROR);
-            return;
+            return Outcome::Done;
         }
         if cmd.exclusive {
             self.gate.exclusive(shared);
@@ -204,6 +237,7 @@ impl<'a> Session<'a> {
             self.gate.shared(shared);
         }
         call(shared, self.worker, client, out, cmd, args);
+        Outcome::Done
     }
 }
 
@@ -214,11 +248,15 @@ fn reject(worker: &WorkerStats, cmd: &Command, out: &mut Reply, msg: &str) {
 
 /// Run a resolved command: the handler plus statistics, the slow log and MONITOR. Used for
 /// commands from the network and for those EXEC runs.
-pub fn call(shared: &Shared, worker: &WorkerStats, client: &mut Client, out: &mut Reply, cmd: &Command, args: &[&[u8]]) {
+pub fn call(
+    shared: &Shared,
+    worker: &WorkerStats,
+    client: &mut Client,
+    out: &mut Reply,
+    cmd: &Command,
+    args: &[&[u8]],
+) {
     let Some(handler) = cmd.handler else { return };
-    if shared.has_monitors.load(Relaxed) && !cmd.spec.has(flags::SKIP_MONITOR | flags::ADMIN) {
-        feed_monitors(shared, client, args);
-    }
     let acc = Access { now_ms: unix_ms(), touch: touch_mode(shared, client) };
     let errors_before = out.has_errors();
     let start = Instant::now();
@@ -234,16 +272,27 @@ pub fn call(shared: &Shared, worker: &WorkerStats, client: &mut Client, out: &mu
         bump(&stat.failed, 1);
     }
     bump(&worker.commands_processed, 1);
+    if shared.has_monitors.load(Relaxed) && !cmd.spec.has(flags::SKIP_MONITOR | flags::ADMIN) {
+        feed_monitors(shared, client, args);
+    }
     let h = &client.handle;
     bump(&h.commands, 1);
     h.last_interaction_ms.store(acc.now_ms, Relaxed);
+    h.set_last_command(cmd.spec);
     if cmd.spec.has(flags::SKIP_SLOWLOG) {
         return;
     }
     let threshold = shared.config.slowlog_log_slower_than();
     if threshold >= 0 && us >= threshold as u64 {
         let name = h.name.lock().clone().unwrap_or_default();
-        shared.slowlog.lock().push(args, us, acc.now_ms / 1000, h.addr.clone(), name, shared.config.slowlog_max_len() as usize);
+        shared.slowlog.lock().push(
+            args,
+            us,
+            acc.now_ms / 1000,
+            h.addr.clone(),
+            name,
+            shared.config.slowlog_max_len() as usize,
+        );
     }
 }
 
@@ -270,7 +319,13 @@ pub fn repr(bytes: &[u8]) -> String {
 
 fn feed_monitors(shared: &Shared, client: &Client, args: &[&[u8]]) {
     let us = unix_us();
-    let mut line = format!("+{}.{:06} [{} {}]", us / 1_000_000, us % 1_000_000, client.db, if client.handle.unix { format!("unix:{}", client.handle.addr) } else { client.handle.addr.clone() });
+    let mut line = format!(
+        "+{}.{:06} [{} {}]",
+        us / 1_000_000,
+        us % 1_000_000,
+        client.db,
+        if client.handle.unix { format!("unix:{}", client.handle.addr) } else { client.handle.addr.clone() }
+    );
     for a in args {
         line.push(' ');
         line.push_str(&repr(a));

@@ -21,5 +21,5 @@ pub mod transactions;
 
 pub use client::{Client, ClientHandle, ReplyMode};
 pub use ctx::Ctx;
-pub use dispatch::{Gate, Session};
-pub use shared::{ShutdownKind, Shared};
+pub use dispatch::{Gate, Outcome, Session};
+pub use shared::{Shared, ShutdownKind};

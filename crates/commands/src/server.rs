@@ -16,7 +16,10 @@ use crate::ctx::Ctx;
 use crate::shared::{unix_us, ShutdownKind};
 use crate::table::{cmd, exclusive, Registration};
 
-pub use info::{info_string, track_instantaneous_metrics, Sections};
+pub use info::{
+    bytes_to_human, changes_since_save, info_string, rss_bytes, track_instantaneous_metrics, worker_totals,
+    Sections, WorkerTotals,
+};
 
 /// The server family.
 pub const COMMANDS: &[Registration] = &[
@@ -46,18 +49,6 @@ pub const COMMANDS: &[Registration] = &[
 /// binary installs its logger's level setter here at start-up; until then the change only
 /// shows in CONFIG GET.
 pub static LOGLEVEL_HOOK: OnceLock<fn(&str)> = OnceLock::new();
-
-/// Write a HELP reply as Redis's `addReplyHelp` does: a title line naming `command`, the
-/// given lines, then the common `HELP` entry, each as a status reply.
-pub fn reply_help(ctx: &mut Ctx, command: &str, lines: &[&str]) {
-    ctx.out.array(lines.len() + 3);
-    ctx.out.simple(&format!("{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
-    for l in lines {
-        ctx.out.simple(l);
-    }
-    ctx.out.simple("HELP");
-    ctx.out.simple("    Prints this help.");
-}
 
 /// `ERR unknown subcommand or wrong number of arguments for '<sub>'. Try <CMD> HELP.`
 pub fn subcommand_syntax_error(ctx: &mut Ctx, command: &str, sub: &[u8]) {
@@ -261,8 +252,7 @@ fn slowlog_reset(ctx: &mut Ctx, _args: &[&[u8]]) {
 }
 
 fn slowlog_help(ctx: &mut Ctx, _args: &[&[u8]]) {
-    reply_help(
-        ctx,
+    ctx.help(
         "SLOWLOG",
         &[
             "GET [<count>]",

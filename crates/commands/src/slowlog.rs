@@ -27,7 +27,15 @@ pub struct Slowlog {
 
 impl Slowlog {
     /// Record a command, trimming its arguments as Redis does, keeping at most `max_len`.
-    pub fn push(&mut self, args: &[&[u8]], duration_us: u64, time_s: i64, peer: String, name: Vec<u8>, max_len: usize) {
+    pub fn push(
+        &mut self,
+        args: &[&[u8]],
+        duration_us: u64,
+        time_s: i64,
+        peer: String,
+        name: Vec<u8>,
+        max_len: usize,
+    ) {
         let mut kept: Vec<Vec<u8>> = Vec::with_capacity(args.len().min(MAX_ARGC));
         for (i, a) in args.iter().enumerate() {
             if i == MAX_ARGC - 1 && args.len() > MAX_ARGC {

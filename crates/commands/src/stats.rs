@@ -45,7 +45,13 @@ impl WorkerStats {
 
     /// Zero everything (CONFIG RESETSTAT). Racy with the owner by design, as in Redis.
     pub fn reset(&self) {
-        for c in [&self.commands_processed, &self.keyspace_hits, &self.keyspace_misses, &self.net_input_bytes, &self.net_output_bytes] {
+        for c in [
+            &self.commands_processed,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+        ] {
             c.store(0, Relaxed);
         }
         for c in self.commands.iter() {

@@ -5,7 +5,7 @@
 use ahash::AHashMap;
 
 use crate::ctx::Ctx;
-use crate::spec::{CommandSpec, SPECS};
+use crate::spec::{CommandSpec, EXTRA_SUBCOMMANDS, SPECS};
 
 /// A command implementation: writes its reply through `ctx.out`. `args[0]` is the command
 /// name (and `args[1]` the subcommand name for subcommands).
@@ -103,13 +103,23 @@ impl CommandTable {
                     entry.exclusive = r.exclusive;
                 }
                 Some(sub) => {
-                    let Some(sspec) = spec.subcommands.iter().find(|s| s.name == sub) else {
+                    let known = spec
+                        .subcommands
+                        .iter()
+                        .chain(EXTRA_SUBCOMMANDS.iter().filter(|s| s.container == Some(top)));
+                    let Some(sspec) = known.into_iter().find(|s| s.name == sub) else {
                         eprintln!("brim: no Redis spec for subcommand '{}'", r.name);
                         continue;
                     };
                     entry.subcommands.insert(
                         sub.as_bytes().to_vec(),
-                        Command { id: next_id(), spec: sspec, handler: Some(r.handler), exclusive: r.exclusive, subcommands: AHashMap::new() },
+                        Command {
+                            id: next_id(),
+                            spec: sspec,
+                            handler: Some(r.handler),
+                            exclusive: r.exclusive,
+                            subcommands: AHashMap::new(),
+                        },
                     );
                 }
             }

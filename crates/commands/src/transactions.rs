@@ -55,7 +55,8 @@ fn watched_key_changed(ctx: &Ctx) -> bool {
         return true;
     }
     ctx.client.watched.iter().any(|w| {
-        !w.expired_at_watch && ctx.shared.keyspace.db(w.db).lock(&w.key).is_logically_expired(&w.key, &ctx.acc)
+        !w.expired_at_watch
+            && ctx.shared.keyspace.db(w.db).lock(&w.key).is_logically_expired(&w.key, &ctx.acc)
     })
 }
 
@@ -90,7 +91,7 @@ fn exec(ctx: &mut Ctx, _args: &[&[u8]]) {
     ctx.out.array(queue.len());
     for q in &queue {
         let argv: Vec<&[u8]> = q.iter().map(|a| a.as_slice()).collect();
-        if let Some(c) = resolve(shared, ctx.out, &argv) {
+        if let Ok(c) = resolve(shared, ctx.out, &argv) {
             call(shared, ctx.worker, ctx.client, ctx.out, c, &argv);
         }
     }

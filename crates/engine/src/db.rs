@@ -28,7 +28,11 @@ impl Db {
     pub fn new(stripes: usize, seed: u64) -> Self {
         let n = stripes.max(1).next_power_of_two();
         let stripes = (0..n)
-            .map(|i| Padded(Mutex::new(Stripe::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64)))))
+            .map(|i| {
+                Padded(Mutex::new(Stripe::new(
+                    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64),
+                )))
+            })
             .collect();
         Db { stripes, shift: 64 - n.trailing_zeros() }
     }
@@ -120,7 +124,13 @@ impl Db {
     /// Calls `f` for each live key visited until about `count` keys were visited or
     /// `count * 10` buckets of non-empty stripes were walked; empty stripes cost nothing, so
     /// a small database is covered in one call, as Redis covers a small dict.
-    pub fn scan(&self, cursor: u64, count: usize, acc: &Access, mut f: impl FnMut(crate::EntryRef<'_>)) -> u64 {
+    pub fn scan(
+        &self,
+        cursor: u64,
+        count: usize,
+        acc: &Access,
+        mut f: impl FnMut(crate::EntryRef<'_>),
+    ) -> u64 {
         let n = self.stripes.len();
         let bits = n.trailing_zeros();
         let mask = n as u64 - 1;

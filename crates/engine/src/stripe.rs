@@ -367,7 +367,14 @@ impl Stripe {
         self.set_payload(key, encode(value), expire, acc, None);
     }
 
-    fn set_payload(&mut self, key: &[u8], payload: Payload, expire: SetExpire, acc: &Access, lru: Option<u32>) {
+    fn set_payload(
+        &mut self,
+        key: &[u8],
+        payload: Payload,
+        expire: SetExpire,
+        acc: &Access,
+        lru: Option<u32>,
+    ) {
         self.signal(key);
         let h = hash_key(key);
         self.table.rehash_step(1);
@@ -395,7 +402,10 @@ impl Stripe {
                         self.volatile_remove(e);
                     }
                     let new = entry::rebuild(e, payload, exp);
-                    entry::set_lru(new, lru.unwrap_or_else(|| acc.touched(entry::lru(new), self.rng.next_u64())));
+                    entry::set_lru(
+                        new,
+                        lru.unwrap_or_else(|| acc.touched(entry::lru(new), self.rng.next_u64())),
+                    );
                     match (had_vidx, when) {
                         (Some(i), Some(_)) => self.volatile[i as usize] = new,
                         (None, Some(_)) => self.volatile.push(new),

@@ -405,7 +405,7 @@ mod tests {
             }
         }
         for i in 0..1000u32 {
-            assert!(seen.contains(&i.to_be_bytes().to_vec()), "missed {i}");
+            assert!(seen.contains(&i.to_be_bytes()[..]), "missed {i}");
         }
         clear(&mut t);
     }
@@ -436,7 +436,7 @@ mod tests {
             }
         }
         for i in 0..100u32 {
-            assert!(seen.contains(&i.to_be_bytes().to_vec()), "missed {i}");
+            assert!(seen.contains(&i.to_be_bytes()[..]), "missed {i}");
         }
         clear(&mut t);
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use brim_commands::stats::{bump, WorkerStats};
-use brim_commands::{Client, ClientHandle, Session, Shared};
+use brim_commands::{Client, ClientHandle, Outcome, Session, Shared};
 use brim_resp::parse::{Args, ParseLimits, Parser};
 use brim_resp::Reply;
 use smallvec::SmallVec;
@@ -19,8 +19,13 @@ use crate::log::{log, Level};
 const READ_CHUNK: usize = 16 * 1024;
 
 /// Serve one client until it disconnects or is closed.
-pub async fn serve<S>(shared: Arc<Shared>, worker: Arc<WorkerStats>, mut stream: S, handle: Arc<ClientHandle>, mut push: UnboundedReceiver<Vec<u8>>)
-where
+pub async fn serve<S>(
+    shared: Arc<Shared>,
+    worker: Arc<WorkerStats>,
+    mut stream: S,
+    handle: Arc<ClientHandle>,
+    mut push: UnboundedReceiver<Vec<u8>>,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let needs_auth = shared.config.requirepass().is_some();
@@ -30,6 +35,7 @@ where
     let mut args = Args::default();
     let mut inbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut session = Session::new(&shared, &worker);
+    let mut resume = false;
     loop {
         let timeout = shared.config.timeout();
         let idle = async {
@@ -43,27 +49,29 @@ where
             let want = parser.pending_bulk().map(|b| b + 2).unwrap_or(READ_CHUNK).max(READ_CHUNK);
             inbuf.reserve(want.min(shared.config.client_query_buffer_limit() as usize));
         }
-        tokio::select! {
-            biased;
-            _ = handle.wake.notified() => {
-                if handle.killed.load(Relaxed) { break; }
-                continue;
-            }
-            Some(msg) = push.recv() => {
-                if stream.write_all(&msg).await.is_err() { break; }
-                bump(&handle.net_out, msg.len() as u64);
-                continue;
-            }
-            _ = idle => {
-                log(Level::Verbose, "Closing idle client");
-                break;
-            }
-            r = stream.read_buf(&mut inbuf) => {
-                match r {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        bump(&worker.net_input_bytes, n as u64);
-                        bump(&handle.net_in, n as u64);
+        if !std::mem::take(&mut resume) {
+            tokio::select! {
+                biased;
+                _ = handle.wake.notified() => {
+                    if handle.killed.load(Relaxed) { break; }
+                    continue;
+                }
+                Some(msg) = push.recv() => {
+                    if stream.write_all(&msg).await.is_err() { break; }
+                    bump(&handle.net_out, msg.len() as u64);
+                    continue;
+                }
+                _ = idle => {
+                    log(Level::Verbose, "Closing idle client");
+                    break;
+                }
+                r = stream.read_buf(&mut inbuf) => {
+                    match r {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            bump(&worker.net_input_bytes, n as u64);
+                            bump(&handle.net_in, n as u64);
+                        }
                     }
                 }
             }
@@ -71,9 +79,13 @@ where
         if handle.killed.load(Relaxed) {
             break;
         }
-        let limits = ParseLimits { max_bulk_len: shared.config.proto_max_bulk_len(), authenticated: client.authenticated };
+        let limits = ParseLimits {
+            max_bulk_len: shared.config.proto_max_bulk_len(),
+            authenticated: client.authenticated,
+        };
         let mut pos = 0;
         let mut fatal = false;
+        let mut paused = false;
         {
             loop {
                 let buf = &inbuf[pos..];
@@ -83,7 +95,10 @@ where
                 match parser.parse(buf, &limits, &mut args) {
                     Ok(Some(consumed)) => {
                         let argv: SmallVec<[&[u8]; 16]> = (0..args.len()).map(|i| args.get(buf, i)).collect();
-                        session.execute(&mut client, &mut out, &argv);
+                        if session.execute(&mut client, &mut out, &argv) == Outcome::Paused {
+                            paused = true;
+                            break;
+                        }
                         pos += consumed;
                         if client.close_after_reply || handle.killed.load(Relaxed) {
                             break;
@@ -92,7 +107,15 @@ where
                     Ok(None) => break,
                     Err(e) => {
                         out.error(&format!("ERR {}", e.message()));
-                        log(Level::Verbose, &format!("Protocol error ({}) from client: id={} addr={}", e.message(), handle.id, handle.addr));
+                        log(
+                            Level::Verbose,
+                            &format!(
+                                "Protocol error ({}) from client: id={} addr={}",
+                                e.message(),
+                                handle.id,
+                                handle.addr
+                            ),
+                        );
                         fatal = true;
                         break;
                     }
@@ -104,7 +127,15 @@ where
         handle.qbuf.store(inbuf.len(), Relaxed);
         handle.qbuf_free.store(inbuf.capacity() - inbuf.len(), Relaxed);
         if !fatal && inbuf.len() as u64 > shared.config.client_query_buffer_limit() {
-            log(Level::Warning, &format!("Closing client that reached max query buffer length: id={} addr={} qbuf={}", handle.id, handle.addr, inbuf.len()));
+            log(
+                Level::Warning,
+                &format!(
+                    "Closing client that reached max query buffer length: id={} addr={} qbuf={}",
+                    handle.id,
+                    handle.addr,
+                    inbuf.len()
+                ),
+            );
             break;
         }
         if !out.is_empty() {
@@ -122,6 +153,13 @@ where
         }
         if fatal || client.close_after_reply {
             break;
+        }
+        if paused {
+            // CLIENT PAUSE: wait a little and offer the same command again, without reading
+            // more (the rest of the pipeline stays queued behind it).
+            let wait = brim_commands::connection::pause_remaining_ms(&shared).unwrap_or(0).clamp(1, 10);
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            resume = true;
         }
     }
     let _ = stream.flush().await;

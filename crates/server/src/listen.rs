@@ -16,6 +16,9 @@ use crate::worker::{self, Incoming};
 
 const MAXCLIENTS_ERROR: &[u8] = b"-ERR max number of clients reached\r\n";
 
+/// Redis's reply to a non-loopback client while protected mode is on and no password is set.
+const PROTECTED_MODE_ERROR: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
 /// Bind, serve until shutdown, return the exit code.
 pub async fn run(shared: Arc<Shared>) -> i32 {
     let cfg = shared.config.clone();
@@ -32,12 +35,16 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
                 "::*" => "::",
                 h => h,
             };
-            let sockaddr = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
+            let sockaddr =
+                if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
             match bind_tcp(&sockaddr, cfg.tcp_backlog() as i32) {
                 Ok(l) => tcp.push(l),
                 Err(e) if optional => log(Level::Verbose, &format!("Skipping optional bind {sockaddr}: {e}")),
                 Err(e) => {
-                    log(Level::Warning, &format!("Warning: Could not create server TCP listening socket {sockaddr}: {e}"));
+                    log(
+                        Level::Warning,
+                        &format!("Warning: Could not create server TCP listening socket {sockaddr}: {e}"),
+                    );
                     log(Level::Warning, &format!("Failed listening on port {port} (tcp), aborting."));
                     return 1;
                 }
@@ -75,7 +82,14 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
     }
     let mut next = 0usize;
     let mut deal = |incoming: Incoming, addr: String, laddr: String, fd: i32, is_unix: bool| {
-        let (handle, push) = ClientHandle::new(shared.next_client_id.fetch_add(1, Relaxed), addr, laddr, fd, is_unix, unix_ms());
+        let (handle, push) = ClientHandle::new(
+            shared.next_client_id.fetch_add(1, Relaxed),
+            addr,
+            laddr,
+            fd,
+            is_unix,
+            unix_ms(),
+        );
         shared.add_client(handle.clone());
         let w = &workers[next % workers.len()];
         next += 1;
@@ -107,7 +121,11 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
             r = accept_tcp() => {
                 let Ok((stream, peer)) = r else { continue };
                 if too_many_clients(&shared) {
-                    refuse(stream).await;
+                    refuse(stream, MAXCLIENTS_ERROR).await;
+                    continue;
+                }
+                if cfg.protected_mode() && cfg.requirepass().is_none() && !peer.ip().is_loopback() {
+                    refuse(stream, PROTECTED_MODE_ERROR).await;
                     continue;
                 }
                 let _ = stream.set_nodelay(true);
@@ -136,7 +154,7 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
     }
     log(Level::Warning, "User requested shutdown...");
     if let Some((_, path)) = &unix {
-        log(Level::Notice, &format!("Removing the unix socket file."));
+        log(Level::Notice, "Removing the unix socket file.");
         let _ = std::fs::remove_file(path);
     }
     log(Level::Warning, "Brim is now ready to exit, bye bye...");
@@ -170,13 +188,15 @@ fn too_many_clients(shared: &Shared) -> bool {
     }
 }
 
-async fn refuse(mut stream: tokio::net::TcpStream) {
-    let _ = stream.write_all(MAXCLIENTS_ERROR).await;
+async fn refuse(mut stream: tokio::net::TcpStream, reply: &[u8]) {
+    let _ = stream.write_all(reply).await;
 }
 
 fn bind_tcp(addr: &str, backlog: i32) -> std::io::Result<TcpListener> {
-    let sockaddr: std::net::SocketAddr = addr.parse().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
-    let socket = if sockaddr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    let sockaddr: std::net::SocketAddr =
+        addr.parse().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{e}")))?;
+    let socket =
+        if sockaddr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
     socket.set_reuseaddr(true)?;
     socket.bind(sockaddr)?;
     socket.listen(backlog.max(1) as u32)
@@ -193,10 +213,34 @@ fn set_keepalive(fd: i32, secs: u64) {
     let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: plain setsockopt calls on a socket we own, with correctly sized int options.
     unsafe {
-        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, &on as *const _ as *const libc::c_void, sz);
-        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, &idle as *const _ as *const libc::c_void, sz);
-        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, &intvl as *const _ as *const libc::c_void, sz);
-        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, &cnt as *const _ as *const libc::c_void, sz);
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_KEEPALIVE,
+            &on as *const _ as *const libc::c_void,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPIDLE,
+            &idle as *const _ as *const libc::c_void,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPINTVL,
+            &intvl as *const _ as *const libc::c_void,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPCNT,
+            &cnt as *const _ as *const libc::c_void,
+            sz,
+        );
     }
 }
 
@@ -206,5 +250,6 @@ async fn cron(shared: Arc<Shared>) {
     loop {
         tick.tick().await;
         shared.sample_memory();
+        brim_commands::server::track_instantaneous_metrics(&shared);
     }
 }

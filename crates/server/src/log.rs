@@ -18,19 +18,21 @@ pub enum Level {
 static MIN_LEVEL: AtomicU8 = AtomicU8::new(Level::Notice as u8);
 static FILE: Mutex<Option<std::fs::File>> = Mutex::new(None);
 
+/// Apply a `loglevel` (`debug`, `verbose`, `notice`, `warning`, `nothing`).
+pub fn set_level(level: &str) {
+    let min = match level {
+        "debug" => Level::Debug as u8,
+        "verbose" => Level::Verbose as u8,
+        "warning" => Level::Warning as u8,
+        "nothing" => u8::MAX,
+        _ => Level::Notice as u8,
+    };
+    MIN_LEVEL.store(min, Relaxed);
+}
+
 /// Apply `loglevel` and `logfile` (empty: stdout). Errors opening the file are returned.
 pub fn configure(level: &str, logfile: &str) -> std::io::Result<()> {
-    let l = match level {
-        "debug" => Level::Debug,
-        "verbose" => Level::Verbose,
-        "warning" => Level::Warning,
-        "nothing" => {
-            MIN_LEVEL.store(u8::MAX, Relaxed);
-            return Ok(());
-        }
-        _ => Level::Notice,
-    };
-    MIN_LEVEL.store(l as u8, Relaxed);
+    set_level(level);
     *FILE.lock() = if logfile.is_empty() {
         None
     } else {
@@ -50,7 +52,13 @@ pub fn log(level: Level, msg: &str) {
         Level::Notice => '*',
         Level::Warning => '#',
     };
-    let line = format!("{}:M {} {} {}\n", std::process::id(), timestamp(brim_commands::shared::unix_ms()), mark, msg);
+    let line = format!(
+        "{}:M {} {} {}\n",
+        std::process::id(),
+        timestamp(brim_commands::shared::unix_ms()),
+        mark,
+        msg
+    );
     let mut file = FILE.lock();
     match file.as_mut() {
         Some(f) => {
@@ -66,7 +74,8 @@ pub fn log(level: Level, msg: &str) {
 
 /// `21 Nov 2026 18:51:44.123` in UTC.
 fn timestamp(ms: i64) -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let secs = ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
@@ -80,7 +89,16 @@ fn timestamp(ms: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!("{:02} {} {} {:02}:{:02}:{:02}.{:03}", d, MONTHS[(m - 1) as usize], y, sod / 3600, sod % 3600 / 60, sod % 60, ms.rem_euclid(1000))
+    format!(
+        "{:02} {} {} {:02}:{:02}:{:02}.{:03}",
+        d,
+        MONTHS[(m - 1) as usize],
+        y,
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60,
+        ms.rem_euclid(1000)
+    )
 }
 
 #[cfg(test)]

@@ -23,7 +23,9 @@ fn main() {
         return;
     }
     if argv.iter().skip(1).any(|a| a == "-h" || a == "--help") {
-        println!("Usage: brim-server [/path/to/brim.conf] [--name value ...]\n       brim-server -v | --version");
+        println!(
+            "Usage: brim-server [/path/to/brim.conf] [--name value ...]\n       brim-server -v | --version"
+        );
         return;
     }
     let (file, rest) = match argv.get(1) {
@@ -41,11 +43,21 @@ fn main() {
         eprintln!("Can't open the log file: {e}");
         std::process::exit(1);
     }
+    let _ = brim_commands::server::LOGLEVEL_HOOK.set(log::set_level);
     log(Level::Notice, "oO0OoO0OoO0Oo Brim is starting oO0OoO0OoO0Oo");
-    log(Level::Notice, &format!("Brim version={}, bits=64, pid={}, just started", env!("CARGO_PKG_VERSION"), std::process::id()));
+    log(
+        Level::Notice,
+        &format!(
+            "Brim version={}, bits=64, pid={}, just started",
+            env!("CARGO_PKG_VERSION"),
+            std::process::id()
+        ),
+    );
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
     let shared = Arc::new(Shared::new(config.clone(), exe));
-    shared.startup_memory.store(brim_engine::alloc::used_memory() as u64, std::sync::atomic::Ordering::Relaxed);
+    shared
+        .startup_memory
+        .store(brim_engine::alloc::used_memory() as u64, std::sync::atomic::Ordering::Relaxed);
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

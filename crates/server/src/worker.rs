@@ -16,13 +16,17 @@ pub enum Incoming {
     Unix(std::os::unix::net::UnixStream),
 }
 
+/// A connection with its client handle and the receiving end of its push channel.
+pub type Dealt = (Incoming, Arc<ClientHandle>, mpsc::UnboundedReceiver<Vec<u8>>);
+
 /// Start `n` workers; returns the channels to deal connections to them.
-pub fn start(shared: &Arc<Shared>, n: usize) -> Vec<mpsc::UnboundedSender<(Incoming, Arc<ClientHandle>, mpsc::UnboundedReceiver<Vec<u8>>)>> {
+pub fn start(shared: &Arc<Shared>, n: usize) -> Vec<mpsc::UnboundedSender<Dealt>> {
     (0..n.max(1))
         .map(|i| {
             let (tx, rx) = mpsc::unbounded_channel();
             let shared = shared.clone();
-            let spawned = std::thread::Builder::new().name(format!("brim-worker-{i}")).spawn(move || run(shared, rx));
+            let spawned =
+                std::thread::Builder::new().name(format!("brim-worker-{i}")).spawn(move || run(shared, rx));
             if let Err(e) = spawned {
                 log(Level::Warning, &format!("Can't start worker thread: {e}"));
                 std::process::exit(1);
@@ -32,7 +36,7 @@ pub fn start(shared: &Arc<Shared>, n: usize) -> Vec<mpsc::UnboundedSender<(Incom
         .collect()
 }
 
-fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<(Incoming, Arc<ClientHandle>, mpsc::UnboundedReceiver<Vec<u8>>)>) {
+fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Dealt>) {
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -65,7 +65,10 @@ fn protocol_errors_match_redis_and_close_the_connection() {
 fn inline_commands_and_quoting() {
     let brim = Server::start(&[]);
     let (out, _) = exchange(brim.port, b"SET greeting \"hello world\"\r\nGET greeting\nECHO 'it''s'\r\n");
-    assert_eq!(String::from_utf8_lossy(&out), "+OK\r\n$11\r\nhello world\r\n-ERR Protocol error: unbalanced quotes in request\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        "+OK\r\n$11\r\nhello world\r\n-ERR Protocol error: unbalanced quotes in request\r\n"
+    );
 }
 
 #[test]
@@ -178,10 +181,12 @@ fn idle_clients_are_closed_after_timeout() {
     let mut raw = brim.raw();
     assert_eq!(raw.cmd(&["PING"]), b"+PONG\r\n");
     let start = Instant::now();
-    assert!(raw.is_closed() || {
-        // is_closed waits 2 s at most; the server closes after about 1 s of idleness.
-        Raw::connect(brim.port).is_closed()
-    });
+    assert!(
+        raw.is_closed() || {
+            // is_closed waits 2 s at most; the server closes after about 1 s of idleness.
+            Raw::connect(brim.port).is_closed()
+        }
+    );
     assert!(start.elapsed() < Duration::from_secs(5));
 }
 
@@ -208,7 +213,8 @@ fn bad_config_stops_startup_naming_the_line() {
     let err = String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
     assert!(err.contains("line 2"), "{err}");
     assert!(err.contains("maxmemory lots"), "{err}");
-    let out = Command::new(env!("CARGO_BIN_EXE_brim-server")).args(["--no-such-directive", "1"]).output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_brim-server")).args(["--no-such-directive", "1"]).output().unwrap();
     assert!(!out.status.success());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -192,7 +192,7 @@ fn info_line(text: &mut String, h: &ClientHandle, now_ms: i64, own: Option<&Own>
     let events = if obl > 0 { "rw" } else { "r" };
     let cmd = match own {
         Some(o) => o.cmd.to_string(),
-        None => h.last_cmd.lock().clone(),
+        None => h.last_command(),
     };
     let resp = own.map_or_else(|| h.resp.load(Relaxed), |o| o.resp);
     let _ = write!(
@@ -515,7 +515,6 @@ pub(super) fn setinfo(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 const HELP: &[&str] = &[
-    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "CACHING (YES|NO)",
     "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
     "GETREDIR",
@@ -561,15 +560,10 @@ const HELP: &[&str] = &[
     "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
     "    Protect current client connection from eviction.",
-    "HELP",
-    "    Prints this help.",
 ];
 
 pub(super) fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
-    ctx.out.array(HELP.len());
-    for line in HELP {
-        ctx.out.simple(line);
-    }
+    ctx.help("CLIENT", HELP);
 }
 
 pub(super) fn getredir(ctx: &mut Ctx, _args: &[&[u8]]) {

@@ -168,7 +168,7 @@ fn list_line_format() {
     let mut h = harness();
     let other = add_handle(&h.shared, "127.0.0.1:50001");
     *other.name.lock() = Some(b"worker".to_vec());
-    *other.last_cmd.lock() = "get".to_string();
+    other.set_last_command(crate::spec::find(b"get").expect("get spec"));
     other.no_evict.store(true, Relaxed);
     let r = h.run(c::list, &["CLIENT", "LIST"]);
     let body = r.split("\r\n").nth(1).unwrap_or_default().to_string();

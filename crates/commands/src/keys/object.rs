@@ -93,16 +93,9 @@ const HELP: &[&str] = &[
     "REFCOUNT <key>",
     "    Return the number of references of the value associated with the specified",
     "    <key>.",
-    "HELP",
-    "    Prints this help.",
 ];
 
 /// OBJECT HELP
-pub(super) fn help(ctx: &mut Ctx, args: &[&[u8]]) {
-    let name = String::from_utf8_lossy(args[0]).to_ascii_uppercase();
-    ctx.out.array(HELP.len() + 1);
-    ctx.out.simple(&format!("{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
-    for line in HELP {
-        ctx.out.simple(line);
-    }
+pub(super) fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
+    ctx.help("OBJECT", HELP);
 }

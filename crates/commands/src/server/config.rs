@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use brim_config::SetContext;
 
-use super::{is_local_client, reply_help, LOGLEVEL_HOOK};
+use super::{is_local_client, LOGLEVEL_HOOK};
 use crate::args::SYNTAX;
 use crate::ctx::Ctx;
 
@@ -54,7 +54,7 @@ pub(super) fn resetstat(ctx: &mut Ctx, _args: &[&[u8]]) {
 }
 
 /// Zero every statistic CONFIG RESETSTAT resets.
-pub fn reset_stats(shared: &crate::shared::Shared) {
+fn reset_stats(shared: &crate::shared::Shared) {
     for w in shared.workers.lock().iter() {
         w.reset();
     }
@@ -84,8 +84,7 @@ pub(super) fn rewrite(ctx: &mut Ctx, _args: &[&[u8]]) {
 
 /// CONFIG HELP.
 pub(super) fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
-    reply_help(
-        ctx,
+    ctx.help(
         "CONFIG",
         &[
             "GET <pattern>",

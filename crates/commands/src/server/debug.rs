@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use brim_engine::{StrRef, ValueRef};
 
-use super::{is_local_client, reply_help, subcommand_syntax_error};
+use super::{is_local_client, subcommand_syntax_error};
 use crate::args::is;
 use crate::ctx::Ctx;
 
@@ -43,22 +43,34 @@ pub(super) fn debug(ctx: &mut Ctx, args: &[&[u8]]) {
     }
 }
 
-/// C's `strtod` on the longest numeric prefix (leading spaces skipped; no number gives 0).
+/// C's `strtod` on the longest decimal prefix (leading spaces skipped; no number gives 0;
+/// infinities and NaN give 0 too, as a sleep of those makes no sense).
 fn strtod_prefix(arg: &[u8]) -> f64 {
-    let s = String::from_utf8_lossy(arg);
-    let s = s.trim_start();
-    let b = s.as_bytes();
-    let mut end = 0;
-    let mut best = 0.0;
-    // Try every prefix made of number characters; keep the longest that parses.
-    while end < b.len() && matches!(b[end], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') {
-        end += 1;
-        if let Ok(v) = s[..end].parse::<f64>() {
-            best = v;
+    let start = arg.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(arg.len());
+    let b = &arg[start..];
+    let digits = |from: usize| from + b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut end = if matches!(b.first(), Some(b'+' | b'-')) { 1 } else { 0 };
+    let int_end = digits(end);
+    let mut mantissa = int_end > end;
+    end = int_end;
+    if b.get(end) == Some(&b'.') {
+        let frac_end = digits(end + 1);
+        mantissa |= frac_end > end + 1;
+        end = frac_end;
+    }
+    if !mantissa {
+        return 0.0;
+    }
+    if matches!(b.get(end), Some(b'e' | b'E')) {
+        let sign = if matches!(b.get(end + 1), Some(b'+' | b'-')) { 1 } else { 0 };
+        let exp_end = digits(end + 1 + sign);
+        if exp_end > end + 1 + sign {
+            end = exp_end;
         }
     }
-    if best.is_finite() {
-        best
+    let v = std::str::from_utf8(&b[..end]).ok().and_then(|t| t.parse::<f64>().ok()).unwrap_or(0.0);
+    if v.is_finite() {
+        v
     } else {
         0.0
     }
@@ -136,7 +148,7 @@ fn object(ctx: &mut Ctx, key: &[u8]) {
 }
 
 fn help(ctx: &mut Ctx) {
-    reply_help(ctx, "DEBUG", HELP);
+    ctx.help("DEBUG", HELP);
 }
 
 /// Bytes rdbSaveLen takes for `len`.
@@ -418,6 +430,12 @@ mod tests {
         assert_eq!(strtod_prefix(b"a"), 0.0);
         assert_eq!(strtod_prefix(b"-1"), -1.0);
         assert_eq!(strtod_prefix(b"1e3"), 1000.0);
+        assert_eq!(strtod_prefix(b".5s"), 0.5);
+        assert_eq!(strtod_prefix(b"3.e"), 3.0);
+        assert_eq!(strtod_prefix(b"2e+"), 2.0);
+        assert_eq!(strtod_prefix(b"-."), 0.0);
+        assert_eq!(strtod_prefix(b"1e999"), 0.0);
+        assert_eq!(strtod_prefix(&[b'1'; 100_000]), 0.0);
         assert_eq!(atoi_prefix(b"2"), 2);
         assert_eq!(atoi_prefix(b" -7abc"), -7);
         assert_eq!(atoi_prefix(b"a"), 0);

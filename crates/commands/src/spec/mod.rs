@@ -3,9 +3,11 @@
 //! `scripts/gen-command-spec.py` from Redis 7.0.15's own COMMAND INFO / COMMAND DOCS); the
 //! handlers are bound to it by name in `crate::table`.
 
+mod extra;
 mod generated;
 pub mod reply;
 
+pub use extra::EXTRA_SUBCOMMANDS;
 pub use generated::{acl, ACL_CATEGORIES, SPECS};
 
 /// Command flags (Redis's CMD_* flags, named as COMMAND INFO prints them).
