@@ -13,7 +13,8 @@ use std::cell::RefCell;
 
 use brim_engine::value::EMBSTR_MAX;
 use brim_engine::{
-    Access, Db, EntryRef, MultiLock, NewValue, Object, SetExpire, StrRef, Stripe, StripeGuard, ValueRef,
+    Access, Db, EntryRef, MultiLock, NewValue, Object, PackedKind, SetExpire, StrRef, Stripe, StripeGuard,
+    ValueRef,
 };
 
 use crate::args::{is, parse_i64, NOT_INTEGER, SYNTAX};
@@ -233,11 +234,10 @@ enum Copied {
     Plain(Vec<u8>),
     Raw(Vec<u8>),
     Obj(Box<Object>),
+    Packed(PackedKind, Vec<u8>),
 }
 
 impl Copied {
-    // Unreachable code until collection types exist (`Object` is still an empty enum).
-    #[allow(unreachable_code)]
     fn of(e: EntryRef<'_>) -> Copied {
         match e.value() {
             ValueRef::Str(StrRef::Int(n)) => Copied::Int(n),
@@ -246,6 +246,7 @@ impl Copied {
             }
             ValueRef::Str(StrRef::Bytes(b)) => Copied::Plain(b.to_vec()),
             ValueRef::Obj(o) => Copied::Obj(Box::new(o.clone())),
+            ValueRef::Packed(k, b) => Copied::Packed(k, b.to_vec()),
         }
     }
 
@@ -260,6 +261,7 @@ impl Copied {
             Copied::Plain(b) => dst.set(key, NewValue::Plain(&b), exp, acc),
             Copied::Raw(b) => dst.set(key, NewValue::Raw(b), exp, acc),
             Copied::Obj(o) => dst.set(key, NewValue::Obj(o), exp, acc),
+            Copied::Packed(k, b) => dst.set(key, NewValue::Packed(k, &b), exp, acc),
         }
     }
 }

@@ -1,16 +1,23 @@
 //! The command table and one module per command family. Turns parsed arguments into
 //! engine calls and replies. A command lives in the module of its family: `GET` in
-//! `strings.rs`, `EXPIRE` in `keys.rs`, `CLIENT LIST` in `connection.rs`, `INFO` in
+//! `strings.rs`, `EXPIRE` in `keys.rs`, `LPUSH` in `lists.rs`, `HSET` in `hashes.rs`,
+//! `SADD` in `sets.rs`, `ZADD` in `zsets.rs`, `CLIENT LIST` in `connection.rs`, `INFO` in
 //! `server.rs`, `MULTI` in `transactions.rs`, `COMMAND` in `command.rs`.
 
 pub mod args;
+pub mod bitmaps;
 pub mod client;
 pub mod command;
 pub mod connection;
 pub mod ctx;
 pub mod dispatch;
+pub mod geo;
+pub mod hashes;
+pub mod hyperloglog;
 pub mod keys;
+pub mod lists;
 pub mod server;
+pub mod sets;
 pub mod shared;
 pub mod slowlog;
 pub mod spec;
@@ -18,6 +25,7 @@ pub mod stats;
 pub mod strings;
 pub mod table;
 pub mod transactions;
+pub mod zsets;
 
 pub use client::{Client, ClientHandle, ReplyMode};
 pub use ctx::Ctx;

@@ -66,6 +66,13 @@ fn registrations() -> impl Iterator<Item = &'static Registration> {
         crate::server::COMMANDS,
         crate::transactions::COMMANDS,
         crate::command::COMMANDS,
+        crate::lists::COMMANDS,
+        crate::hashes::COMMANDS,
+        crate::sets::COMMANDS,
+        crate::zsets::COMMANDS,
+        crate::bitmaps::COMMANDS,
+        crate::hyperloglog::COMMANDS,
+        crate::geo::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -4,12 +4,13 @@
 //! ```text
 //! 0   next      8 bytes   intrusive chain link of the table bucket
 //! 8   lru       4 bytes   LRU clock or LFU data (24 bits used, as in Redis)
-//! 12  flags     1 byte    bit 0: has expire; bits 1-2: payload kind
+//! 12  flags     1 byte    bit 0: has expire; bits 1-3: payload kind
 //! 13  [expire   8 bytes   absolute unix ms, only with the expire flag
 //!      vidx     4 bytes]  index in the stripe's volatile list, only with the expire flag
 //!     keylen    1 or 5    < 255 in one byte, else 0xFF and a u32
 //!     key       keylen bytes
 //!     payload   Int: i64 | Inline: len (1 or 5) + bytes | Heap: Box<Vec<u8>> | Obj: Box<Object>
+//!               | Packed: kind (1) + len (1 or 5) + packed elements (a small collection)
 //! ```
 //! A 14-byte key with a 32-byte value takes 61 bytes: one 64-byte size class, where Redis
 //! spends a dict entry, two objects and an sds. All fields are read and written unaligned.
@@ -20,6 +21,7 @@ use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::ptr::{self, NonNull};
 
 use crate::object::Object;
+use crate::value::PackedKind;
 
 const OFF_LRU: usize = 8;
 const OFF_FLAGS: usize = 12;
@@ -28,12 +30,13 @@ const EXPIRE_LEN: usize = 12;
 
 const F_EXPIRE: u8 = 1;
 const KIND_SHIFT: u8 = 1;
-const KIND_MASK: u8 = 0b110;
+const KIND_MASK: u8 = 0b1110;
 
 const KIND_INT: u8 = 0;
 const KIND_INLINE: u8 = 1;
 const KIND_HEAP: u8 = 2;
 const KIND_OBJ: u8 = 3;
+const KIND_PACKED: u8 = 4;
 
 /// A raw pointer to an entry.
 pub(crate) type EntryPtr = NonNull<u8>;
@@ -45,6 +48,7 @@ pub(crate) enum Payload<'a> {
     Inline(&'a [u8]),
     Heap(Box<Vec<u8>>),
     Obj(Box<Object>),
+    Packed(PackedKind, &'a [u8]),
 }
 
 /// A borrowed view of an entry's value.
@@ -53,6 +57,7 @@ pub(crate) enum PayloadRef<'a> {
     Inline(&'a [u8]),
     Heap(&'a Vec<u8>),
     Obj(&'a Object),
+    Packed(PackedKind, &'a [u8]),
 }
 
 /// A value taken out of an entry (the entry itself is gone). Heap strings stay boxed: the
@@ -65,8 +70,10 @@ pub enum OwnedPayload {
     Bytes(Vec<u8>),
     /// A string that had its own growable buffer.
     Heap(Box<Vec<u8>>),
-    /// Any other type.
+    /// A collection in its big encoding.
     Obj(Box<Object>),
+    /// A small collection in packed form.
+    Packed(PackedKind, Vec<u8>),
 }
 
 impl OwnedPayload {
@@ -79,6 +86,10 @@ impl OwnedPayload {
             }
             OwnedPayload::Heap(h) => Payload::Heap(h),
             OwnedPayload::Obj(o) => Payload::Obj(o),
+            OwnedPayload::Packed(k, b) => {
+                *scratch = b;
+                Payload::Packed(k, scratch)
+            }
         }
     }
 }
@@ -118,6 +129,7 @@ fn payload_size(p: &Payload) -> usize {
     match p {
         Payload::Int(_) | Payload::Heap(_) | Payload::Obj(_) => 8,
         Payload::Inline(b) => len_prefix(b.len()) + b.len(),
+        Payload::Packed(_, b) => 1 + len_prefix(b.len()) + b.len(),
     }
 }
 
@@ -147,6 +159,7 @@ pub(crate) fn create(key: &[u8], payload: Payload, expire: Option<(i64, u32)>, l
             Payload::Inline(_) => KIND_INLINE,
             Payload::Heap(_) => KIND_HEAP,
             Payload::Obj(_) => KIND_OBJ,
+            Payload::Packed(..) => KIND_PACKED,
         };
         let mut flags = kind << KIND_SHIFT;
         let mut off = HEADER;
@@ -168,6 +181,12 @@ pub(crate) fn create(key: &[u8], payload: Payload, expire: Option<(i64, u32)>, l
             }
             Payload::Heap(h) => ptr::write_unaligned(p.add(off) as *mut *mut Vec<u8>, Box::into_raw(h)),
             Payload::Obj(o) => ptr::write_unaligned(p.add(off) as *mut *mut Object, Box::into_raw(o)),
+            Payload::Packed(k, b) => {
+                *p.add(off) = k as u8;
+                off += 1;
+                off += write_len(p.add(off), b.len());
+                ptr::copy_nonoverlapping(b.as_ptr(), p.add(off), b.len());
+            }
         }
         NonNull::new_unchecked(p)
     }
@@ -263,6 +282,10 @@ pub(crate) unsafe fn payload<'a>(p: EntryPtr) -> PayloadRef<'a> {
             PayloadRef::Inline(std::slice::from_raw_parts(at.add(n), len))
         }
         KIND_HEAP => PayloadRef::Heap(&*ptr::read_unaligned(at as *const *const Vec<u8>)),
+        KIND_PACKED => {
+            let (len, n) = read_len(at.add(1));
+            PayloadRef::Packed(PackedKind::from_u8(*at), std::slice::from_raw_parts(at.add(1 + n), len))
+        }
         _ => PayloadRef::Obj(&*ptr::read_unaligned(at as *const *const Object)),
     }
 }
@@ -302,6 +325,10 @@ pub(crate) unsafe fn alloc_size(p: EntryPtr) -> usize {
             let (len, n) = read_len(p.as_ptr().add(at));
             len + n
         }
+        KIND_PACKED => {
+            let (len, n) = read_len(p.as_ptr().add(at + 1));
+            1 + len + n
+        }
         _ => 8,
     }
 }
@@ -313,6 +340,7 @@ pub(crate) unsafe fn into_payload(p: EntryPtr) -> OwnedPayload {
         PayloadRef::Inline(b) => OwnedPayload::Bytes(b.to_vec()),
         PayloadRef::Heap(h) => OwnedPayload::Heap(Box::from_raw(h as *const Vec<u8> as *mut Vec<u8>)),
         PayloadRef::Obj(o) => OwnedPayload::Obj(Box::from_raw(o as *const Object as *mut Object)),
+        PayloadRef::Packed(k, b) => OwnedPayload::Packed(k, b.to_vec()),
     };
     dealloc(p.as_ptr(), layout(alloc_size(p)));
     owned
@@ -358,6 +386,7 @@ pub(crate) unsafe fn with_expire(p: EntryPtr, expire: Option<(i64, u32)>) -> Ent
         PayloadRef::Inline(b) => Payload::Inline(b),
         PayloadRef::Heap(h) => Payload::Heap(Box::from_raw(h as *const Vec<u8> as *mut Vec<u8>)),
         PayloadRef::Obj(o) => Payload::Obj(Box::from_raw(o as *const Object as *mut Object)),
+        PayloadRef::Packed(k, b) => Payload::Packed(k, b),
     };
     let new = create(key(p), new_payload, expire, lru(p));
     set_next(new, next(p));

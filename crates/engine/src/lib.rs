@@ -5,11 +5,16 @@
 pub mod alloc;
 pub mod db;
 mod entry;
+pub mod hash;
+pub mod list;
 pub mod lru;
 pub mod object;
+pub mod packed;
+pub mod set;
 pub mod stripe;
 mod table;
 pub mod value;
+pub mod zset;
 
 pub use db::{Db, ExclusiveGate, Keyspace, MultiLock, SharedGate, StripeGuard};
 pub use entry::OwnedPayload;
@@ -17,4 +22,4 @@ pub use lru::{Access, Touch};
 pub use object::Object;
 pub use stripe::{Detached, EntryMut, EntryRef, SetExpire, Stripe};
 pub use table::{hash_key, Rng};
-pub use value::{NewValue, StrRef, ValueRef, ValueType};
+pub use value::{NewValue, PackedKind, StrRef, ValueRef, ValueType};

@@ -52,6 +52,7 @@ impl Detached {
             OwnedPayload::Bytes(b) => OwnedPayload::Bytes(b.clone()),
             OwnedPayload::Heap(h) => OwnedPayload::Heap(h.clone()),
             OwnedPayload::Obj(o) => OwnedPayload::Obj(o.clone()),
+            OwnedPayload::Packed(k, b) => OwnedPayload::Packed(*k, b.clone()),
         };
         Detached { value, expire: self.expire, lru: self.lru }
     }
@@ -105,6 +106,7 @@ impl<'a> EntryRef<'a> {
             PayloadRef::Inline(b) => ValueRef::Str(StrRef::Bytes(b)),
             PayloadRef::Heap(h) => ValueRef::Str(StrRef::Bytes(h)),
             PayloadRef::Obj(o) => ValueRef::Obj(o),
+            PayloadRef::Packed(k, b) => ValueRef::Packed(k, b),
         }
     }
 
@@ -117,7 +119,7 @@ impl<'a> EntryRef<'a> {
     pub fn str(&self) -> Option<StrRef<'a>> {
         match self.value() {
             ValueRef::Str(s) => Some(s),
-            ValueRef::Obj(_) => None,
+            _ => None,
         }
     }
 
@@ -141,6 +143,7 @@ impl<'a> EntryRef<'a> {
             PayloadRef::Inline(b) if b.len() <= EMBSTR_MAX => "embstr",
             PayloadRef::Inline(_) | PayloadRef::Heap(_) => "raw",
             PayloadRef::Obj(o) => o.encoding(),
+            PayloadRef::Packed(k, _) => k.encoding(),
         }
     }
 
@@ -283,6 +286,7 @@ fn encode(value: NewValue<'_>) -> Payload<'_> {
         NewValue::Int(n) => Payload::Int(n),
         NewValue::Raw(v) => Payload::Heap(Box::new(v)),
         NewValue::Obj(o) => Payload::Obj(o),
+        NewValue::Packed(k, b) => Payload::Packed(k, b),
     }
 }
 

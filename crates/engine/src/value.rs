@@ -50,6 +50,54 @@ impl ValueType {
     }
 }
 
+/// The compact encodings a small collection is stored in, inline in its keyspace entry (see
+/// `crate::packed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum PackedKind {
+    /// A list's items (OBJECT ENCODING `listpack`).
+    List = 1,
+    /// A hash's field, value, field, value, ... (`listpack`).
+    Hash = 2,
+    /// A set of integers only (`intset`).
+    SetInts = 3,
+    /// A set of strings (`listpack`).
+    Set = 4,
+    /// A sorted set's member, score, member, score, ... ordered by score then member
+    /// (`listpack`).
+    ZSet = 5,
+}
+
+impl PackedKind {
+    /// The type of value it encodes.
+    pub fn value_type(self) -> ValueType {
+        match self {
+            PackedKind::List => ValueType::List,
+            PackedKind::Hash => ValueType::Hash,
+            PackedKind::SetInts | PackedKind::Set => ValueType::Set,
+            PackedKind::ZSet => ValueType::ZSet,
+        }
+    }
+
+    /// The name OBJECT ENCODING reports.
+    pub fn encoding(self) -> &'static str {
+        match self {
+            PackedKind::SetInts => "intset",
+            _ => "listpack",
+        }
+    }
+
+    pub(crate) fn from_u8(b: u8) -> PackedKind {
+        match b {
+            1 => PackedKind::List,
+            2 => PackedKind::Hash,
+            3 => PackedKind::SetInts,
+            4 => PackedKind::Set,
+            _ => PackedKind::ZSet,
+        }
+    }
+}
+
 /// A string value, borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StrRef<'a> {
@@ -98,7 +146,9 @@ pub fn int_len(n: i64) -> usize {
 pub enum ValueRef<'a> {
     /// A string.
     Str(StrRef<'a>),
-    /// A collection.
+    /// A small collection in packed form (see `crate::packed`).
+    Packed(PackedKind, &'a [u8]),
+    /// A collection in its big encoding.
     Obj(&'a Object),
 }
 
@@ -107,6 +157,7 @@ impl ValueRef<'_> {
     pub fn value_type(&self) -> ValueType {
         match self {
             ValueRef::Str(_) => ValueType::String,
+            ValueRef::Packed(k, _) => k.value_type(),
             ValueRef::Obj(o) => o.value_type(),
         }
     }
@@ -126,7 +177,9 @@ pub enum NewValue<'a> {
     Int(i64),
     /// A string kept in its own growable buffer (`raw`), as APPEND and SETRANGE leave it.
     Raw(Vec<u8>),
-    /// A collection.
+    /// A small collection in packed form, stored inline in the entry.
+    Packed(PackedKind, &'a [u8]),
+    /// A collection in its big encoding.
     Obj(Box<Object>),
 }
 

@@ -130,6 +130,7 @@ fn object(ctx: &mut Ctx, key: &[u8]) {
                 // Collections: their RDB size comes with the persistence work; report their
                 // memory until then.
                 ValueRef::Obj(o) => (1, o.memory_usage()),
+                ValueRef::Packed(_, b) => (1, b.len()),
             };
             let lru = e.access_data();
             Some(format!(

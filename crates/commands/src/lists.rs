@@ -1,0 +1,6 @@
+//! The list family: LPUSH, LRANGE, BLPOP, ...
+
+use crate::table::Registration;
+
+/// The list family.
+pub const COMMANDS: &[Registration] = &[];

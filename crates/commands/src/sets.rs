@@ -1,0 +1,6 @@
+//! The set family: SADD, SMEMBERS, SINTER, ...
+
+use crate::table::Registration;
+
+/// The set family.
+pub const COMMANDS: &[Registration] = &[];
