@@ -41,6 +41,15 @@ const KIND_PACKED: u8 = 4;
 /// A raw pointer to an entry.
 pub(crate) type EntryPtr = NonNull<u8>;
 
+/// How the keyspace table finds an entry's key.
+pub(crate) struct EntryKey;
+
+impl crate::table::ChainKey for EntryKey {
+    unsafe fn key<'a>(e: EntryPtr) -> &'a [u8] {
+        key(e)
+    }
+}
+
 /// A value on its way into an entry.
 #[allow(clippy::box_collection)]
 pub(crate) enum Payload<'a> {

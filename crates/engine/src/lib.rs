@@ -12,7 +12,7 @@ pub mod object;
 pub mod packed;
 pub mod set;
 pub mod stripe;
-mod table;
+pub mod table;
 pub mod value;
 pub mod zset;
 
@@ -21,5 +21,5 @@ pub use entry::OwnedPayload;
 pub use lru::{Access, Touch};
 pub use object::Object;
 pub use stripe::{Detached, EntryMut, EntryRef, SetExpire, Stripe};
-pub use table::{hash_key, Rng};
+pub use table::{hash_key, ChainKey, ElemPtr, Rng};
 pub use value::{NewValue, PackedKind, StrRef, ValueRef, ValueType};

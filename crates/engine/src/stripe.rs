@@ -6,10 +6,12 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
-use crate::entry::{self, EntryPtr, OwnedPayload, Payload, PayloadRef};
+use crate::entry::{self, EntryKey, EntryPtr, OwnedPayload, Payload, PayloadRef};
 use crate::lru::Access;
 use crate::object::Object;
-use crate::table::{hash_key, Link, Rng, Table};
+use crate::table::{hash_key, Link, Rng};
+
+type Table = crate::table::Table<EntryKey>;
 use crate::value::{parse_i64_strict, NewValue, StrRef, ValueRef, ValueType, EMBSTR_MAX};
 
 /// Keys removed because their time ran out (lazily or by the active cycle).

@@ -1,6 +1,11 @@
-//! The keyspace hash table of one stripe: chained buckets whose links live inside the
-//! entries (no separate dict entry), grown and shrunk by incremental rehashing, with Redis's
+//! The chained hash table behind each keyspace stripe (and the big encodings of hashes, sets
+//! and sorted sets): chained buckets whose links live inside the elements themselves (no
+//! separate dict entry), grown and shrunk by incremental rehashing, with Redis's
 //! reverse-binary SCAN cursor and cheap random sampling.
+//!
+//! An element is any heap allocation whose first 8 bytes are the chain link; a
+//! [`ChainKey`] tells the table where its key is. The table never allocates or frees
+//! elements: callers create them, insert them, and free what they unlink.
 //!
 //! - A bucket is one pointer. The table grows when it holds more than two entries per
 //!   bucket, and shrinks below one entry per eight buckets, so the buckets cost 4 to 8
@@ -11,9 +16,30 @@
 //! - SCAN visits buckets in reverse-binary order, which guarantees that every entry present
 //!   for the whole scan is returned at least once even when the table resizes between calls.
 
-use std::ptr;
+use std::marker::PhantomData;
+use std::ptr::{self, NonNull};
 
-use crate::entry::{self, EntryPtr};
+/// A pointer to an element: a heap allocation starting with its 8-byte chain link.
+pub type ElemPtr = NonNull<u8>;
+
+/// How a table finds the key of its elements.
+pub trait ChainKey {
+    /// The key of element `e`.
+    ///
+    /// # Safety
+    /// `e` must be a live element of this kind; the slice must not outlive it.
+    unsafe fn key<'a>(e: ElemPtr) -> &'a [u8];
+}
+
+#[inline]
+unsafe fn next(e: ElemPtr) -> *mut u8 {
+    ptr::read_unaligned(e.as_ptr() as *const *mut u8)
+}
+
+#[inline]
+unsafe fn set_next(e: ElemPtr, n: *mut u8) {
+    ptr::write_unaligned(e.as_ptr() as *mut *mut u8, n)
+}
 
 /// Most entries per bucket before the table grows.
 const MAX_LOAD: usize = 2;
@@ -30,19 +56,36 @@ pub fn hash_key(key: &[u8]) -> u64 {
 
 type Buckets = Box<[*mut u8]>;
 
-/// A pointer to the slot that points at an entry: a bucket or the previous entry's link.
-pub(crate) type Link = *mut *mut u8;
+/// A pointer to the slot that points at an element: a bucket or the previous element's link.
+pub type Link = *mut *mut u8;
 
-pub(crate) struct Table {
+/// A chained hash table of elements whose keys `K` finds.
+pub struct Table<K: ChainKey> {
     ht: [Buckets; 2],
     /// While `ht[1]` is non-empty: the next bucket of `ht[0]` to move.
     rehash_idx: usize,
     len: usize,
+    _key: PhantomData<K>,
 }
 
-// SAFETY: the table owns its entries; the raw pointers are never shared outside the stripe
-// lock that guards the table.
-unsafe impl Send for Table {}
+// SAFETY: the table's elements are owned by whoever owns the table; the raw pointers are
+// never shared outside it.
+unsafe impl<K: ChainKey> Send for Table<K> {}
+
+impl<K: ChainKey> Default for Table<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: ChainKey> std::fmt::Debug for Table<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("len", &self.len)
+            .field("buckets", &(self.ht[0].len() + self.ht[1].len()))
+            .finish()
+    }
+}
 
 fn empty() -> Buckets {
     Box::new([])
@@ -57,33 +100,41 @@ fn reverse_increment(v: u64, mask: u64) -> u64 {
     (v.reverse_bits().wrapping_add(1)).reverse_bits()
 }
 
-impl Table {
-    pub(crate) fn new() -> Self {
-        Table { ht: [empty(), empty()], rehash_idx: 0, len: 0 }
+impl<K: ChainKey> Table<K> {
+    /// An empty table (allocates nothing).
+    pub fn new() -> Self {
+        Table { ht: [empty(), empty()], rehash_idx: 0, len: 0, _key: PhantomData }
     }
 
-    pub(crate) fn len(&self) -> usize {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
         self.len
     }
 
-    pub(crate) fn is_rehashing(&self) -> bool {
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether a resize is in progress.
+    pub fn is_rehashing(&self) -> bool {
         !self.ht[1].is_empty()
     }
 
     /// Bytes held by the bucket arrays.
-    pub(crate) fn bucket_bytes(&self) -> usize {
+    pub fn bucket_bytes(&self) -> usize {
         (self.ht[0].len() + self.ht[1].len()) * std::mem::size_of::<*mut u8>()
     }
 
-    #[cfg(test)]
     /// Number of buckets (both tables while rehashing).
-    pub(crate) fn slots(&self) -> usize {
+    pub fn slots(&self) -> usize {
         self.ht[0].len() + self.ht[1].len()
     }
 
-    /// Find the entry for `key`; returns the link pointing at it and the entry.
+    /// Find the element with `key` (whose hash is `h`); returns the link pointing at it and
+    /// the element.
     #[inline]
-    pub(crate) fn find(&mut self, key: &[u8], h: u64) -> Option<(Link, EntryPtr)> {
+    pub fn find(&mut self, key: &[u8], h: u64) -> Option<(Link, ElemPtr)> {
         for t in 0..2 {
             let size = self.ht[t].len();
             if size == 0 {
@@ -92,8 +143,8 @@ impl Table {
             let mut link: Link = &mut self.ht[t][h as usize & (size - 1)];
             // SAFETY: every non-null link points at a live entry owned by this table.
             unsafe {
-                while let Some(e) = EntryPtr::new(*link) {
-                    if entry::key(e) == key {
+                while let Some(e) = ElemPtr::new(*link) {
+                    if K::key(e) == key {
                         return Some((link, e));
                     }
                     link = e.as_ptr() as Link;
@@ -106,8 +157,8 @@ impl Table {
         None
     }
 
-    /// Insert an entry whose key is known to be absent.
-    pub(crate) fn insert(&mut self, e: EntryPtr, h: u64) {
+    /// Insert an element whose key (hashing to `h`) is known to be absent.
+    pub fn insert(&mut self, e: ElemPtr, h: u64) {
         if self.ht[0].is_empty() {
             self.ht[0] = buckets(MIN_SIZE);
         }
@@ -115,21 +166,28 @@ impl Table {
         let size = self.ht[t].len();
         let slot = &mut self.ht[t][h as usize & (size - 1)];
         // SAFETY: `e` is a live entry not yet linked anywhere.
-        unsafe { entry::set_next(e, *slot) };
+        unsafe { set_next(e, *slot) };
         *slot = e.as_ptr();
         self.len += 1;
         self.maybe_resize();
     }
 
-    /// Unlink the entry `e` that `link` points at. The caller frees it.
-    pub(crate) unsafe fn unlink(&mut self, link: Link, e: EntryPtr) {
-        *link = entry::next(e);
+    /// Unlink the element `e` that `link` points at. The caller frees it.
+    ///
+    /// # Safety
+    /// `link` and `e` must come from [`Table::find`] with no change to the table since.
+    pub unsafe fn unlink(&mut self, link: Link, e: ElemPtr) {
+        *link = next(e);
         self.len -= 1;
         self.maybe_resize();
     }
 
-    /// Replace the entry `link` points at with `new` (which already carries the old link).
-    pub(crate) unsafe fn replace(&mut self, link: Link, new: EntryPtr) {
+    /// Replace the element `link` points at with `new` (which already carries the old
+    /// element's chain link).
+    ///
+    /// # Safety
+    /// As for [`Table::unlink`]; `new` has the same key.
+    pub unsafe fn replace(&mut self, link: Link, new: ElemPtr) {
         *link = new.as_ptr();
     }
 
@@ -154,7 +212,7 @@ impl Table {
 
     /// Move up to `n` buckets to the new table (visiting at most `10 * n` empty ones).
     /// Returns whether rehashing is still under way.
-    pub(crate) fn rehash_step(&mut self, n: usize) -> bool {
+    pub fn rehash_step(&mut self, n: usize) -> bool {
         if !self.is_rehashing() {
             return false;
         }
@@ -173,10 +231,10 @@ impl Table {
             }
             // SAFETY: entries in the chain are live and owned by this table.
             unsafe {
-                while let Some(e) = EntryPtr::new(cur) {
-                    cur = entry::next(e);
-                    let slot = &mut self.ht[1][hash_key(entry::key(e)) as usize & mask1];
-                    entry::set_next(e, *slot);
+                while let Some(e) = ElemPtr::new(cur) {
+                    cur = next(e);
+                    let slot = &mut self.ht[1][hash_key(K::key(e)) as usize & mask1];
+                    set_next(e, *slot);
                     *slot = e.as_ptr();
                 }
             }
@@ -191,11 +249,11 @@ impl Table {
     }
 
     /// Call `f` on every entry of bucket chain `head`.
-    fn walk(mut cur: *mut u8, f: &mut impl FnMut(EntryPtr)) {
+    fn walk(mut cur: *mut u8, f: &mut impl FnMut(ElemPtr)) {
         // SAFETY: chains only hold live entries; `f` must not unlink them.
         unsafe {
-            while let Some(e) = EntryPtr::new(cur) {
-                cur = entry::next(e);
+            while let Some(e) = ElemPtr::new(cur) {
+                cur = next(e);
                 f(e);
             }
         }
@@ -204,7 +262,7 @@ impl Table {
     /// One SCAN step from cursor `v`: visits the entries of one bucket (and, while
     /// rehashing, of the buckets of the larger table it expands to). Returns the next
     /// cursor, 0 when the scan is complete.
-    pub(crate) fn scan(&self, v: u64, mut f: impl FnMut(EntryPtr)) -> u64 {
+    pub fn scan(&self, v: u64, mut f: impl FnMut(ElemPtr)) -> u64 {
         if self.ht[0].is_empty() {
             return 0;
         }
@@ -232,8 +290,8 @@ impl Table {
         v
     }
 
-    /// Call `f` on every entry.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(EntryPtr)) {
+    /// Call `f` on every element.
+    pub fn for_each(&self, mut f: impl FnMut(ElemPtr)) {
         for t in &self.ht {
             for &head in t.iter() {
                 Self::walk(head, &mut f);
@@ -241,8 +299,8 @@ impl Table {
         }
     }
 
-    /// Remove every entry, handing each to `f` (which takes ownership).
-    pub(crate) fn drain(&mut self, mut f: impl FnMut(EntryPtr)) {
+    /// Remove every element, handing each to `f` (which takes ownership).
+    pub fn drain(&mut self, mut f: impl FnMut(ElemPtr)) {
         let tables = std::mem::replace(&mut self.ht, [empty(), empty()]);
         self.len = 0;
         self.rehash_idx = 0;
@@ -253,9 +311,9 @@ impl Table {
         }
     }
 
-    /// A uniformly chosen bucket's random entry (Redis's dictGetFairRandomKey is close
+    /// A uniformly chosen bucket's random element (Redis's dictGetFairRandomKey is close
     /// enough: chains are short).
-    pub(crate) fn random(&self, rng: &mut Rng) -> Option<EntryPtr> {
+    pub fn random(&self, rng: &mut Rng) -> Option<ElemPtr> {
         if self.len == 0 {
             return None;
         }
@@ -282,10 +340,9 @@ impl Table {
         }
     }
 
-    #[cfg_attr(not(test), allow(dead_code))] // used by eviction (memory issue)
-    /// Up to `count` entries from consecutive buckets starting at a random one (Redis's
+    /// Up to `count` elements from consecutive buckets starting at a random one (Redis's
     /// dictGetSomeKeys): cheap sampling for eviction and active expiry.
-    pub(crate) fn sample(&self, rng: &mut Rng, count: usize, out: &mut Vec<EntryPtr>) {
+    pub fn sample(&self, rng: &mut Rng, count: usize, out: &mut Vec<ElemPtr>) {
         if self.len == 0 || count == 0 {
             return;
         }
@@ -336,8 +393,10 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::Payload;
+    use crate::entry::{self, EntryKey, Payload};
     use std::collections::HashSet;
+
+    type Table = super::Table<EntryKey>;
 
     fn put(t: &mut Table, k: &[u8]) {
         let e = entry::create(k, Payload::Int(1), None, 0);
