@@ -16,6 +16,7 @@ pub mod hashes;
 pub mod hyperloglog;
 pub mod keys;
 pub mod lists;
+pub mod notify;
 pub mod server;
 pub mod sets;
 pub mod shared;
