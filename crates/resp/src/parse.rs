@@ -22,6 +22,12 @@
 //!   empty (or blank) inline line.
 //! * The multibulk count may go up to `INT_MAX`; an unauthenticated client is limited to 10
 //!   arguments of 16384 bytes ("unauthenticated multibulk/bulk length").
+//! * The 64 KiB "too big" checks only apply while the line end has not arrived, so the
+//!   outcome for a longer line depends on how the bytes were read: a complete 100 KiB
+//!   inline line in one buffer is accepted, as by Redis's code. Redis reads at most 16 KiB
+//!   per `read` while the query buffer is small, so in practice it rejects inline lines
+//!   longer than about 80 KiB; a connection that reads in 16 KiB chunks and parses after
+//!   each read behaves the same.
 
 use std::fmt;
 
