@@ -81,6 +81,13 @@ pub struct ClientHandle {
     pub unix: bool,
     /// Whether the client is authenticated (for CLIENT LIST `user`).
     pub authenticated: AtomicBool,
+    /// Bytes queued by [`ClientHandle::send`] that the connection has not taken yet (part of
+    /// the output buffer `client-output-buffer-limit` bounds, with `obl`).
+    pub queued: AtomicUsize,
+    /// Unix time (s) since which the output buffer has been over its soft limit (0: not).
+    pub obuf_soft_since: AtomicI64,
+    /// Pub/Sub subscriptions.
+    pub pubsub: crate::pubsub::ClientSubs,
 }
 
 impl ClientHandle {
@@ -123,6 +130,9 @@ impl ClientHandle {
             push: tx,
             unix,
             authenticated: AtomicBool::new(false),
+            queued: AtomicUsize::new(0),
+            obuf_soft_since: AtomicI64::new(0),
+            pubsub: crate::pubsub::ClientSubs::default(),
         };
         (Arc::new(h), rx)
     }
@@ -147,9 +157,14 @@ impl ClientHandle {
         self.wake.notify_one();
     }
 
-    /// Queue bytes to be written to this client.
+    /// Queue bytes to be written to this client (counted in `queued` until its connection
+    /// takes them).
     pub fn send(&self, bytes: Vec<u8>) {
-        let _ = self.push.send(bytes);
+        let n = bytes.len();
+        self.queued.fetch_add(n, Relaxed);
+        if self.push.send(bytes).is_err() {
+            self.queued.fetch_sub(n, Relaxed);
+        }
     }
 }
 

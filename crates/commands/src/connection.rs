@@ -62,6 +62,13 @@ pub const COMMANDS: &[Registration] = &[
 ];
 
 fn ping(ctx: &mut Ctx, args: &[&[u8]]) {
+    if ctx.client.handle.pubsub.any() && !ctx.out.is_resp3() && args.len() <= 2 {
+        // Subscribed RESP2 clients read every reply as a pub/sub message.
+        ctx.out.array(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(args.get(1).copied().unwrap_or_default());
+        return;
+    }
     match args {
         [_] => ctx.out.simple("PONG"),
         [_, msg] => ctx.out.bulk(msg),
@@ -256,6 +263,7 @@ fn leave_monitor(shared: &Shared, client: &Client) {
 /// does.
 fn reset(ctx: &mut Ctx, _args: &[&[u8]]) {
     leave_monitor(ctx.shared, ctx.client);
+    crate::pubsub::unsubscribe_all(ctx.shared, &ctx.client.handle);
     crate::transactions::discard_transaction(ctx.shared, ctx.client);
     ctx.client.db = 0;
     ctx.client.handle.db.store(0, Relaxed);

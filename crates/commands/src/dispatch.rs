@@ -115,10 +115,12 @@ fn runs_in_multi(cmd: &Command) -> bool {
 /// The OOM error text.
 pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
-/// Whether a denyoom command must be refused now.
+/// Whether memory is over `maxmemory` with nothing left to evict, so that a `denyoom`
+/// command must be refused now. Evicts first, as the policy says and within
+/// `maxmemory-eviction-tenacity`'s time budget (`crate::memory::perform_evictions`, which
+/// also leaves out of `used_memory` what Redis leaves out). Call with the keyspace gate held.
 pub fn over_maxmemory(shared: &Shared) -> bool {
-    let max = shared.config.maxmemory();
-    max > 0 && brim_engine::alloc::used_memory() as u64 > max
+    shared.config.maxmemory() > 0 && crate::memory::perform_evictions(shared) == crate::memory::Evict::Fail
 }
 
 /// How reads and writes touch keys for this client under the current policy.
@@ -126,11 +128,18 @@ pub fn touch_mode(shared: &Shared, client: &Client) -> Touch {
     if client.handle.no_touch.load(Relaxed) {
         return Touch::None;
     }
-    if shared.config.maxmemory_policy().is_lfu() {
+    let policy = shared.config.maxmemory_policy();
+    if policy.is_lfu() {
         Touch::Lfu {
             log_factor: shared.config.lfu_log_factor(),
             decay_minutes: shared.config.lfu_decay_time() as u32,
         }
+    } else if matches!(
+        policy,
+        brim_config::MaxmemoryPolicy::AllkeysLrm | brim_config::MaxmemoryPolicy::VolatileLrm
+    ) {
+        // Least recently modified: writes record the time, reads don't (see brim_engine::lru).
+        Touch::Lrm
     } else {
         Touch::Lru
     }
@@ -205,30 +214,34 @@ impl<'a> Session<'a> {
             reject(self.worker, cmd, out, "NOAUTH Authentication required.");
             return Outcome::Done;
         }
+        if client.multi.is_some() && !runs_in_multi(cmd) && cmd.spec.has(flags::NO_MULTI) {
+            reject(self.worker, cmd, out, "ERR Command not allowed inside a transaction");
+            client.multi_error = true;
+            return Outcome::Done;
+        }
+        if shared.config.maxmemory() > 0 && self.refused_for_memory(client, out, cmd) {
+            return Outcome::Done;
+        }
+        if client.handle.pubsub.any()
+            && !out.is_resp3()
+            && !(cmd.spec.container.is_none() && crate::pubsub::allowed_when_subscribed(cmd.spec.name))
+        {
+            reject(self.worker, cmd, out, &crate::pubsub::subscribed_mode_error(&cmd.full_name()));
+            if client.multi.is_some() {
+                client.multi_error = true;
+            }
+            return Outcome::Done;
+        }
         if crate::connection::paused_for(shared, client, cmd) {
             self.gate.release();
             return Outcome::Paused;
         }
         if client.multi.is_some() && !runs_in_multi(cmd) {
-            if cmd.spec.has(flags::NO_MULTI) {
-                reject(self.worker, cmd, out, "ERR Command not allowed inside a transaction");
-                client.multi_error = true;
-                return Outcome::Done;
-            }
-            if cmd.spec.has(flags::DENYOOM) && over_maxmemory(shared) {
-                reject(self.worker, cmd, out, OOM_ERROR);
-                client.multi_error = true;
-                return Outcome::Done;
-            }
             if let Some(q) = client.multi.as_mut() {
                 q.push(args.iter().map(|a| a.to_vec()).collect());
                 client.handle.multi.store(q.len() as i64, Relaxed);
             }
             out.simple("QUEUED");
-            return Outcome::Done;
-        }
-        if cmd.spec.has(flags::DENYOOM) && over_maxmemory(shared) {
-            reject(self.worker, cmd, out, OOM_ERROR);
             return Outcome::Done;
         }
         if cmd.exclusive {
@@ -238,6 +251,35 @@ impl<'a> Session<'a> {
         }
         call(shared, self.worker, client, out, cmd, args);
         Outcome::Done
+    }
+}
+
+impl<'a> Session<'a> {
+    /// The OOM check, as Redis's processCommand does it when `maxmemory` is set: evict first
+    /// (with the keyspace gate held, so no eviction happens inside another client's EXEC),
+    /// then, if memory is still over the limit with nothing left to evict, refuse `denyoom`
+    /// commands and, inside MULTI, every command but EXEC, DISCARD, QUIT and RESET (queueing
+    /// would grow memory; the transaction is flagged so EXEC aborts). EXEC itself is refused
+    /// by the transaction code when its queue holds a `denyoom` command. Returns whether the
+    /// command was refused.
+    fn refused_for_memory(&mut self, client: &mut Client, out: &mut Reply, cmd: &Command) -> bool {
+        if matches!(self.gate, Gate::Open) {
+            self.gate.shared(self.shared);
+        }
+        if !over_maxmemory(self.shared) {
+            return false;
+        }
+        let in_multi = client.multi.is_some();
+        let control =
+            cmd.spec.container.is_none() && matches!(cmd.spec.name, "exec" | "discard" | "quit" | "reset");
+        if !(cmd.spec.has(flags::DENYOOM) || (in_multi && !control)) {
+            return false;
+        }
+        reject(self.worker, cmd, out, OOM_ERROR);
+        if in_multi {
+            client.multi_error = true;
+        }
+        true
     }
 }
 
@@ -260,9 +302,11 @@ pub fn call(
     let acc = Access { now_ms: unix_ms(), touch: touch_mode(shared, client) };
     let errors_before = out.has_errors();
     let start = Instant::now();
+    crate::notify::sync_engine_log(shared);
     {
         let mut ctx = Ctx { shared, client: &mut *client, out: &mut *out, acc, worker };
         handler(&mut ctx, args);
+        crate::notify::flush_engine_events(&mut ctx);
     }
     let us = start.elapsed().as_micros() as u64;
     let stat = &worker.commands[cmd.id];

@@ -42,7 +42,7 @@ pub const COMMANDS: &[Registration] = &[
     cmd("slowlog|reset", slowlog_reset),
     cmd("slowlog|help", slowlog_help),
     exclusive("debug", debug::debug),
-    cmd("shutdown", shutdown),
+    exclusive("shutdown", shutdown),
 ];
 
 /// Where CONFIG SET reports a new `loglevel` (`debug`, `verbose`, `notice`, `warning`). The
@@ -308,5 +308,10 @@ fn shutdown(ctx: &mut Ctx, args: &[&[u8]]) {
     } else {
         ShutdownKind::Default
     };
+    if !crate::persistence::before_shutdown(ctx.shared, kind, force) {
+        ctx.error("ERR Errors trying to SHUTDOWN. Check logs.");
+        return;
+    }
     ctx.shared.request_shutdown(kind);
+    crate::persistence::hold_until_exit();
 }

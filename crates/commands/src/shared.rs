@@ -106,12 +106,17 @@ pub struct Shared {
     pub executable: String,
     /// Active expire enabled (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: AtomicBool,
+    /// Pub/Sub subscriptions (channels, patterns, shard channels).
+    pub pubsub: crate::pubsub::Registry,
+    /// Which database each stripe belongs to (for keys the engine reports by stripe).
+    pub stripe_map: brim_engine::expire::StripeMap,
 }
 
 impl Shared {
     /// Shared state for a server with `config`.
     pub fn new(config: Arc<Config>, executable: String) -> Self {
         let keyspace = Keyspace::new(config.databases(), brim_engine::db::DEFAULT_STRIPES);
+        let stripe_map = brim_engine::expire::StripeMap::new(&keyspace);
         let now = unix_ms();
         Shared {
             keyspace,
@@ -137,6 +142,8 @@ impl Shared {
             port: AtomicU64::new(0),
             executable,
             active_expire: AtomicBool::new(true),
+            pubsub: crate::pubsub::Registry::new(),
+            stripe_map,
         }
     }
 

@@ -73,6 +73,9 @@ fn registrations() -> impl Iterator<Item = &'static Registration> {
         crate::bitmaps::COMMANDS,
         crate::hyperloglog::COMMANDS,
         crate::geo::COMMANDS,
+        crate::persistence::COMMANDS,
+        crate::memory::COMMANDS,
+        crate::pubsub::COMMANDS,
     ]
     .into_iter()
     .flatten()

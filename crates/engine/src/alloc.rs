@@ -115,7 +115,10 @@ unsafe impl GlobalAlloc for CountingAlloc {
 /// Bytes currently allocated by the process through the global allocator, counted at
 /// jemalloc's size-class sizes. Only meaningful when [`CountingAlloc`] is installed.
 pub fn used_memory() -> usize {
-    let sum: isize = COUNTERS.iter().map(|c| c.0.load(Relaxed)).sum();
+    // Only slots handed out so far can be non-zero (plus the shared one).
+    let assigned = NEXT_SLOT.load(Relaxed).min(SHARED_SLOT);
+    let sum: isize = COUNTERS[..assigned].iter().map(|c| c.0.load(Relaxed)).sum::<isize>()
+        + COUNTERS[SHARED_SLOT].0.load(Relaxed);
     sum.max(0) as usize
 }
 

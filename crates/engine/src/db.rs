@@ -253,3 +253,15 @@ impl Keyspace {
         self.gate.write()
     }
 }
+
+/// Eviction and memory reporting (see `crate::evict`).
+impl Db {
+    /// Bytes of overhead of the key tables' buckets and of the expire lists, summed over the
+    /// stripes (MEMORY STATS `overhead.hashtable.main` / `.expires`).
+    pub fn overhead_parts(&self) -> (usize, usize) {
+        self.stripes.iter().fold((0, 0), |(m, x), s| {
+            let (a, b) = s.0.lock().overhead_parts();
+            (m + a, x + b)
+        })
+    }
+}

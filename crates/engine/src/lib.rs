@@ -5,6 +5,8 @@
 pub mod alloc;
 pub mod db;
 mod entry;
+pub mod evict;
+pub mod expire;
 pub mod hash;
 pub mod list;
 pub mod lru;

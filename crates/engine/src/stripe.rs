@@ -252,6 +252,13 @@ impl<'a> EntryMut<'a> {
         }
     }
 
+    /// Replace the key's LRU/LFU access data (RESTORE's IDLETIME / FREQ, an RDB's IDLE /
+    /// FREQ records). Not a modification: watchers are not signalled.
+    pub fn set_access_data(&mut self, data: u32) {
+        // SAFETY: `e` is live and exclusively borrowed through `self`.
+        unsafe { entry::set_lru(self.e, data) }
+    }
+
     /// Delete the key.
     pub fn delete(mut self) {
         self.signal();
@@ -340,6 +347,7 @@ impl Stripe {
                     self.signal(key);
                     self.unlink_free(link, e);
                     EXPIRED_KEYS.fetch_add(1, Relaxed);
+                    crate::expire::note(crate::expire::KeyEventKind::Expired, self, key);
                     return None;
                 }
             }
@@ -352,9 +360,10 @@ impl Stripe {
         Some((link, e))
     }
 
-    /// A live key, for reading. Touches its access data as `acc` says.
+    /// A live key, for reading. Touches its access data as `acc` says (a read: under an LRM
+    /// policy it does not touch, see `crate::lru`).
     pub fn get(&mut self, key: &[u8], acc: &Access) -> Option<EntryRef<'_>> {
-        self.lookup(key, acc).map(|(_, e)| EntryRef::new(e))
+        self.lookup(key, &acc.for_read()).map(|(_, e)| EntryRef::new(e))
     }
 
     /// A live key, for modification.
@@ -365,7 +374,7 @@ impl Stripe {
 
     /// Whether a live key exists (touching it, as EXISTS does in Redis).
     pub fn exists(&mut self, key: &[u8], acc: &Access) -> bool {
-        self.lookup(key, acc).is_some()
+        self.lookup(key, &acc.for_read()).is_some()
     }
 
     /// Store `value` under `key`, replacing any value of any type.
@@ -391,6 +400,16 @@ impl Stripe {
                 Some((_, e)) => entry::expire(e).filter(|&w| acc.now_ms <= w),
                 None => None,
             };
+            // An old value past its time is expired here (as a lookup would have), and the
+            // key is new again.
+            let stale = old.is_some_and(|(_, e)| entry::expire(e).is_some_and(|w| acc.now_ms > w));
+            if stale {
+                EXPIRED_KEYS.fetch_add(1, Relaxed);
+                crate::expire::note(crate::expire::KeyEventKind::Expired, self, key);
+            }
+            if old.is_none() || stale {
+                crate::expire::note(crate::expire::KeyEventKind::New, self, key);
+            }
             let when = match expire {
                 SetExpire::Clear => None,
                 SetExpire::Keep => old_expire,
@@ -719,4 +738,211 @@ mod tests {
         assert_eq!(e.encoding(), "raw");
         assert_eq!(e.str(), Some(StrRef::Bytes(b"12ab")));
     }
+}
+
+/// Eviction and memory reporting (see `crate::evict`): sampling keys with their access data,
+/// looking keys up without expiring or touching them, and deleting chosen keys.
+impl Stripe {
+    /// Call `f` with up to `count` keys sampled for eviction: from consecutive buckets of the
+    /// whole stripe (Redis's dictGetSomeKeys), or, when `volatile_only`, from a random window
+    /// of the keys with an expire time. Expired keys are included. `scratch` is working space
+    /// (left empty).
+    pub fn eviction_sample(
+        &mut self,
+        volatile_only: bool,
+        count: usize,
+        scratch: &mut Vec<crate::ElemPtr>,
+        mut f: impl FnMut(EntryRef<'_>),
+    ) {
+        scratch.clear();
+        if volatile_only {
+            let n = self.volatile.len();
+            if n > 0 {
+                let start = self.rng.below(n);
+                scratch.extend((0..count.min(n)).map(|i| self.volatile[(start + i) % n]));
+            }
+        } else {
+            self.table.sample(&mut self.rng, count, scratch);
+        }
+        for &e in scratch.iter() {
+            f(EntryRef::new(e));
+        }
+        scratch.clear();
+    }
+
+    /// One uniformly chosen key of the stripe (or of its keys with an expire time), expired
+    /// or not, for the random eviction policies.
+    pub fn eviction_random(&mut self, volatile_only: bool) -> Option<EntryRef<'_>> {
+        let e = if volatile_only {
+            let n = self.volatile.len();
+            if n == 0 {
+                return None;
+            }
+            self.volatile[self.rng.below(n)]
+        } else {
+            self.table.random(&mut self.rng)?
+        };
+        Some(EntryRef::new(e))
+    }
+
+    /// A key as it is stored, expired or not, without touching it (Redis's dbFind: MEMORY
+    /// USAGE, eviction).
+    pub fn peek(&mut self, key: &[u8]) -> Option<EntryRef<'_>> {
+        self.table.find(key, hash_key(key)).map(|(_, e)| EntryRef::new(e))
+    }
+
+    /// Delete `key` for eviction, expired or not (only if it has an expire time when
+    /// `volatile_only`). Watchers are signalled. Returns the bytes it was estimated to hold
+    /// ([`EntryRef::memory_usage`]), or `None` if there was no such key.
+    pub fn evict(&mut self, key: &[u8], volatile_only: bool) -> Option<usize> {
+        let (link, e) = self.table.find(key, hash_key(key))?;
+        let entry = EntryRef::new(e);
+        if volatile_only && entry.expire_at().is_none() {
+            return None;
+        }
+        let bytes = entry.memory_usage();
+        self.signal(key);
+        // SAFETY: `e` is live and linked at `link`, found just above with no change since.
+        unsafe { self.unlink_free(link, e) };
+        Some(bytes)
+    }
+
+    /// Like [`Stripe::evict`], but a big collection is handed back instead of freed, so that
+    /// it can be freed on another thread (`lazyfree-lazy-eviction`). Returns the estimated
+    /// bytes and, for a big collection, the detached key.
+    pub fn evict_lazy(&mut self, key: &[u8], volatile_only: bool) -> Option<(usize, Option<Detached>)> {
+        let (link, e) = self.table.find(key, hash_key(key))?;
+        let entry = EntryRef::new(e);
+        if volatile_only && entry.expire_at().is_none() {
+            return None;
+        }
+        let bytes = entry.memory_usage();
+        let big = matches!(entry.value(), ValueRef::Obj(_));
+        self.signal(key);
+        // SAFETY: `e` is live and linked at `link`; it is unlinked before being consumed.
+        unsafe {
+            if !big {
+                self.unlink_free(link, e);
+                return Some((bytes, None));
+            }
+            if entry::expire(e).is_some() {
+                self.volatile_remove(e);
+            }
+            self.table.unlink(link, e);
+            let expire = entry::expire(e);
+            let lru = entry::lru(e);
+            Some((bytes, Some(Detached { value: entry::into_payload(e), expire, lru })))
+        }
+    }
+
+    /// Bytes of overhead of the key table's buckets and of the expire list, apart (MEMORY
+    /// STATS `overhead.hashtable.main` / `.expires`).
+    pub fn overhead_parts(&self) -> (usize, usize) {
+        (self.table.bucket_bytes(), self.volatile.capacity() * std::mem::size_of::<EntryPtr>())
+    }
+}
+
+/// Active expiry and background upkeep (see `crate::expire`).
+impl Stripe {
+    /// Look at up to `max` keys of the volatile list from `*cursor` (at most as many as the
+    /// list holds), deleting those whose expire time is before `now_ms`; the cursor moves on
+    /// and wraps, so successive calls walk the whole list. Deleted keys are counted in
+    /// [`EXPIRED_KEYS`], signal their watchers and, with `keys`, are appended there.
+    /// Returns `(looked at, deleted)`.
+    pub fn expire_sweep(
+        &mut self,
+        cursor: &mut usize,
+        max: usize,
+        now_ms: i64,
+        mut keys: Option<&mut Vec<Box<[u8]>>>,
+    ) -> (usize, usize) {
+        let n = max.min(self.volatile.len());
+        let mut expired = 0;
+        for _ in 0..n {
+            if self.volatile.is_empty() {
+                break;
+            }
+            if *cursor >= self.volatile.len() {
+                *cursor = 0;
+            }
+            let e = self.volatile[*cursor];
+            // SAFETY: the volatile list only holds live entries that have an expire time.
+            let when = unsafe { entry::expire(e) }.unwrap_or(i64::MAX);
+            if now_ms <= when {
+                *cursor += 1;
+                continue;
+            }
+            // SAFETY: as above; the key is copied out before the entry is freed.
+            let key = unsafe { entry::key(e) };
+            let Some((link, found)) = self.table.find(key, hash_key(key)) else {
+                *cursor += 1;
+                continue;
+            };
+            if found != e {
+                *cursor += 1;
+                continue;
+            }
+            if let Some(k) = keys.as_deref_mut() {
+                k.push(key.into());
+            }
+            self.signal(key);
+            // SAFETY: `e` is live and linked at `link`. Removing it moves the volatile list's
+            // last entry to `*cursor`, which is looked at next.
+            unsafe { self.unlink_free(link, e) };
+            EXPIRED_KEYS.fetch_add(1, Relaxed);
+            expired += 1;
+        }
+        (n, expired)
+    }
+
+    /// Background upkeep for a stripe nobody may be touching: move up to `buckets` buckets of
+    /// a pending resize, or give back a bucket array at least twice the size inserting the
+    /// remaining keys would have grown (rebuilt in one go while small; big tables shrink
+    /// incrementally by themselves), and a volatile list far larger than its keys.
+    pub fn upkeep(&mut self, buckets: usize) {
+        if self.table.is_rehashing() {
+            self.table.rehash_step(buckets);
+        } else {
+            let len = self.table.len();
+            if len <= UPKEEP_REBUILD_MAX && self.table.slots() >= 2 * natural_slots(len).max(1) {
+                self.rebuild_table();
+            }
+        }
+        let (len, cap) = (self.volatile.len(), self.volatile.capacity());
+        if len == 0 && cap > 0 {
+            self.volatile = Vec::new();
+        } else if cap > 16 && cap > 4 * len {
+            self.volatile.shrink_to(len * 2);
+        }
+    }
+
+    /// Re-insert every key into a fresh table: its size becomes what the keys need.
+    fn rebuild_table(&mut self) {
+        let mut all: Vec<EntryPtr> = Vec::with_capacity(self.table.len());
+        self.table.drain(|e| all.push(e));
+        let mut table = Table::new();
+        for e in all {
+            // SAFETY: drained entries are live and no longer linked anywhere.
+            let h = hash_key(unsafe { entry::key(e) });
+            table.insert(e, h);
+        }
+        while table.rehash_step(1 << 16) {}
+        self.table = table;
+    }
+}
+
+/// Largest stripe [`Stripe::upkeep`] rebuilds in one go (a few hundred microseconds).
+const UPKEEP_REBUILD_MAX: usize = 4096;
+
+/// The bucket count a table reaches by inserting `len` keys from empty (mirrors the growth
+/// rule of `crate::table`: at most two keys per bucket, at least 4 buckets).
+fn natural_slots(len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let mut size = 4;
+    while len > size * 2 {
+        size *= 2;
+    }
+    size
 }

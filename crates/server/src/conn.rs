@@ -1,11 +1,27 @@
 //! One client connection: read what arrived, run every complete command in it, answer the
-//! whole batch with one write. Also delivers out-of-band messages (MONITOR), closes on
-//! CLIENT KILL, idle `timeout`, protocol errors and the query buffer limit.
+//! whole batch at once. Also delivers out-of-band messages (pub/sub, MONITOR), closes on
+//! CLIENT KILL, idle `timeout`, protocol errors, the query buffer limit and the output
+//! buffer limits.
+//!
+//! Output goes through one outgoing buffer that is written whenever the socket takes data,
+//! while the connection keeps reading and keeps taking messages queued for it by other
+//! connections. Everything waiting to go out (that buffer plus the queue: `obl` +
+//! `queued` in the client's handle) is what `client-output-buffer-limit` bounds for the
+//! client's class, as Redis bounds its reply list: over the hard limit, or over the soft
+//! one for longer than its seconds, the connection is closed at once, unwritten output
+//! dropped, so a slow subscriber cannot grow memory without bound. When the client's class
+//! has no limit (`normal` by default) the connection stops reading new commands while
+//! [`READ_PAUSE_BYTES`] of replies wait unwritten instead: a client that does not read its
+//! replies holds at most that much.
+//!
+//! Pushes queued for the client are put into its output between commands, so they never
+//! split a reply and keep their order with respect to the client's own commands.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
+use brim_commands::pubsub::{check_output_limits, client_class};
 use brim_commands::stats::{bump, WorkerStats};
 use brim_commands::{Client, ClientHandle, Outcome, Session, Shared};
 use brim_resp::parse::{Args, ParseLimits, Parser};
@@ -13,21 +29,51 @@ use brim_resp::Reply;
 use smallvec::SmallVec;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::time::Instant;
 
 use crate::log::{log, Level};
 
 const READ_CHUNK: usize = 16 * 1024;
+/// Unwritten reply bytes at which a client without an output limit stops being read.
+const READ_PAUSE_BYTES: usize = 1 << 20;
+/// An empty outgoing buffer larger than this is given back.
+const KEEP_OUT_CAPACITY: usize = 64 * 1024;
+
+/// Move the messages queued for `handle` to the end of `dst`.
+fn take_pushes(push: &mut UnboundedReceiver<Vec<u8>>, handle: &ClientHandle, dst: &mut Vec<u8>) {
+    while let Ok(msg) = push.try_recv() {
+        handle.queued.fetch_sub(msg.len(), Relaxed);
+        dst.extend_from_slice(&msg);
+    }
+}
+
+/// Whether the client's class has an output buffer limit (then it is read without pause).
+fn has_output_limit(shared: &Shared, handle: &ClientHandle) -> bool {
+    let l = shared.config.client_output_buffer_limit(client_class(handle));
+    l.hard > 0 || l.soft > 0
+}
+
+fn log_limit_close(handle: &ClientHandle) {
+    log(
+        Level::Warning,
+        &format!(
+            "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+            handle.id, handle.addr
+        ),
+    );
+}
 
 /// Serve one client until it disconnects or is closed.
 pub async fn serve<S>(
     shared: Arc<Shared>,
     worker: Arc<WorkerStats>,
-    mut stream: S,
+    stream: S,
     handle: Arc<ClientHandle>,
     mut push: UnboundedReceiver<Vec<u8>>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
+    let (mut rd, mut wr) = tokio::io::split(stream);
     let needs_auth = shared.config.requirepass().is_some();
     let mut client = Client::new(handle.clone(), !needs_auth);
     let mut out = Reply::new();
@@ -35,43 +81,78 @@ pub async fn serve<S>(
     let mut args = Args::default();
     let mut inbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut session = Session::new(&shared, &worker);
-    let mut resume = false;
+    // Output not yet written: `pending[sent..]`.
+    let mut pending: Vec<u8> = Vec::new();
+    let mut sent = 0usize;
+    let mut last_io = Instant::now();
+    // CLIENT PAUSE: when to offer the held-back command again.
+    let mut resume_at: Option<Instant> = None;
     loop {
-        let timeout = shared.config.timeout();
-        let idle = async {
-            if timeout > 0 && !handle.monitor.load(Relaxed) {
-                tokio::time::sleep(Duration::from_secs(timeout)).await
-            } else {
-                std::future::pending::<()>().await
+        if handle.queued.load(Relaxed) > 0 {
+            take_pushes(&mut push, &handle, &mut pending);
+            handle.obl.store(pending.len() - sent, Relaxed);
+            if check_output_limits(&shared, &handle, 0) {
+                log_limit_close(&handle);
+                break;
             }
-        };
-        if inbuf.capacity() - inbuf.len() < READ_CHUNK / 2 {
+        }
+        if handle.killed.load(Relaxed) {
+            break;
+        }
+        let unwritten = pending.len() - sent;
+        let can_read = resume_at.is_none()
+            && (unwritten < READ_PAUSE_BYTES || has_output_limit(&shared, &handle))
+            && inbuf.len() as u64 <= shared.config.client_query_buffer_limit();
+        if can_read && inbuf.capacity() - inbuf.len() < READ_CHUNK / 2 {
             let want = parser.pending_bulk().map(|b| b + 2).unwrap_or(READ_CHUNK).max(READ_CHUNK);
             inbuf.reserve(want.min(shared.config.client_query_buffer_limit() as usize));
         }
-        if !std::mem::take(&mut resume) {
-            tokio::select! {
-                biased;
-                _ = handle.wake.notified() => {
-                    if handle.killed.load(Relaxed) { break; }
-                    continue;
-                }
-                Some(msg) = push.recv() => {
-                    if stream.write_all(&msg).await.is_err() { break; }
-                    bump(&handle.net_out, msg.len() as u64);
-                    continue;
-                }
-                _ = idle => {
-                    log(Level::Verbose, "Closing idle client");
-                    break;
-                }
-                r = stream.read_buf(&mut inbuf) => {
-                    match r {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            bump(&worker.net_input_bytes, n as u64);
-                            bump(&handle.net_in, n as u64);
+        let timeout = shared.config.timeout();
+        let idle_deadline = (timeout > 0 && !handle.monitor.load(Relaxed) && !handle.pubsub.any())
+            .then(|| last_io + Duration::from_secs(timeout));
+        tokio::select! {
+            biased;
+            _ = handle.wake.notified() => continue,
+            r = wr.write(&pending[sent..]), if sent < pending.len() => {
+                match r {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        sent += n;
+                        bump(&worker.net_output_bytes, n as u64);
+                        bump(&handle.net_out, n as u64);
+                        last_io = Instant::now();
+                        if sent == pending.len() {
+                            pending.clear();
+                            sent = 0;
+                            if pending.capacity() > KEEP_OUT_CAPACITY {
+                                pending = Vec::new();
+                            }
                         }
+                        handle.obl.store(pending.len() - sent, Relaxed);
+                    }
+                }
+                continue;
+            }
+            Some(msg) = push.recv() => {
+                handle.queued.fetch_sub(msg.len(), Relaxed);
+                pending.extend_from_slice(&msg);
+                handle.obl.store(pending.len() - sent, Relaxed);
+                continue;
+            }
+            _ = tokio::time::sleep_until(resume_at.unwrap_or_else(Instant::now)), if resume_at.is_some() => {
+                resume_at = None;
+            }
+            _ = tokio::time::sleep_until(idle_deadline.unwrap_or_else(Instant::now)), if idle_deadline.is_some() => {
+                log(Level::Verbose, "Closing idle client");
+                break;
+            }
+            r = rd.read_buf(&mut inbuf), if can_read => {
+                match r {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        bump(&worker.net_input_bytes, n as u64);
+                        bump(&handle.net_in, n as u64);
+                        last_io = Instant::now();
                     }
                 }
             }
@@ -86,42 +167,53 @@ pub async fn serve<S>(
         let mut pos = 0;
         let mut fatal = false;
         let mut paused = false;
-        {
-            loop {
-                let buf = &inbuf[pos..];
-                if buf.is_empty() {
-                    break;
-                }
-                match parser.parse(buf, &limits, &mut args) {
-                    Ok(Some(consumed)) => {
-                        let argv: SmallVec<[&[u8]; 16]> = (0..args.len()).map(|i| args.get(buf, i)).collect();
-                        if session.execute(&mut client, &mut out, &argv) == Outcome::Paused {
-                            paused = true;
-                            break;
-                        }
-                        pos += consumed;
-                        if client.close_after_reply || handle.killed.load(Relaxed) {
-                            break;
-                        }
+        let mut over_limit = false;
+        loop {
+            let buf = &inbuf[pos..];
+            if buf.is_empty() {
+                break;
+            }
+            match parser.parse(buf, &limits, &mut args) {
+                Ok(Some(consumed)) => {
+                    if handle.queued.load(Relaxed) > 0 {
+                        // Messages queued so far go out before this command's reply.
+                        take_pushes(&mut push, &handle, out.buffer_mut());
                     }
-                    Ok(None) => break,
-                    Err(e) => {
-                        out.error(&format!("ERR {}", e.message()));
-                        log(
-                            Level::Verbose,
-                            &format!(
-                                "Protocol error ({}) from client: id={} addr={}",
-                                e.message(),
-                                handle.id,
-                                handle.addr
-                            ),
-                        );
-                        fatal = true;
+                    let argv: SmallVec<[&[u8]; 16]> = (0..args.len()).map(|i| args.get(buf, i)).collect();
+                    if session.execute(&mut client, &mut out, &argv) == Outcome::Paused {
+                        paused = true;
+                        break;
+                    }
+                    pos += consumed;
+                    if check_output_limits(&shared, &handle, out.len()) {
+                        over_limit = true;
+                        break;
+                    }
+                    if client.close_after_reply || handle.killed.load(Relaxed) {
                         break;
                     }
                 }
+                Ok(None) => break,
+                Err(e) => {
+                    out.error(&format!("ERR {}", e.message()));
+                    log(
+                        Level::Verbose,
+                        &format!(
+                            "Protocol error ({}) from client: id={} addr={}",
+                            e.message(),
+                            handle.id,
+                            handle.addr
+                        ),
+                    );
+                    fatal = true;
+                    break;
+                }
             }
-            session.gate.release();
+        }
+        session.gate.release();
+        if over_limit {
+            log_limit_close(&handle);
+            break;
         }
         inbuf.drain(..pos);
         handle.qbuf.store(inbuf.len(), Relaxed);
@@ -139,31 +231,39 @@ pub async fn serve<S>(
             break;
         }
         if !out.is_empty() {
-            handle.obl.store(out.len(), Relaxed);
-            if stream.write_all(out.as_bytes()).await.is_err() {
-                break;
+            if pending.is_empty() {
+                std::mem::swap(out.buffer_mut(), &mut pending);
+                sent = 0;
+            } else {
+                pending.extend_from_slice(out.as_bytes());
             }
-            bump(&worker.net_output_bytes, out.len() as u64);
-            bump(&handle.net_out, out.len() as u64);
             out.clear();
-            handle.obl.store(0, Relaxed);
+            handle.obl.store(pending.len() - sent, Relaxed);
         }
         if inbuf.is_empty() && inbuf.capacity() > 64 * 1024 {
             inbuf = Vec::with_capacity(READ_CHUNK);
         }
         if fatal || client.close_after_reply {
+            // Flush what is owed (unless the client gets killed meanwhile), then close.
+            tokio::select! {
+                _ = wr.write_all(&pending[sent..]) => {}
+                _ = handle.wake.notified() => {}
+            }
             break;
         }
         if paused {
-            // CLIENT PAUSE: wait a little and offer the same command again, without reading
+            // CLIENT PAUSE: offer the same command again a little later, without reading
             // more (the rest of the pipeline stays queued behind it).
             let wait = brim_commands::connection::pause_remaining_ms(&shared).unwrap_or(0).clamp(1, 10);
-            tokio::time::sleep(Duration::from_millis(wait)).await;
-            resume = true;
+            resume_at = Some(Instant::now() + Duration::from_millis(wait));
         }
     }
-    let _ = stream.flush().await;
+    let _ = wr.flush().await;
     drop(session);
+    drop(push);
+    handle.queued.store(0, Relaxed);
+    handle.obl.store(0, Relaxed);
+    brim_commands::pubsub::unsubscribe_all(&shared, &handle);
     brim_commands::transactions::unwatch_all(&shared, &mut client);
     shared.remove_client(handle.id);
 }

@@ -96,6 +96,7 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
         let _ = w.send((incoming, handle, push));
     };
     tokio::spawn(cron(shared.clone()));
+    start_active_expiry(shared.clone());
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let accept_tcp = || async {
@@ -110,11 +111,17 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
             _ = shared.shutdown_notify.notified() => break,
             _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
                 log(Level::Warning, "Received SIGTERM scheduling shutdown...");
+                if !brim_commands::persistence::signal_shutdown(&shared) {
+                    continue;
+                }
                 shared.request_shutdown(ShutdownKind::Default);
                 break;
             }
             _ = async { match sigint.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
                 log(Level::Warning, "Received SIGINT scheduling shutdown...");
+                if !brim_commands::persistence::signal_shutdown(&shared) {
+                    continue;
+                }
                 shared.request_shutdown(ShutdownKind::Default);
                 break;
             }
@@ -244,12 +251,45 @@ fn set_keepalive(fd: i32, secs: u64) {
     }
 }
 
-/// Periodic housekeeping: memory peak sampling (more comes with expiry and eviction).
+/// Active expiry (`brim_engine::expire`) on a thread of its own, `brim-expire`, rather than
+/// in [`cron`]: the cycle's batches take stripe locks for microseconds each and may run for a
+/// quarter of every `hz` period (and fast cycles in between) during a wave of expiring keys;
+/// on its own thread that work never delays this runtime's accept loop or timers, never waits
+/// behind a worker's batch of client commands, and the OS schedules it beside the workers
+/// instead of inside one of them. It reads `hz`, `active-expire-effort`, DEBUG
+/// SET-ACTIVE-EXPIRE and whether `expired` notifications are wanted at every step, and
+/// publishes `expired` events for the keys it reclaims.
+fn start_active_expiry(shared: Arc<Shared>) {
+    use brim_commands::notify::{class, keyspace_event_db, wants_expired};
+    use brim_engine::expire::{ActiveExpire, Settings};
+    let spawned = std::thread::Builder::new().name("brim-expire".into()).spawn(move || {
+        let mut cycle = ActiveExpire::new();
+        loop {
+            let settings = Settings {
+                hz: shared.config.hz(),
+                effort: shared.config.active_expire_effort(),
+                enabled: shared.active_expire.load(Relaxed),
+                report_keys: wants_expired(&shared),
+            };
+            let wait = cycle.step(&shared.keyspace, &settings, &unix_ms, &mut |db, key| {
+                keyspace_event_db(&shared, db, class::EXPIRED, "expired", key)
+            });
+            std::thread::sleep(wait.max(Duration::from_micros(100)));
+        }
+    });
+    if let Err(e) = spawned {
+        log(Level::Warning, &format!("Can't start the active expiry thread: {e}"));
+    }
+}
+
+/// Periodic housekeeping: memory peak sampling and instantaneous metrics (active expiry
+/// runs on its own thread, see [`start_active_expiry`]).
 async fn cron(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
         tick.tick().await;
         shared.sample_memory();
         brim_commands::server::track_instantaneous_metrics(&shared);
+        brim_commands::persistence::cron(&shared);
     }
 }

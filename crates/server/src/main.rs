@@ -55,6 +55,12 @@ fn main() {
     );
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
     let shared = Arc::new(Shared::new(config.clone(), exe));
+    brim_commands::persistence::install(shared.clone());
+    let _ = brim_commands::persistence::LOG_HOOK
+        .set(|warning, msg| log(if warning { Level::Warning } else { Level::Notice }, msg));
+    if brim_commands::persistence::load_at_startup(&shared).is_err() {
+        std::process::exit(1);
+    }
     shared
         .startup_memory
         .store(brim_engine::alloc::used_memory() as u64, std::sync::atomic::Ordering::Relaxed);

@@ -1,8 +1,8 @@
 //! The CLIENT subcommands: ID, SETNAME, GETNAME, LIST, INFO, KILL, PAUSE, UNPAUSE, REPLY,
 //! NO-EVICT, NO-TOUCH, SETINFO, HELP, GETREDIR, TRACKINGINFO, CACHING, UNBLOCK.
 //!
-//! Client tracking, blocking commands and pub/sub do not exist yet: tracking is always
-//! off, UNBLOCK finds nobody blocked, every client is of type `normal`.
+//! Client tracking and blocking commands do not exist yet: tracking is always off, UNBLOCK
+//! finds nobody blocked. Clients with pub/sub subscriptions are of type `pubsub` (flag `P`).
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering::Relaxed;
@@ -71,10 +71,14 @@ fn parse_type(arg: &[u8]) -> Option<ClientType> {
     Some(t)
 }
 
-/// A client's class. MONITOR clients count as normal, as in Redis; replication and pub/sub
-/// do not exist yet.
-fn type_of(_h: &ClientHandle) -> ClientType {
-    ClientType::Normal
+/// A client's class. MONITOR clients count as normal, as in Redis; a client with pub/sub
+/// subscriptions is `pubsub`; replication does not exist yet.
+fn type_of(h: &ClientHandle) -> ClientType {
+    if h.pubsub.any() {
+        ClientType::Pubsub
+    } else {
+        ClientType::Normal
+    }
 }
 
 fn unknown_type(ctx: &mut Ctx, arg: &[u8]) {
@@ -136,6 +140,9 @@ fn info_line(text: &mut String, h: &ClientHandle, now_ms: i64, own: Option<&Own>
     if h.monitor.load(Relaxed) {
         flags.push('O');
     }
+    if h.pubsub.any() {
+        flags.push('P');
+    }
     let multi = match own {
         Some(o) => o.client.multi.as_ref().map_or(-1, |q| q.len() as i64),
         None => h.multi.load(Relaxed),
@@ -175,7 +182,7 @@ fn info_line(text: &mut String, h: &ClientHandle, now_ms: i64, own: Option<&Own>
     let argv_mem = own.map_or(0, |o| o.argv_mem);
     let multi_mem = own.map_or(0, |o| o.multi_mem());
     let obl = h.obl.load(Relaxed);
-    let omem = h.omem.load(Relaxed);
+    let omem = h.omem.load(Relaxed).max(h.queued.load(Relaxed));
     let tot_mem = match h.tot_mem.load(Relaxed) {
         0 => {
             std::mem::size_of::<Client>()
@@ -197,7 +204,7 @@ fn info_line(text: &mut String, h: &ClientHandle, now_ms: i64, own: Option<&Own>
     let resp = own.map_or_else(|| h.resp.load(Relaxed), |o| o.resp);
     let _ = write!(
         text,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 \
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} \
          multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 \
          omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
         h.id,
@@ -209,6 +216,9 @@ fn info_line(text: &mut String, h: &ClientHandle, now_ms: i64, own: Option<&Own>
         idle,
         flags,
         db,
+        h.pubsub.channels(),
+        h.pubsub.patterns(),
+        h.pubsub.shard(),
         multi,
         qbuf,
         qbuf_free,

@@ -331,22 +331,24 @@ pub fn changes_since_save(shared: &Shared) -> u64 {
 
 fn persistence(shared: &Shared, _now_ms: i64, out: &mut String) {
     out.push_str("# Persistence\r\n");
-    for name in ["loading", "async_loading", "current_cow_peak", "current_cow_size", "current_cow_size_age"] {
+    let p = crate::persistence::info();
+    field!(out, "loading", "{}", p.loading as u8);
+    for name in ["async_loading", "current_cow_peak", "current_cow_size", "current_cow_size_age"] {
         field!(out, name, "0");
     }
     field!(out, "current_fork_perc", "0.00");
-    field!(out, "current_save_keys_processed", "0");
-    field!(out, "current_save_keys_total", "0");
+    field!(out, "current_save_keys_processed", "{}", p.keys_processed);
+    field!(out, "current_save_keys_total", "{}", p.keys_total);
     field!(out, "rdb_changes_since_last_save", "{}", changes_since_save(shared));
-    field!(out, "rdb_bgsave_in_progress", "0");
+    field!(out, "rdb_bgsave_in_progress", "{}", p.bgsave_in_progress as u8);
     field!(out, "rdb_last_save_time", "{}", shared.lastsave.load(Relaxed));
-    field!(out, "rdb_last_bgsave_status", "ok");
-    field!(out, "rdb_last_bgsave_time_sec", "-1");
-    field!(out, "rdb_current_bgsave_time_sec", "-1");
-    field!(out, "rdb_saves", "0");
+    field!(out, "rdb_last_bgsave_status", "{}", if p.last_bgsave_ok { "ok" } else { "err" });
+    field!(out, "rdb_last_bgsave_time_sec", "{}", p.last_bgsave_time_s);
+    field!(out, "rdb_current_bgsave_time_sec", "{}", p.current_bgsave_time_s);
+    field!(out, "rdb_saves", "{}", p.saves);
     field!(out, "rdb_last_cow_size", "0");
-    field!(out, "rdb_last_load_keys_expired", "0");
-    field!(out, "rdb_last_load_keys_loaded", "0");
+    field!(out, "rdb_last_load_keys_expired", "{}", p.last_load_keys_expired);
+    field!(out, "rdb_last_load_keys_loaded", "{}", p.last_load_keys_loaded);
     field!(out, "aof_enabled", "{}", shared.config.appendonly() as u8);
     field!(out, "aof_rewrite_in_progress", "0");
     field!(out, "aof_rewrite_scheduled", "0");
@@ -461,19 +463,20 @@ fn stats(shared: &Shared, _now_ms: i64, out: &mut String) {
     field!(out, "sync_partial_ok", "0");
     field!(out, "sync_partial_err", "0");
     field!(out, "expired_keys", "{}", brim_engine::stripe::EXPIRED_KEYS.load(Relaxed));
-    field!(out, "expired_stale_perc", "0.00");
-    field!(out, "expired_time_cap_reached_count", "0");
-    field!(out, "expire_cycle_cpu_milliseconds", "0");
+    let ex = &brim_engine::expire::STATS;
+    field!(out, "expired_stale_perc", "{:.2}", ex.stale_perc());
+    field!(out, "expired_time_cap_reached_count", "{}", ex.time_cap_reached());
+    field!(out, "expire_cycle_cpu_milliseconds", "{}", ex.cpu_ms());
     field!(out, "evicted_keys", "{}", s.evicted_keys.load(Relaxed));
     field!(out, "evicted_clients", "{}", s.evicted_clients.load(Relaxed));
     field!(out, "total_eviction_exceeded_time", "0");
     field!(out, "current_eviction_exceeded_time", "0");
     field!(out, "keyspace_hits", "{}", t.hits);
     field!(out, "keyspace_misses", "{}", t.misses);
+    field!(out, "pubsub_channels", "{}", shared.pubsub.channel_count());
+    field!(out, "pubsub_patterns", "{}", shared.pubsub.pattern_count());
+    field!(out, "pubsubshard_channels", "{}", shared.pubsub.shard_channel_count());
     for name in [
-        "pubsub_channels",
-        "pubsub_patterns",
-        "pubsubshard_channels",
         "latest_fork_usec",
         "total_forks",
         "migrate_cached_sockets",

@@ -197,14 +197,6 @@ impl Raw {
         out
     }
 
-    fn read_line(&mut self, out: &mut Vec<u8>) -> String {
-        let mut line = Vec::new();
-        self.reader.read_until(b'\n', &mut line).expect("read line");
-        assert!(!line.is_empty(), "connection closed");
-        out.extend_from_slice(&line);
-        String::from_utf8_lossy(&line[1..line.len().saturating_sub(2)]).into_owned()
-    }
-
     fn read_into(&mut self, out: &mut Vec<u8>) {
         let mut first = [0u8; 1];
         self.reader.read_exact(&mut first).expect("read reply");
@@ -263,5 +255,23 @@ pub fn assert_same(brim: &mut Raw, redis: &mut Raw, commands: &[&[&str]]) {
         let want = redis.cmd(c);
         let got = brim.cmd(c);
         assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "command {c:?}");
+    }
+}
+
+/// Brim and the Redis oracle started with the same extra arguments, plus a raw connection
+/// to each.
+pub fn pair(extra: &[&str]) -> (Server, Server, Raw, Raw) {
+    let brim = Server::start(extra);
+    let redis = Server::redis(extra);
+    let (b, r) = (brim.raw(), redis.raw());
+    (brim, redis, b, r)
+}
+
+/// Run a script (one command per line, arguments split on whitespace, `#` comments) on both
+/// servers and compare every reply byte for byte.
+pub fn same(b: &mut Raw, r: &mut Raw, script: &str) {
+    for line in script.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        assert_same(b, r, &[&args]);
     }
 }

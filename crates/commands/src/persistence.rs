@@ -1,0 +1,678 @@
+//! Persistence commands and hooks: SAVE, BGSAVE [SCHEDULE], DUMP, RESTORE, the `save`
+//! points (checked by the server's cron through [`cron`]), loading the RDB file at start-up
+//! ([`load_at_startup`]), saving on shutdown ([`before_shutdown`], [`signal_shutdown`]),
+//! and the `rdb_*` fields of INFO persistence ([`info`]).
+//!
+//! The file format lives in the `brim-persist` crate.
+//!
+//! BGSAVE (phase 1) runs the save on a background thread that serializes the keyspace stripe
+//! by stripe, each under its own lock, while clients keep running: every key is written as
+//! it was when its stripe was visited, so the file is consistent per stripe but not a
+//! point-in-time snapshot of the whole keyspace (SAVE, which runs under the exclusive gate,
+//! is). Memory stays bounded by one stripe's serialized size.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use brim_config::MaxmemoryPolicy;
+use brim_config::Config;
+use brim_engine::list::Limit;
+use brim_engine::{Access, SetExpire};
+use brim_persist::file::{self, AccessLoad, LoadStats, Progress, SaveOptions, SaveStats};
+use brim_persist::rdb::encode::{AccessInfo, Options};
+use brim_persist::values::{with_new_value, Limits};
+
+use crate::args::{is, parse_i64, NOT_INTEGER, SYNTAX};
+use crate::ctx::Ctx;
+use crate::notify::{self, class};
+use crate::shared::{unix_ms, Shared, ShutdownKind};
+use crate::table::{cmd, exclusive, Registration};
+
+/// The persistence family.
+pub const COMMANDS: &[Registration] = &[
+    exclusive("save", save),
+    cmd("bgsave", bgsave),
+    cmd("dump", dump),
+    cmd("restore", restore),
+];
+
+/// Redis's CONFIG_BGSAVE_RETRY_DELAY: seconds between save-point attempts after a failure.
+const BGSAVE_RETRY_DELAY_S: i64 = 5;
+
+/// Where persistence messages go: the binary installs its logger here (`true`: a warning,
+/// else a notice). Until then they go to stderr.
+pub static LOG_HOOK: OnceLock<fn(bool, &str)> = OnceLock::new();
+
+fn log(warning: bool, msg: &str) {
+    match LOG_HOOK.get() {
+        Some(f) => f(warning, msg),
+        None => eprintln!("{msg}"),
+    }
+}
+
+/// The state of saving and loading, server-wide.
+#[derive(Debug)]
+pub struct State {
+    /// A BGSAVE thread is running.
+    pub bgsave_in_progress: AtomicBool,
+    /// When it started (unix ms).
+    pub bgsave_started_ms: AtomicI64,
+    /// A BGSAVE was scheduled (BGSAVE SCHEDULE, or BGSAVE inside EXEC).
+    pub bgsave_scheduled: AtomicBool,
+    /// Whether the last background save succeeded (`rdb_last_bgsave_status`).
+    pub last_bgsave_ok: AtomicBool,
+    /// Seconds the last background save took (-1: none yet).
+    pub last_bgsave_time_s: AtomicI64,
+    /// When a background save was last attempted (unix s).
+    pub last_bgsave_try_s: AtomicI64,
+    /// Saves done (`rdb_saves`).
+    pub saves: AtomicU64,
+    /// Keys written by the save in progress.
+    pub progress: Progress,
+    /// Keys in the keyspace when the save in progress started.
+    pub keys_total: AtomicU64,
+    /// Asks a running BGSAVE to stop (shutdown).
+    pub cancel: AtomicBool,
+    /// Keys loaded from the last RDB loaded.
+    pub last_load_keys_loaded: AtomicU64,
+    /// Keys skipped as expired when loading it.
+    pub last_load_keys_expired: AtomicU64,
+    /// The RDB is being loaded.
+    pub loading: AtomicBool,
+    /// SHUTDOWN already saved (or decided not to): the server only has to exit.
+    pub shutdown_done: AtomicBool,
+}
+
+/// The persistence state.
+pub static STATE: State = State {
+    bgsave_in_progress: AtomicBool::new(false),
+    bgsave_started_ms: AtomicI64::new(0),
+    bgsave_scheduled: AtomicBool::new(false),
+    last_bgsave_ok: AtomicBool::new(true),
+    last_bgsave_time_s: AtomicI64::new(-1),
+    last_bgsave_try_s: AtomicI64::new(0),
+    saves: AtomicU64::new(0),
+    progress: Progress { keys: AtomicU64::new(0) },
+    keys_total: AtomicU64::new(0),
+    cancel: AtomicBool::new(false),
+    last_load_keys_loaded: AtomicU64::new(0),
+    last_load_keys_expired: AtomicU64::new(0),
+    loading: AtomicBool::new(false),
+    shutdown_done: AtomicBool::new(false),
+};
+
+static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
+
+/// Give the persistence layer a handle on the server's shared state, so that background
+/// saves can outlive the command that started them. Called once by the binary.
+pub fn install(shared: Arc<Shared>) {
+    let _ = SHARED.set(shared);
+}
+
+/// The value encoding options the configuration asks for.
+pub fn value_options(cfg: &Config) -> Options {
+    let policy = cfg.maxmemory_policy();
+    let access = if policy.is_lfu() {
+        AccessInfo::Freq { decay_minutes: cfg.lfu_decay_time().min(u32::MAX as u64) as u32 }
+    } else if matches!(
+        policy,
+        MaxmemoryPolicy::AllkeysLru
+            | MaxmemoryPolicy::VolatileLru
+            | MaxmemoryPolicy::AllkeysLrm
+            | MaxmemoryPolicy::VolatileLrm
+    ) {
+        AccessInfo::Idle
+    } else {
+        AccessInfo::None
+    };
+    Options {
+        compress: cfg.rdbcompression(),
+        list_limit: Limit::from_fill(cfg.list_max_listpack_size()),
+        access,
+    }
+}
+
+fn save_options(cfg: &Config) -> SaveOptions {
+    SaveOptions {
+        values: value_options(cfg),
+        checksum: cfg.rdbchecksum(),
+        used_mem: brim_engine::alloc::used_memory() as u64,
+        aof_base: false,
+    }
+}
+
+fn access_load(cfg: &Config) -> AccessLoad {
+    if cfg.maxmemory_policy().is_lfu() {
+        AccessLoad::Lfu
+    } else {
+        AccessLoad::Lru
+    }
+}
+
+/// `dir/dbfilename`.
+pub fn rdb_path(cfg: &Config) -> PathBuf {
+    cfg.dir().join(cfg.dbfilename())
+}
+
+fn total_changes(shared: &Shared) -> u64 {
+    shared.keyspace.dbs().iter().map(|d| d.changes()).sum()
+}
+
+fn total_keys(shared: &Shared) -> u64 {
+    shared.keyspace.dbs().iter().map(|d| d.len() as u64).sum()
+}
+
+/// Save the keyspace to the RDB file now, on the calling thread (SAVE, shutdown). The
+/// caller should hold the exclusive gate for a point-in-time file.
+pub fn save_now(shared: &Shared) -> Result<SaveStats, String> {
+    let cfg = &shared.config;
+    let dirty_before = total_changes(shared);
+    let acc = Access::at(unix_ms()).no_touch();
+    STATE.progress.keys.store(0, Relaxed);
+    STATE.keys_total.store(total_keys(shared), Relaxed);
+    let r = file::save(
+        &shared.keyspace,
+        &cfg.dir(),
+        &cfg.dbfilename(),
+        "",
+        &save_options(cfg),
+        &acc,
+        Some(&STATE.progress),
+    );
+    match r {
+        Ok(stats) => {
+            log(false, "DB saved on disk");
+            shared.stats.dirty_at_reset.store(dirty_before, Relaxed);
+            shared.lastsave.store(acc.now_ms / 1000, Relaxed);
+            STATE.saves.fetch_add(1, Relaxed);
+            Ok(stats)
+        }
+        Err(e) => {
+            log(true, &e.0);
+            Err(e.0)
+        }
+    }
+}
+
+fn save(ctx: &mut Ctx, _args: &[&[u8]]) {
+    if STATE.bgsave_in_progress.load(Relaxed) {
+        ctx.error("ERR Background save already in progress");
+        return;
+    }
+    match save_now(ctx.shared) {
+        Ok(_) => ctx.out.ok(),
+        Err(_) => ctx.error("ERR"),
+    }
+}
+
+/// Start a background save. Fails if one is running or the state was not installed.
+pub fn start_bgsave(shared: &Shared) -> Result<(), String> {
+    let Some(arc) = SHARED.get().cloned() else {
+        return Err("background saving is not available".into());
+    };
+    if STATE.bgsave_in_progress.swap(true, Relaxed) {
+        return Err("Background save already in progress".into());
+    }
+    let now = unix_ms();
+    STATE.bgsave_started_ms.store(now, Relaxed);
+    STATE.last_bgsave_try_s.store(now / 1000, Relaxed);
+    STATE.bgsave_scheduled.store(false, Relaxed);
+    STATE.cancel.store(false, Relaxed);
+    STATE.progress.keys.store(0, Relaxed);
+    STATE.keys_total.store(total_keys(shared), Relaxed);
+    let dirty_before = total_changes(shared);
+    let opts = save_options(&shared.config);
+    let dir = shared.config.dir();
+    let name = shared.config.dbfilename();
+    let spawned = std::thread::Builder::new().name("brim-bgsave".into()).spawn(move || {
+        let started = Instant::now();
+        let acc = Access::at(unix_ms()).no_touch();
+        let r = file::save(&arc.keyspace, &dir, &name, "bg-", &opts, &acc, Some(&STATE.progress));
+        let secs = started.elapsed().as_secs() as i64;
+        STATE.last_bgsave_time_s.store(secs, Relaxed);
+        match r {
+            Ok(_) => {
+                log(false, "DB saved on disk");
+                log(false, "Background saving terminated with success");
+                arc.stats.dirty_at_reset.store(dirty_before, Relaxed);
+                arc.lastsave.store(acc.now_ms / 1000, Relaxed);
+                STATE.saves.fetch_add(1, Relaxed);
+                STATE.last_bgsave_ok.store(true, Relaxed);
+            }
+            Err(e) => {
+                log(true, &e.0);
+                log(true, "Background saving error");
+                STATE.last_bgsave_ok.store(false, Relaxed);
+            }
+        }
+        STATE.bgsave_in_progress.store(false, Relaxed);
+    });
+    match spawned {
+        Ok(_) => {
+            log(false, "Background saving started");
+            Ok(())
+        }
+        Err(e) => {
+            STATE.bgsave_in_progress.store(false, Relaxed);
+            STATE.last_bgsave_ok.store(false, Relaxed);
+            Err(format!("Can't save in background: {e}"))
+        }
+    }
+}
+
+fn bgsave(ctx: &mut Ctx, args: &[&[u8]]) {
+    let schedule = match args.len() {
+        1 => false,
+        2 if is(args[1], "schedule") => true,
+        _ => {
+            ctx.error(SYNTAX);
+            return;
+        }
+    };
+    if STATE.bgsave_in_progress.load(Relaxed) {
+        ctx.error("ERR Background save already in progress");
+        return;
+    }
+    if ctx.client.in_exec {
+        STATE.bgsave_scheduled.store(true, Relaxed);
+        ctx.out.simple("Background saving scheduled");
+        return;
+    }
+    let _ = schedule;
+    match start_bgsave(ctx.shared) {
+        Ok(()) => ctx.out.simple("Background saving started"),
+        Err(e) => {
+            log(true, &e);
+            ctx.error("ERR");
+        }
+    }
+}
+
+/// Housekeeping from the server's cron (about every 100 ms): start a scheduled BGSAVE, or
+/// one that a `save <seconds> <changes>` point calls for (Redis's serverCron rules,
+/// including the 5-second retry delay after a failed save).
+pub fn cron(shared: &Shared) {
+    if STATE.bgsave_in_progress.load(Relaxed) || STATE.loading.load(Relaxed) {
+        return;
+    }
+    let now_s = unix_ms() / 1000;
+    let may_retry = now_s - STATE.last_bgsave_try_s.load(Relaxed) > BGSAVE_RETRY_DELAY_S
+        || STATE.last_bgsave_ok.load(Relaxed);
+    if STATE.bgsave_scheduled.load(Relaxed) && may_retry {
+        if let Err(e) = start_bgsave(shared) {
+            log(true, &e);
+        }
+        return;
+    }
+    let points = shared.config.save();
+    if points.is_empty() {
+        return;
+    }
+    let dirty = crate::server::changes_since_save(shared);
+    let since = now_s - shared.lastsave.load(Relaxed);
+    for (secs, changes) in points {
+        if dirty >= changes && since > secs as i64 && may_retry {
+            log(false, &format!("{changes} changes in {secs} seconds. Saving..."));
+            if let Err(e) = start_bgsave(shared) {
+                log(true, &e);
+            }
+            break;
+        }
+    }
+}
+
+/// The error write commands get while `stop-writes-on-bgsave-error` applies (save points
+/// configured and the last background save failed), else `None`. The dispatcher refuses
+/// write commands (and PING) with it, as Redis's processCommand does.
+pub fn writes_refused(shared: &Shared) -> Option<&'static str> {
+    let cfg = &shared.config;
+    if cfg.stop_writes_on_bgsave_error() && !cfg.save().is_empty() && !STATE.last_bgsave_ok.load(Relaxed) {
+        Some(MISCONF)
+    } else {
+        None
+    }
+}
+
+/// Redis's MISCONF error.
+pub const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// Stop a running BGSAVE (its temporary file is removed) and wait for it, up to 10 s.
+fn cancel_bgsave() {
+    if !STATE.bgsave_in_progress.load(Relaxed) {
+        return;
+    }
+    log(true, "There is a child saving an .rdb. Killing it!");
+    STATE.cancel.store(true, Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while STATE.bgsave_in_progress.load(Relaxed) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The save a shutdown makes: with `SAVE`, or by default when save points are configured;
+/// never with `NOSAVE`. Returns false (after logging) when the save failed and `force` is
+/// not set: the shutdown must then be aborted. The caller holds the exclusive gate.
+pub fn shutdown_save(shared: &Shared, kind: ShutdownKind, force: bool) -> bool {
+    cancel_bgsave();
+    let wanted = match kind {
+        ShutdownKind::Save => true,
+        ShutdownKind::NoSave => false,
+        ShutdownKind::Default => !shared.config.save().is_empty(),
+    };
+    if !wanted {
+        return true;
+    }
+    log(false, "Saving the final RDB snapshot before exiting.");
+    match save_now(shared) {
+        Ok(_) => true,
+        Err(_) if force => {
+            log(true, "Error trying to save the DB. Exit anyway.");
+            true
+        }
+        Err(_) => {
+            log(true, "Error trying to save the DB, can't exit.");
+            false
+        }
+    }
+}
+
+/// Called by SHUTDOWN (which runs under the exclusive gate) before it asks the server to
+/// stop: saves as [`shutdown_save`]. On success the caller requests the shutdown and then
+/// calls [`hold_until_exit`], so no command runs between the final save and the exit.
+pub fn before_shutdown(shared: &Shared, kind: ShutdownKind, force: bool) -> bool {
+    let ok = shutdown_save(shared, kind, force);
+    if ok {
+        STATE.shutdown_done.store(true, Relaxed);
+    }
+    ok
+}
+
+/// Block the calling worker forever (it holds the exclusive gate, so no other command
+/// runs); the server's main task exits the process.
+pub fn hold_until_exit() -> ! {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// A SIGTERM / SIGINT shutdown, on the server's main thread: take the exclusive gate, save
+/// as [`shutdown_save`] with the default rules, and keep the gate (no command runs again)
+/// if the server may exit. Returns false when the save failed: the server keeps running,
+/// as Redis does.
+pub fn signal_shutdown(shared: &Shared) -> bool {
+    if STATE.shutdown_done.load(Relaxed) {
+        return true;
+    }
+    let gate = shared.keyspace.exclusive();
+    if !shutdown_save(shared, ShutdownKind::Default, false) {
+        return false;
+    }
+    STATE.shutdown_done.store(true, Relaxed);
+    // Never released: the process exits next.
+    std::mem::forget(gate);
+    true
+}
+
+/// Load `dir/dbfilename` into the empty keyspace at start-up, logging as Redis does.
+/// `Err` (already logged) means the server must not start.
+pub fn load_at_startup(shared: &Shared) -> Result<Option<LoadStats>, String> {
+    let cfg = &shared.config;
+    let path = rdb_path(cfg);
+    let started = Instant::now();
+    STATE.loading.store(true, Relaxed);
+    let acc = Access::at(unix_ms()).no_touch();
+    let r = file::load(&shared.keyspace, &path, &Limits::from_config(cfg), cfg.rdbchecksum(), &acc, access_load(cfg));
+    STATE.loading.store(false, Relaxed);
+    shared.stats.dirty_at_reset.store(total_changes(shared), Relaxed);
+    match r {
+        Ok(None) => Ok(None),
+        Ok(Some(stats)) => {
+            for (k, v) in &stats.aux {
+                match k.as_str() {
+                    "redis-ver" => log(false, &format!("Loading RDB produced by version {v}")),
+                    "ctime" => {
+                        if let Ok(t) = v.parse::<i64>() {
+                            log(false, &format!("RDB age {} seconds", (acc.now_ms / 1000 - t).max(0)));
+                        }
+                    }
+                    "used-mem" => {
+                        if let Ok(m) = v.parse::<f64>() {
+                            log(false, &format!("RDB memory usage when created {:.2} Mb", m / 1024.0 / 1024.0));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if stats.functions_skipped > 0 {
+                log(
+                    true,
+                    &format!(
+                        "Skipped {} function libraries in the RDB file: Brim does not support functions",
+                        stats.functions_skipped
+                    ),
+                );
+            }
+            if stats.empty_skipped > 0 {
+                log(false, &format!("Done loading RDB, {} empty keys skipped.", stats.empty_skipped));
+            }
+            log(
+                false,
+                &format!(
+                    "Done loading RDB, keys loaded: {}, keys expired: {}.",
+                    stats.keys_loaded, stats.keys_expired
+                ),
+            );
+            log(false, &format!("DB loaded from disk: {:.3} seconds", started.elapsed().as_secs_f64()));
+            STATE.last_load_keys_loaded.store(stats.keys_loaded, Relaxed);
+            STATE.last_load_keys_expired.store(stats.keys_expired, Relaxed);
+            Ok(Some(stats))
+        }
+        Err(e) => {
+            log(true, &format!("Fatal error loading the DB ({}): {e}. Exiting.", path.display()));
+            Err(e.0)
+        }
+    }
+}
+
+/// Values for INFO persistence.
+#[derive(Debug, Clone, Copy)]
+pub struct Info {
+    /// `loading`.
+    pub loading: bool,
+    /// `rdb_bgsave_in_progress`.
+    pub bgsave_in_progress: bool,
+    /// `rdb_last_bgsave_status` is `ok`.
+    pub last_bgsave_ok: bool,
+    /// `rdb_last_bgsave_time_sec`.
+    pub last_bgsave_time_s: i64,
+    /// `rdb_current_bgsave_time_sec`.
+    pub current_bgsave_time_s: i64,
+    /// `rdb_saves`.
+    pub saves: u64,
+    /// `current_save_keys_processed`.
+    pub keys_processed: u64,
+    /// `current_save_keys_total`.
+    pub keys_total: u64,
+    /// `rdb_last_load_keys_loaded`.
+    pub last_load_keys_loaded: u64,
+    /// `rdb_last_load_keys_expired`.
+    pub last_load_keys_expired: u64,
+}
+
+/// The persistence state as INFO reports it.
+pub fn info() -> Info {
+    let running = STATE.bgsave_in_progress.load(Relaxed);
+    Info {
+        loading: STATE.loading.load(Relaxed),
+        bgsave_in_progress: running,
+        last_bgsave_ok: STATE.last_bgsave_ok.load(Relaxed),
+        last_bgsave_time_s: STATE.last_bgsave_time_s.load(Relaxed),
+        current_bgsave_time_s: if running {
+            (unix_ms() - STATE.bgsave_started_ms.load(Relaxed)) / 1000
+        } else {
+            -1
+        },
+        saves: STATE.saves.load(Relaxed),
+        keys_processed: if running { STATE.progress.keys.load(Relaxed) } else { 0 },
+        keys_total: if running { STATE.keys_total.load(Relaxed) } else { 0 },
+        last_load_keys_loaded: STATE.last_load_keys_loaded.load(Relaxed),
+        last_load_keys_expired: STATE.last_load_keys_expired.load(Relaxed),
+    }
+}
+
+fn dump(ctx: &mut Ctx, args: &[&[u8]]) {
+    let key = args[1];
+    let opts = value_options(&ctx.shared.config);
+    let mut stripe = ctx.db().lock(key);
+    let payload = match stripe.get(key, &ctx.acc) {
+        Some(e) => brim_persist::dump::create(&e.value(), &opts),
+        None => {
+            drop(stripe);
+            ctx.hit_or_miss(false);
+            ctx.out.null();
+            return;
+        }
+    };
+    drop(stripe);
+    ctx.hit_or_miss(true);
+    match payload {
+        Ok(p) => ctx.out.bulk(&p),
+        Err(e) => ctx.error(&format!("ERR {e}")),
+    }
+}
+
+fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle, mut freq): (Option<i64>, Option<i64>) = (None, None);
+    let mut j = 4;
+    while j < args.len() {
+        let more = args.len() - j - 1;
+        let a = args[j];
+        if is(a, "replace") {
+            replace = true;
+        } else if is(a, "absttl") {
+            absttl = true;
+        } else if is(a, "idletime") && more >= 1 && freq.is_none() {
+            let Some(v) = parse_i64(args[j + 1]) else {
+                ctx.error(NOT_INTEGER);
+                return;
+            };
+            if v < 0 {
+                ctx.error("ERR Invalid IDLETIME value, must be >= 0");
+                return;
+            }
+            idle = Some(v);
+            j += 1;
+        } else if is(a, "freq") && more >= 1 && idle.is_none() {
+            let Some(v) = parse_i64(args[j + 1]) else {
+                ctx.error(NOT_INTEGER);
+                return;
+            };
+            if !(0..=255).contains(&v) {
+                ctx.error("ERR Invalid FREQ value, must be >= 0 and <= 255");
+                return;
+            }
+            freq = Some(v);
+            j += 1;
+        } else {
+            ctx.error(SYNTAX);
+            return;
+        }
+        j += 1;
+    }
+    let key = args[1];
+    let acc = ctx.acc;
+    let cfg = ctx.shared.config.clone();
+    let mut stripe = ctx.db().lock(key);
+    if !replace && stripe.exists(key, &acc) {
+        drop(stripe);
+        ctx.error("BUSYKEY Target key name already exists.");
+        return;
+    }
+    let Some(ttl) = parse_i64(args[2]) else {
+        drop(stripe);
+        ctx.error(NOT_INTEGER);
+        return;
+    };
+    if ttl < 0 {
+        drop(stripe);
+        ctx.error("ERR Invalid TTL value, must be >= 0");
+        return;
+    }
+    let payload = args[3];
+    if !brim_persist::dump::verify(payload) {
+        drop(stripe);
+        ctx.error("ERR DUMP payload version or checksum are wrong");
+        return;
+    }
+    let value = match brim_persist::dump::parse(payload) {
+        Ok(v) if !v.is_empty() => v,
+        _ => {
+            drop(stripe);
+            ctx.error("ERR Bad data format");
+            return;
+        }
+    };
+    let lim = Limits::from_config(&cfg);
+    let when = if ttl != 0 && !absttl { ttl.saturating_add(acc.now_ms) } else { ttl };
+    let expired = when != 0 && when <= acc.now_ms;
+    let expire = if when != 0 { SetExpire::At(when) } else { SetExpire::Clear };
+    // The closure runs only once the value is built: a malformed one leaves the key as is.
+    let deleted = with_new_value(&value, &lim, |nv| {
+        let deleted = replace && stripe.remove(key, &acc);
+        if !expired {
+            stripe.set(key, nv, expire, &acc);
+        }
+        deleted
+    });
+    let Ok(deleted) = deleted else {
+        drop(stripe);
+        ctx.error("ERR Bad data format");
+        return;
+    };
+    if expired {
+        drop(stripe);
+        if deleted {
+            notify::keyspace_event(ctx, class::GENERIC, "del", key);
+        }
+        ctx.out.ok();
+        return;
+    }
+    let mode = access_load(&cfg);
+    let data = file::access_data(
+        mode,
+        &acc,
+        idle.map(|v| v as u64),
+        freq.map(|v| v as u8),
+    );
+    if let Some(data) = data {
+        if let Some(mut e) = stripe.get_mut(key, &acc.no_touch()) {
+            e.set_access_data(data);
+        }
+    }
+    drop(stripe);
+    notify::keyspace_event(ctx, class::GENERIC, "restore", key);
+    notify::key_ready(ctx, key);
+    ctx.out.ok();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_options_follow_the_policy() {
+        let cfg = Config::from_str_config("maxmemory-policy allkeys-lfu\nlfu-decay-time 3\nrdbcompression no")
+            .expect("config");
+        let o = value_options(&cfg);
+        assert_eq!(o.access, AccessInfo::Freq { decay_minutes: 3 });
+        assert!(!o.compress);
+        let cfg = Config::from_str_config("maxmemory-policy volatile-lru").expect("config");
+        assert_eq!(value_options(&cfg).access, AccessInfo::Idle);
+        let cfg = Config::from_str_config("").expect("config");
+        assert_eq!(value_options(&cfg).access, AccessInfo::None);
+        assert!(value_options(&cfg).compress);
+    }
+}

@@ -1,0 +1,688 @@
+//! Active expiry, and the log through which the keyspace reports what it did to keys
+//! behind a command's back.
+//!
+//! # The active cycle
+//! Redis's activeExpireCycle walks each database's expires dict from a cursor, 20 keys at a
+//! time (more with `active-expire-effort`), and repeats while more than 10% of a batch was
+//! stale; a *slow* cycle runs `hz` times a second within 25% of that period, *fast* cycles
+//! (1 ms) run in between while the estimated stale share is high or the last cycle ran out
+//! of time. Brim does the same per stripe: each stripe's volatile list is walked from its
+//! own cursor, one batch per lock hold (a few microseconds), repeated while the batch was
+//! stale enough. A cycle goes stripe by stripe, database by database, and remembers where
+//! it stopped when its time ran out: the next cycle resumes there, so no stripe, database or
+//! key is starved, however big one database is and however busy clients keep a stripe. Each
+//! batch holds the keyspace gate shared, so nothing expires in the middle of an EXEC or of
+//! another exclusive command.
+//!
+//! While it walks, a slow cycle also does what Redis's databasesCron does: it moves pending
+//! rehash buckets of stripes nobody touches, and gives back bucket arrays and expire lists
+//! the remaining keys have outgrown ([`Stripe::upkeep`]); after a wave of expiry it asks the
+//! allocator to return the freed pages to the system. So a key with a TTL that nobody reads
+//! again gives its memory back within about one `hz` period of its deadline.
+//!
+//! # The key event log
+//! Keyspace notifications need to hear about keys removed by lazy expiry (any lookup may
+//! find a key past its time and delete it) and about keys created (`new`). The engine knows
+//! nothing of notifications: when asked to ([`set_event_log`]), it appends such events to a
+//! per-thread log that the command layer drains ([`take_events`]) before it publishes a
+//! command's own events, which keeps Redis's order (`expired` before `set`, `new` before
+//! `lpush`). Each event names its stripe; [`StripeMap`] turns that into a database number.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use crate::db::Keyspace;
+use crate::stripe::Stripe;
+
+// ---------------------------------------------------------------------------------------
+// Key event log
+// ---------------------------------------------------------------------------------------
+
+/// What happened to a key outside of what its command reports itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyEventKind {
+    /// A lookup found the key past its expire time and deleted it.
+    Expired,
+    /// The key was created (Redis's `new` event).
+    New,
+}
+
+/// One logged event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyEvent {
+    /// What happened.
+    pub kind: KeyEventKind,
+    /// The stripe it happened in ([`stripe_id`]); [`StripeMap::db_of`] finds its database.
+    pub stripe: usize,
+    /// The key.
+    pub key: Box<[u8]>,
+}
+
+const LOG_EXPIRED: u32 = 1;
+const LOG_NEW: u32 = 2;
+/// Most events a thread keeps before dropping new ones (a thread that never drains, or one
+/// command that expires a huge number of keys without reporting anything in between).
+const LOG_CAP: usize = 1 << 16;
+
+static LOG_FLAGS: AtomicU32 = AtomicU32::new(0);
+
+thread_local! {
+    static LOG: RefCell<Vec<KeyEvent>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Choose which events the keyspace logs (both off by default: then logging costs one
+/// relaxed load per lazily expired or created key).
+pub fn set_event_log(expired: bool, new: bool) {
+    let f = if expired { LOG_EXPIRED } else { 0 } | if new { LOG_NEW } else { 0 };
+    if LOG_FLAGS.load(Relaxed) != f {
+        LOG_FLAGS.store(f, Relaxed);
+    }
+}
+
+/// Which events are logged: `(expired, new)`.
+pub fn event_log() -> (bool, bool) {
+    let f = LOG_FLAGS.load(Relaxed);
+    (f & LOG_EXPIRED != 0, f & LOG_NEW != 0)
+}
+
+/// The identity of a stripe in logged events: its address, stable for the server's life
+/// (SWAPDB exchanges contents, never stripes).
+pub fn stripe_id(s: &Stripe) -> usize {
+    s as *const Stripe as usize
+}
+
+#[inline]
+pub(crate) fn note(kind: KeyEventKind, stripe: &Stripe, key: &[u8]) {
+    let bit = match kind {
+        KeyEventKind::Expired => LOG_EXPIRED,
+        KeyEventKind::New => LOG_NEW,
+    };
+    if LOG_FLAGS.load(Relaxed) & bit == 0 {
+        return;
+    }
+    let ev = KeyEvent { kind, stripe: stripe_id(stripe), key: key.into() };
+    let _ = LOG.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            if l.len() < LOG_CAP {
+                l.push(ev);
+            }
+        }
+    });
+}
+
+/// Whether this thread has logged events waiting.
+#[inline]
+pub fn has_events() -> bool {
+    LOG.try_with(|l| l.try_borrow().is_ok_and(|l| !l.is_empty())).unwrap_or(false)
+}
+
+/// Move this thread's logged events, oldest first, to the end of `out`.
+pub fn take_events(out: &mut Vec<KeyEvent>) {
+    let _ = LOG.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            if out.is_empty() {
+                std::mem::swap(out, &mut *l);
+            } else {
+                out.append(&mut l);
+            }
+        }
+    });
+}
+
+/// Forget this thread's logged events.
+pub fn discard_events() {
+    let _ = LOG.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            l.clear();
+        }
+    });
+}
+
+/// Which database a stripe belongs to, from the stripes' addresses.
+#[derive(Debug, Clone, Default)]
+pub struct StripeMap {
+    /// Per database: address of its first and of its last stripe.
+    ranges: Vec<(usize, usize)>,
+}
+
+impl StripeMap {
+    /// The map of `ks`. Locks every database's first and last stripe once: build it before
+    /// serving (never while holding a stripe lock).
+    pub fn new(ks: &Keyspace) -> Self {
+        let ranges = ks
+            .dbs()
+            .iter()
+            .map(|db| {
+                let first = stripe_id(&db.lock_stripe(0));
+                let last = stripe_id(&db.lock_stripe(db.stripe_count() - 1));
+                (first.min(last), first.max(last))
+            })
+            .collect();
+        StripeMap { ranges }
+    }
+
+    /// The database holding stripe `id`, if it is one of the map's.
+    pub fn db_of(&self, id: usize) -> Option<usize> {
+        self.ranges.iter().position(|&(lo, hi)| (lo..=hi).contains(&id))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Statistics
+// ---------------------------------------------------------------------------------------
+
+/// Server-wide statistics of active expiry (INFO stats).
+#[derive(Debug)]
+pub struct Stats {
+    /// Estimated share of stale keys among keys with a TTL (0..1), as f64 bits: a running
+    /// average with each cycle weighing 5%.
+    stale_perc_bits: AtomicU64,
+    /// Cycles that stopped because their time ran out.
+    time_cap_reached: AtomicU64,
+    /// CPU time spent in cycles, microseconds.
+    cpu_us: AtomicU64,
+    /// Keys reclaimed by the active cycle (they are also counted in
+    /// [`crate::stripe::EXPIRED_KEYS`]).
+    active_expired: AtomicU64,
+    /// Cycles run.
+    cycles: AtomicU64,
+}
+
+/// The statistics of the active expiry cycle.
+pub static STATS: Stats = Stats {
+    stale_perc_bits: AtomicU64::new(0),
+    time_cap_reached: AtomicU64::new(0),
+    cpu_us: AtomicU64::new(0),
+    active_expired: AtomicU64::new(0),
+    cycles: AtomicU64::new(0),
+};
+
+impl Stats {
+    /// `expired_stale_perc`: estimated percentage of stale keys among keys with a TTL.
+    pub fn stale_perc(&self) -> f64 {
+        f64::from_bits(self.stale_perc_bits.load(Relaxed)) * 100.0
+    }
+
+    /// `expired_time_cap_reached_count`.
+    pub fn time_cap_reached(&self) -> u64 {
+        self.time_cap_reached.load(Relaxed)
+    }
+
+    /// `expire_cycle_cpu_milliseconds`: CPU time the cycles used.
+    pub fn cpu_ms(&self) -> u64 {
+        self.cpu_us.load(Relaxed) / 1000
+    }
+
+    /// Keys reclaimed by the active cycle.
+    pub fn active_expired(&self) -> u64 {
+        self.active_expired.load(Relaxed)
+    }
+
+    /// Cycles run so far.
+    pub fn cycles(&self) -> u64 {
+        self.cycles.load(Relaxed)
+    }
+
+    /// Zero everything (CONFIG RESETSTAT); [`crate::stripe::EXPIRED_KEYS`] too.
+    pub fn reset(&self) {
+        self.stale_perc_bits.store(0f64.to_bits(), Relaxed);
+        self.time_cap_reached.store(0, Relaxed);
+        self.cpu_us.store(0, Relaxed);
+        self.active_expired.store(0, Relaxed);
+        crate::stripe::EXPIRED_KEYS.store(0, Relaxed);
+    }
+
+    fn fold_stale(&self, current: f64) {
+        let old = f64::from_bits(self.stale_perc_bits.load(Relaxed));
+        self.stale_perc_bits.store((current * 0.05 + old * 0.95).to_bits(), Relaxed);
+    }
+}
+
+fn thread_cpu_us() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
+}
+
+// ---------------------------------------------------------------------------------------
+// The cycle
+// ---------------------------------------------------------------------------------------
+
+/// Redis's tuning of the cycle for an `active-expire-effort`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Params {
+    /// Keys looked at per batch (20 at effort 1, +5 per effort step).
+    pub keys_per_loop: usize,
+    /// Time budget of a fast cycle, µs (1000, +250 per step).
+    pub fast_duration_us: u64,
+    /// Share of each `hz` period a slow cycle may use, % (25, +2 per step).
+    pub slow_time_perc: u64,
+    /// Stale share of a batch below which a stripe is left alone, % (10, -1 per step).
+    pub acceptable_stale: u64,
+}
+
+impl Params {
+    /// The parameters for `active-expire-effort` `effort` (clamped to 1..=10).
+    pub fn new(effort: u32) -> Params {
+        let e = effort.clamp(1, 10) as u64 - 1;
+        Params {
+            keys_per_loop: (20 + 20 / 4 * e) as usize,
+            fast_duration_us: 1000 + 1000 / 4 * e,
+            slow_time_perc: 25 + 2 * e,
+            acceptable_stale: 10 - e,
+        }
+    }
+
+    /// Time budget of one slow cycle at `hz` cycles a second.
+    pub fn slow_budget(&self, hz: u32) -> Duration {
+        Duration::from_micros((self.slow_time_perc * 1_000_000 / hz.max(1) as u64 / 100).max(1))
+    }
+}
+
+/// A slow cycle (every `hz` period) or a fast one (in between, while there is work).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CycleKind {
+    /// The main cycle; also does the stripes' upkeep.
+    Slow,
+    /// A short extra cycle.
+    Fast,
+}
+
+/// What one cycle did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CycleReport {
+    /// Keys with a TTL looked at.
+    pub sampled: u64,
+    /// Keys reclaimed.
+    pub expired: u64,
+    /// The cycle stopped because its time ran out.
+    pub timelimit_hit: bool,
+    /// Stripes visited.
+    pub stripes: u64,
+}
+
+/// The settings the cycle reads from the configuration at each step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// `hz` (1..=500).
+    pub hz: u32,
+    /// `active-expire-effort` (1..=10).
+    pub effort: u32,
+    /// Active expiry is on (DEBUG SET-ACTIVE-EXPIRE); when off only the upkeep runs.
+    pub enabled: bool,
+    /// Hand the keys reclaimed to the caller (keyspace notifications want them).
+    pub report_keys: bool,
+}
+
+/// Buckets of pending rehash moved per stripe per slow cycle.
+const UPKEEP_BUCKETS: usize = 256;
+/// Freed bytes that make the cycle ask the allocator to return pages to the system.
+const PURGE_BYTES: usize = 4 << 20;
+
+/// The active expiry state: where the next cycle starts and each stripe's cursor.
+#[derive(Debug)]
+pub struct ActiveExpire {
+    db: usize,
+    stripe: usize,
+    /// Per database, per stripe: position in the stripe's volatile list.
+    cursors: Vec<Vec<usize>>,
+    timelimit_exit: bool,
+    last_fast: Option<Instant>,
+    next_slow: Option<Instant>,
+    /// used_memory when the allocator last purged (or the highest seen since).
+    purge_mark: usize,
+    last_purge: Option<Instant>,
+    keys: Vec<Box<[u8]>>,
+}
+
+impl Default for ActiveExpire {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ActiveExpire {
+    /// A cycle that starts at the first stripe of database 0.
+    pub fn new() -> Self {
+        ActiveExpire {
+            db: 0,
+            stripe: 0,
+            cursors: Vec::new(),
+            timelimit_exit: false,
+            last_fast: None,
+            next_slow: None,
+            purge_mark: 0,
+            last_purge: None,
+            keys: Vec::new(),
+        }
+    }
+
+    /// Whether a fast cycle is due at `now` (the last cycle ran out of time, or the estimated
+    /// stale share is above the acceptable one), and no fast cycle started within twice its
+    /// duration.
+    pub fn wants_fast(&self, p: &Params, now: Instant) -> bool {
+        if !self.timelimit_exit && STATS.stale_perc() <= p.acceptable_stale as f64 {
+            return false;
+        }
+        match self.last_fast {
+            Some(t) => now >= t + Duration::from_micros(p.fast_duration_us * 2),
+            None => true,
+        }
+    }
+
+    /// Run whatever is due now (a slow cycle every `1/hz` s, fast cycles in between when
+    /// [`ActiveExpire::wants_fast`]); `clock` gives unix ms, `on_expired(db, key)` hears the
+    /// keys reclaimed (only with `report_keys`), after their stripe was unlocked. Returns how
+    /// long to wait before the next step.
+    pub fn step(
+        &mut self,
+        ks: &Keyspace,
+        s: &Settings,
+        clock: &dyn Fn() -> i64,
+        on_expired: &mut dyn FnMut(usize, &[u8]),
+    ) -> Duration {
+        let hz = s.hz.clamp(1, 500);
+        let period = Duration::from_micros(1_000_000 / hz as u64);
+        let p = Params::new(s.effort);
+        let now = Instant::now();
+        let next_slow = *self.next_slow.get_or_insert(now);
+        if now >= next_slow {
+            self.next_slow = Some(now + period);
+            self.cycle(ks, CycleKind::Slow, hz, &p, s, clock, on_expired);
+            self.maybe_purge();
+        } else if s.enabled && self.wants_fast(&p, now) {
+            self.cycle(ks, CycleKind::Fast, hz, &p, s, clock, on_expired);
+        }
+        let now = Instant::now();
+        let until_slow = self.next_slow.map_or(period, |t| t.saturating_duration_since(now));
+        if s.enabled && (self.timelimit_exit || STATS.stale_perc() > p.acceptable_stale as f64) {
+            let fast_gap = Duration::from_micros(p.fast_duration_us * 2);
+            let since = self.last_fast.map_or(fast_gap, |t| now.saturating_duration_since(t));
+            until_slow.min(fast_gap.saturating_sub(since))
+        } else {
+            until_slow
+        }
+    }
+
+    fn ensure_cursors(&mut self, ks: &Keyspace) {
+        if self.cursors.len() != ks.len() {
+            self.cursors = ks.dbs().iter().map(|d| vec![0; d.stripe_count()]).collect();
+        }
+        if self.db >= ks.len() {
+            self.db = 0;
+            self.stripe = 0;
+        }
+    }
+
+    fn advance(&mut self, ks: &Keyspace) {
+        self.stripe += 1;
+        if self.stripe >= ks.db(self.db).stripe_count() {
+            self.stripe = 0;
+            self.db = (self.db + 1) % ks.len();
+        }
+    }
+
+    /// Run one cycle of `kind` now.
+    #[allow(clippy::too_many_arguments)]
+    pub fn cycle(
+        &mut self,
+        ks: &Keyspace,
+        kind: CycleKind,
+        hz: u32,
+        p: &Params,
+        s: &Settings,
+        clock: &dyn Fn() -> i64,
+        on_expired: &mut dyn FnMut(usize, &[u8]),
+    ) -> CycleReport {
+        let start = Instant::now();
+        let cpu_start = thread_cpu_us();
+        let timelimit = match kind {
+            CycleKind::Slow => p.slow_budget(hz),
+            CycleKind::Fast => {
+                self.last_fast = Some(start);
+                Duration::from_micros(p.fast_duration_us)
+            }
+        };
+        self.timelimit_exit = false;
+        self.ensure_cursors(ks);
+        let total: usize = ks.dbs().iter().map(|d| d.stripe_count()).sum();
+        let upkeep = kind == CycleKind::Slow;
+        let mut report = CycleReport::default();
+        let mut iteration = 0u64;
+        let mut keys = std::mem::take(&mut self.keys);
+        'stripes: for _ in 0..total {
+            let (d, si) = (self.db, self.stripe);
+            self.advance(ks);
+            report.stripes += 1;
+            let db = ks.db(d);
+            let mut first = true;
+            loop {
+                iteration += 1;
+                let (sampled, expired) = {
+                    let _gate = ks.shared();
+                    let mut st = db.lock_stripe(si);
+                    if upkeep && first {
+                        st.upkeep(UPKEEP_BUCKETS);
+                    }
+                    if !s.enabled || st.volatile_len() == 0 {
+                        (0, 0)
+                    } else {
+                        let cursor = &mut self.cursors[d][si];
+                        let sink = if s.report_keys { Some(&mut keys) } else { None };
+                        st.expire_sweep(cursor, p.keys_per_loop, clock(), sink)
+                    }
+                };
+                first = false;
+                for k in keys.drain(..) {
+                    on_expired(d, &k);
+                }
+                report.sampled += sampled as u64;
+                report.expired += expired as u64;
+                if iteration % 16 == 0 && start.elapsed() > timelimit {
+                    report.timelimit_hit = true;
+                    break 'stripes;
+                }
+                if sampled == 0 || (expired * 100 / sampled) as u64 <= p.acceptable_stale {
+                    break;
+                }
+            }
+        }
+        self.keys = keys;
+        if report.timelimit_hit {
+            self.timelimit_exit = true;
+            STATS.time_cap_reached.fetch_add(1, Relaxed);
+        }
+        if s.enabled {
+            let current = if report.sampled > 0 { report.expired as f64 / report.sampled as f64 } else { 0.0 };
+            STATS.fold_stale(current);
+        }
+        STATS.active_expired.fetch_add(report.expired, Relaxed);
+        STATS.cycles.fetch_add(1, Relaxed);
+        STATS.cpu_us.fetch_add(thread_cpu_us().saturating_sub(cpu_start), Relaxed);
+        report
+    }
+
+    /// After a wave of frees, have jemalloc hand unused dirty pages back to the system (at
+    /// most once a second while the wave lasts, once more when it is over), so RSS follows
+    /// used_memory down instead of waiting for jemalloc's 10 s decay.
+    fn maybe_purge(&mut self) {
+        let used = crate::alloc::used_memory();
+        if used > self.purge_mark {
+            self.purge_mark = used;
+            return;
+        }
+        if self.purge_mark - used < PURGE_BYTES {
+            return;
+        }
+        let now = Instant::now();
+        if self.last_purge.is_some_and(|t| now.duration_since(t) < Duration::from_secs(1)) {
+            return;
+        }
+        purge_allocator();
+        self.purge_mark = used;
+        self.last_purge = Some(now);
+    }
+}
+
+/// Return this thread's cached free blocks and every arena's unused dirty pages to the
+/// system (jemalloc `thread.tcache.flush` and `arena.<all>.purge`).
+pub fn purge_allocator() {
+    // SAFETY: both controls take no input and write no output.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"thread.tcache.flush".as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        );
+        tikv_jemalloc_sys::mallctl(
+            c"arena.4096.purge".as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lru::Access;
+    use crate::stripe::{SetExpire, EXPIRED_KEYS};
+    use crate::value::NewValue;
+
+    fn settings(report_keys: bool) -> Settings {
+        Settings { hz: 10, effort: 1, enabled: true, report_keys }
+    }
+
+    fn fill(ks: &Keyspace, db: usize, n: usize, ttl_at: impl Fn(usize) -> Option<i64>) {
+        let acc = Access::at(1_000);
+        for i in 0..n {
+            let key = format!("key:{i}");
+            let exp = match ttl_at(i) {
+                Some(w) => SetExpire::At(w),
+                None => SetExpire::Clear,
+            };
+            ks.db(db).lock(key.as_bytes()).set(key.as_bytes(), NewValue::Str(b"value"), exp, &acc);
+        }
+    }
+
+    #[test]
+    fn params_follow_effort_like_redis() {
+        assert_eq!(
+            Params::new(1),
+            Params { keys_per_loop: 20, fast_duration_us: 1000, slow_time_perc: 25, acceptable_stale: 10 }
+        );
+        assert_eq!(
+            Params::new(10),
+            Params { keys_per_loop: 65, fast_duration_us: 3250, slow_time_perc: 43, acceptable_stale: 1 }
+        );
+        assert_eq!(Params::new(0), Params::new(1));
+        assert_eq!(Params::new(1).slow_budget(10), Duration::from_millis(25));
+        assert_eq!(Params::new(1).slow_budget(500), Duration::from_micros(500));
+    }
+
+    #[test]
+    fn a_slow_cycle_reclaims_every_stale_key_and_nothing_else() {
+        let ks = Keyspace::new(2, 16);
+        fill(&ks, 0, 3000, |i| if i % 3 == 0 { None } else { Some(2_000 + (i % 2) as i64 * 1_000_000) });
+        fill(&ks, 1, 500, |_| Some(1_500));
+        let mut ae = ActiveExpire::new();
+        let mut heard = Vec::new();
+        let clock = || 5_000i64;
+        let r = ae.cycle(&ks, CycleKind::Slow, 10, &Params::new(1), &settings(true), &clock, &mut |db, k| {
+            heard.push((db, k.to_vec()))
+        });
+        assert!(!r.timelimit_hit);
+        // Stale: keys i%3 != 0 with i even (deadline 2000) in db0, all of db1. Keys are
+        // reclaimed until a batch is at most 10% stale, then the rest is left for later
+        // cycles; run a few more to converge.
+        for _ in 0..200 {
+            ae.cycle(&ks, CycleKind::Slow, 10, &Params::new(1), &settings(true), &clock, &mut |db, k| {
+                heard.push((db, k.to_vec()))
+            });
+        }
+        let stale0 = (0..3000).filter(|i| i % 3 != 0 && i % 2 == 0).count();
+        assert_eq!(ks.db(0).len(), 3000 - stale0);
+        assert_eq!(ks.db(1).len(), 0);
+        assert_eq!(heard.len(), stale0 + 500);
+        assert!(heard.iter().all(|(db, k)| *db < 2 && k.starts_with(b"key:")));
+        let acc = Access::at(5_000).no_touch();
+        for i in 0..3000 {
+            let key = format!("key:{i}");
+            let alive = ks.db(0).lock(key.as_bytes()).get(key.as_bytes(), &acc).is_some();
+            assert_eq!(alive, i % 3 == 0 || i % 2 == 1, "{key}");
+        }
+    }
+
+    #[test]
+    fn the_cycle_resumes_where_its_time_ran_out() {
+        let ks = Keyspace::new(1, 64);
+        fill(&ks, 0, 20_000, |_| Some(2_000));
+        let mut ae = ActiveExpire::new();
+        // A budget so small the cycle stops after its first time check.
+        let p = Params { keys_per_loop: 20, fast_duration_us: 0, slow_time_perc: 0, acceptable_stale: 10 };
+        let clock = || 10_000i64;
+        let mut cycles = 0;
+        while ks.db(0).len() > 0 {
+            let r = ae.cycle(&ks, CycleKind::Fast, 10, &p, &settings(false), &clock, &mut |_, _| {});
+            assert!(r.stripes <= 64);
+            cycles += 1;
+            assert!(cycles < 10_000, "no progress");
+        }
+        assert!(cycles > 1, "a zero budget must split the work");
+        assert!(STATS.time_cap_reached() > 0);
+    }
+
+    #[test]
+    fn disabled_cycles_only_do_upkeep() {
+        let ks = Keyspace::new(1, 4);
+        fill(&ks, 0, 100, |_| Some(2_000));
+        let mut ae = ActiveExpire::new();
+        let s = Settings { enabled: false, ..settings(false) };
+        let r = ae.cycle(&ks, CycleKind::Slow, 10, &Params::new(1), &s, &|| 10_000, &mut |_, _| {});
+        assert_eq!(r.expired, 0);
+        assert_eq!(ks.db(0).len(), 100);
+    }
+
+    #[test]
+    fn step_runs_slow_then_fast_cycles_and_sleeps_in_between() {
+        let ks = Keyspace::new(1, 8);
+        let mut ae = ActiveExpire::new();
+        let s = settings(false);
+        let clock = || 10_000i64;
+        let wait = ae.step(&ks, &s, &clock, &mut |_, _| {});
+        assert!(wait <= Duration::from_millis(100));
+        assert!(wait > Duration::from_millis(50), "nothing to do: sleep until the next slow cycle ({wait:?})");
+    }
+
+    #[test]
+    fn lazy_expiry_and_new_keys_are_logged_when_asked() {
+        // The log is per thread, so this test sees only its own events.
+        let ks = Keyspace::new(2, 4);
+        let map = StripeMap::new(&ks);
+        set_event_log(true, true);
+        discard_events();
+        let acc = Access::at(1_000);
+        let before = EXPIRED_KEYS.load(Relaxed);
+        ks.db(1).lock(b"k").set(b"k", NewValue::Str(b"v"), SetExpire::At(1_500), &acc);
+        ks.db(1).lock(b"k").set(b"k", NewValue::Str(b"w"), SetExpire::Keep, &acc);
+        assert!(ks.db(1).lock(b"k").get(b"k", &Access::at(2_000)).is_none());
+        let mut evs = Vec::new();
+        take_events(&mut evs);
+        set_event_log(false, false);
+        let got: Vec<_> = evs.iter().map(|e| (e.kind, map.db_of(e.stripe), &e.key[..])).collect();
+        assert_eq!(
+            got,
+            vec![(KeyEventKind::New, Some(1), &b"k"[..]), (KeyEventKind::Expired, Some(1), &b"k"[..])]
+        );
+        assert!(EXPIRED_KEYS.load(Relaxed) > before);
+        assert!(!has_events());
+    }
+}

@@ -1,0 +1,289 @@
+//! Saving the whole keyspace to an RDB file and loading one.
+//!
+//! Saving walks every database stripe by stripe: each stripe is serialized into a buffer
+//! under its lock, then the buffer is written (and checksummed) with no lock held, so extra
+//! memory is bounded by one stripe's serialized size. The file is written under a temporary
+//! name, flushed to disk, and renamed over the target, so a crash never leaves a partial
+//! RDB under the real name.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use brim_engine::{Access, Keyspace, SetExpire};
+
+use crate::crc64::crc64;
+use crate::rdb::decode::{Reader, Record};
+use crate::rdb::encode::{write_aux, write_entry, write_len, Options};
+use crate::rdb::{opcodes, Error, Result, RDB_VERSION};
+use crate::values::{with_new_value, Limits};
+
+/// How to save.
+#[derive(Debug, Clone)]
+pub struct SaveOptions {
+    /// Value encoding options.
+    pub values: Options,
+    /// `rdbchecksum`: write the CRC-64 (else 0).
+    pub checksum: bool,
+    /// `used-mem` AUX field.
+    pub used_mem: u64,
+    /// Write `aof-base 1` (an AOF base file).
+    pub aof_base: bool,
+}
+
+/// What a save did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SaveStats {
+    /// Keys written.
+    pub keys: u64,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+/// Live progress of a save, for INFO (`current_save_keys_processed`).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Keys written so far.
+    pub keys: AtomicU64,
+}
+
+struct Out<W: Write> {
+    w: W,
+    crc: u64,
+    bytes: u64,
+}
+
+impl<W: Write> Out<W> {
+    fn put(&mut self, b: &[u8]) -> Result<()> {
+        self.crc = crc64(self.crc, b);
+        self.bytes += b.len() as u64;
+        self.w.write_all(b)?;
+        Ok(())
+    }
+}
+
+/// Write the whole keyspace as an RDB stream to `w`.
+pub fn write_keyspace<W: Write>(
+    ks: &Keyspace,
+    w: W,
+    opts: &SaveOptions,
+    acc: &Access,
+    progress: Option<&Progress>,
+) -> Result<(SaveStats, W)> {
+    let mut out = Out { w, crc: 0, bytes: 0 };
+    let mut buf = Vec::with_capacity(1 << 16);
+    buf.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
+    write_aux(&mut buf, "redis-ver", b"7.0.15");
+    write_aux(&mut buf, "redis-bits", b"64");
+    write_aux(&mut buf, "ctime", (acc.now_ms / 1000).to_string().as_bytes());
+    write_aux(&mut buf, "used-mem", opts.used_mem.to_string().as_bytes());
+    write_aux(&mut buf, "aof-base", if opts.aof_base { b"1" } else { b"0" });
+    out.put(&buf)?;
+    let mut keys = 0u64;
+    for (i, db) in ks.dbs().iter().enumerate() {
+        if db.is_empty() {
+            continue;
+        }
+        buf.clear();
+        buf.push(opcodes::SELECTDB);
+        write_len(&mut buf, i as u64);
+        buf.push(opcodes::RESIZEDB);
+        write_len(&mut buf, db.len() as u64);
+        write_len(&mut buf, db.volatile_len() as u64);
+        out.put(&buf)?;
+        for s in 0..db.stripe_count() {
+            buf.clear();
+            let mut err = None;
+            let mut n = 0u64;
+            {
+                let stripe = db.lock_stripe(s);
+                stripe.for_each(acc, |e| {
+                    if err.is_none() {
+                        match write_entry(&mut buf, &e, acc, &opts.values) {
+                            Ok(()) => n += 1,
+                            Err(x) => err = Some(x),
+                        }
+                    }
+                });
+            }
+            if let Some(e) = err {
+                return Err(e);
+            }
+            out.put(&buf)?;
+            keys += n;
+            if let Some(p) = progress {
+                p.keys.fetch_add(n, Relaxed);
+            }
+            if buf.capacity() > 1 << 22 {
+                buf = Vec::with_capacity(1 << 16);
+            }
+        }
+    }
+    buf.clear();
+    buf.push(opcodes::EOF);
+    out.put(&buf)?;
+    let crc = if opts.checksum { out.crc } else { 0 };
+    out.w.write_all(&crc.to_le_bytes())?;
+    out.bytes += 8;
+    Ok((SaveStats { keys, bytes: out.bytes }, out.w))
+}
+
+/// The temporary file a save writes before renaming it.
+pub fn temp_path(dir: &Path, tag: &str) -> PathBuf {
+    dir.join(format!("temp-{}{}.rdb", tag, std::process::id()))
+}
+
+/// Save the keyspace to `dir/filename` through a temporary file (`tag` tells concurrent
+/// savers' temporary files apart).
+pub fn save(
+    ks: &Keyspace,
+    dir: &Path,
+    filename: &str,
+    tag: &str,
+    opts: &SaveOptions,
+    acc: &Access,
+    progress: Option<&Progress>,
+) -> Result<SaveStats> {
+    let tmp = temp_path(dir, tag);
+    let result = (|| {
+        let f = File::create(&tmp).map_err(|e| {
+            Error(format!(
+                "Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}",
+                tmp.file_name().and_then(|n| n.to_str()).unwrap_or(""),
+                dir.display()
+            ))
+        })?;
+        let (stats, w) = write_keyspace(ks, BufWriter::with_capacity(1 << 16, f), opts, acc, progress)?;
+        let f = w.into_inner().map_err(|e| Error(e.error().to_string()))?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, dir.join(filename)).map_err(|e| {
+            Error(format!("Error moving temp DB file {} on the final destination {filename}: {e}", tmp.display()))
+        })?;
+        Ok(stats)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// What a load did.
+#[derive(Debug, Clone, Default)]
+pub struct LoadStats {
+    /// The file's RDB version.
+    pub version: u16,
+    /// Keys stored.
+    pub keys_loaded: u64,
+    /// Keys skipped because their time had run out.
+    pub keys_expired: u64,
+    /// Empty collections skipped.
+    pub empty_skipped: u64,
+    /// Function libraries skipped (Brim has no functions).
+    pub functions_skipped: u64,
+    /// The AUX fields.
+    pub aux: Vec<(String, String)>,
+}
+
+/// How a loaded key's access data is set from the file's IDLE / FREQ records.
+#[derive(Debug, Clone, Copy)]
+pub enum AccessLoad {
+    /// An LRU-style policy: IDLE sets the access time.
+    Lru,
+    /// An LFU policy: FREQ sets the counter.
+    Lfu,
+}
+
+/// The access data for a key restored with an idle time (seconds) or a counter, or `None`
+/// to keep the fresh key's own.
+pub fn access_data(mode: AccessLoad, acc: &Access, idle_s: Option<u64>, freq: Option<u8>) -> Option<u32> {
+    match mode {
+        AccessLoad::Lfu => {
+            let minutes = ((acc.now_ms / 60_000) as u64 & 0xFFFF) as u32;
+            freq.map(|f| (minutes << 8) | f as u32)
+        }
+        AccessLoad::Lru => idle_s.map(|s| {
+            let ticks = s.saturating_mul(1000 / brim_engine::lru::ACCESS_CLOCK_RESOLUTION_MS as u64);
+            acc.access_clock().wrapping_sub(ticks.min(u32::MAX as u64 / 2) as u32)
+        }),
+    }
+}
+
+/// Load an RDB file into the (empty) keyspace. Keys whose time ran out are skipped, as a
+/// master does. `Ok(None)` if the file does not exist.
+pub fn load(
+    ks: &Keyspace,
+    path: &Path,
+    lim: &Limits,
+    verify: bool,
+    acc: &Access,
+    mode: AccessLoad,
+) -> Result<Option<LoadStats>> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error(format!("Fatal error loading the DB: {e}. Exiting."))),
+    };
+    load_from(ks, BufReader::with_capacity(1 << 16, f), lim, verify, acc, mode).map(Some)
+}
+
+/// Load an RDB stream into the keyspace.
+pub fn load_from<R: std::io::Read>(
+    ks: &Keyspace,
+    r: R,
+    lim: &Limits,
+    verify: bool,
+    acc: &Access,
+    mode: AccessLoad,
+) -> Result<LoadStats> {
+    let mut rd = Reader::new(r, verify)?;
+    let mut stats = LoadStats { version: rd.version(), ..LoadStats::default() };
+    let mut db = 0usize;
+    loop {
+        match rd.next_record()? {
+            Record::Eof => return Ok(stats),
+            Record::Aux(k, v) => {
+                stats.aux.push((String::from_utf8_lossy(&k).into_owned(), String::from_utf8_lossy(&v).into_owned()))
+            }
+            Record::SelectDb(n) => {
+                if n >= ks.len() as u64 {
+                    return Err(Error(format!(
+                        "FATAL: Data file was created with a Redis server configured to handle more than {} databases. Exiting\n",
+                        ks.len()
+                    )));
+                }
+                db = n as usize;
+            }
+            Record::ResizeDb(..) => {}
+            Record::Function(_) => stats.functions_skipped += 1,
+            Record::Entry(e) => {
+                if e.value.is_empty() {
+                    stats.empty_skipped += 1;
+                    continue;
+                }
+                if e.expire_ms.is_some_and(|w| w < acc.now_ms) {
+                    stats.keys_expired += 1;
+                    continue;
+                }
+                let d = ks.db(db);
+                let mut stripe = d.lock(&e.key);
+                if stripe.peek(&e.key).is_some() {
+                    return Err(Error(format!(
+                        "RDB has duplicated key '{}' in DB {db}",
+                        String::from_utf8_lossy(&e.key)
+                    )));
+                }
+                let expire = e.expire_ms.map_or(SetExpire::Clear, SetExpire::At);
+                with_new_value(&e.value, lim, |nv| stripe.set(&e.key, nv, expire, acc))
+                    .map_err(|x| Error(format!("{x} (key '{}')", String::from_utf8_lossy(&e.key))))?;
+                if let Some(data) = access_data(mode, acc, e.idle_s, e.freq) {
+                    if let Some(mut m) = stripe.get_mut(&e.key, &acc.no_touch()) {
+                        m.set_access_data(data);
+                    }
+                }
+                stats.keys_loaded += 1;
+            }
+        }
+    }
+}
