@@ -43,3 +43,44 @@ pub fn parse_f64(arg: &[u8]) -> Option<f64> {
 pub fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
 }
+
+/// Parse a SCAN cursor as Redis's parseScanCursorOrReply (C `strtoul`: optional sign, a
+/// negative number wraps, no leading space, nothing after the digits, no overflow; the
+/// empty string is cursor 0).
+pub fn parse_cursor(arg: &[u8]) -> Option<u64> {
+    let (neg, digits) = match arg.first() {
+        Some(b'-') => (true, arg.get(1..).unwrap_or_default()),
+        Some(b'+') => (false, arg.get(1..).unwrap_or_default()),
+        _ => (false, arg),
+    };
+    if digits.is_empty() {
+        // strtoul consumed nothing: the end pointer is the start, which must be the end.
+        return arg.is_empty().then_some(0);
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_parsing_follows_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"+7"), Some(7));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b"-18446744073709551615"), Some(1));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [&b"18446744073709551616"[..], b" 0", b"0 ", b"0x1", b"-", b"+", b"1a", b"--1"] {
+            assert_eq!(parse_cursor(bad), None, "{:?}", bad);
+        }
+    }
+}

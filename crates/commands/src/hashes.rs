@@ -27,7 +27,7 @@ use brim_engine::{EntryMut, NewValue, Object, PackedKind, Rng, SetExpire, ValueR
 use brim_glob::glob_match;
 use brim_resp::Reply;
 
-use crate::args::{is, parse_i64, NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
+use crate::args::{is, parse_cursor, parse_i64, NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::ctx::Ctx;
 use crate::notify::{class, keyspace_event};
 use crate::strings::float::{self, IncrFloatError};
@@ -884,26 +884,6 @@ fn rand_with_count(ctx: &mut Ctx, v: View<'_>, l: i64, withvalues: bool, rng: &m
 // HSCAN.
 // ---------------------------------------------------------------------------------------
 
-/// Parse a SCAN cursor as Redis's parseScanCursorOrReply (C `strtoul`: optional sign, a
-/// negative number wraps, nothing after the digits, no overflow; empty means 0).
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let (neg, digits) = match arg.first() {
-        Some(b'-') => (true, arg.get(1..)?),
-        Some(b'+') => (false, arg.get(1..)?),
-        _ => (false, arg),
-    };
-    if digits.is_empty() {
-        return arg.is_empty().then_some(0);
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
 
 /// HSCAN key cursor [MATCH pattern] [COUNT count]
 fn hscan(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -1050,16 +1030,6 @@ mod tests {
         w.try_conversion(LIM, &[b"x", b"123456789"]);
         assert!(!w.is_packed());
         assert_eq!(contents(&w), vec![(b"1".to_vec(), b"2".to_vec())]);
-    }
-
-    #[test]
-    fn cursor_parsing_follows_strtoul() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        for bad in [&b"18446744073709551616"[..], b" 0", b"x", b"-", b"+"] {
-            assert_eq!(parse_cursor(bad), None);
-        }
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //!
 //! The file format lives in the `brim-persist` crate.
 //!
-//! BGSAVE (phase 1) runs the save on a background thread that serializes the keyspace stripe
-//! by stripe, each under its own lock, while clients keep running: every key is written as
-//! it was when its stripe was visited, so the file is consistent per stripe but not a
-//! point-in-time snapshot of the whole keyspace (SAVE, which runs under the exclusive gate,
-//! is). Memory stays bounded by one stripe's serialized size.
+//! SAVE runs under the exclusive gate and writes the keyspace stripe by stripe. BGSAVE takes
+//! a point-in-time snapshot without fork and without copying the dataset
+//! (`brim_persist::snapshot`): under the exclusive gate it arms every stripe, then a
+//! background thread serializes the stripes while clients keep running, and a client about
+//! to change a stripe not yet saved serializes it first. Extra memory stays bounded by one
+//! stripe's serialized size per serializing thread (INFO `rdb_last_cow_size`).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
@@ -21,6 +22,8 @@ use brim_config::Config;
 use brim_engine::list::Limit;
 use brim_engine::{Access, SetExpire};
 use brim_persist::file::{self, AccessLoad, LoadStats, Progress, SaveOptions, SaveStats};
+use brim_persist::snapshot::Snapshot;
+use parking_lot::Mutex;
 use brim_persist::rdb::encode::{AccessInfo, Options};
 use brim_persist::values::{with_new_value, Limits};
 
@@ -33,7 +36,7 @@ use crate::table::{cmd, exclusive, Registration};
 /// The persistence family.
 pub const COMMANDS: &[Registration] = &[
     exclusive("save", save),
-    cmd("bgsave", bgsave),
+    exclusive("bgsave", bgsave),
     cmd("dump", dump),
     cmd("restore", restore),
 ];
@@ -71,6 +74,8 @@ pub struct State {
     pub saves: AtomicU64,
     /// Keys written by the save in progress.
     pub progress: Progress,
+    /// Peak extra bytes of the last background save (its largest stripe buffer).
+    pub last_cow_size: AtomicU64,
     /// Keys in the keyspace when the save in progress started.
     pub keys_total: AtomicU64,
     /// Asks a running BGSAVE to stop (shutdown).
@@ -95,6 +100,7 @@ pub static STATE: State = State {
     last_bgsave_try_s: AtomicI64::new(0),
     saves: AtomicU64::new(0),
     progress: Progress { keys: AtomicU64::new(0) },
+    last_cow_size: AtomicU64::new(0),
     keys_total: AtomicU64::new(0),
     cancel: AtomicBool::new(false),
     last_load_keys_loaded: AtomicU64::new(0),
@@ -104,6 +110,9 @@ pub static STATE: State = State {
 };
 
 static SHARED: OnceLock<Arc<Shared>> = OnceLock::new();
+
+/// The background save in progress.
+static CURRENT: Mutex<Option<Arc<Snapshot>>> = Mutex::new(None);
 
 /// Give the persistence layer a handle on the server's shared state, so that background
 /// saves can outlive the command that started them. Called once by the binary.
@@ -207,7 +216,10 @@ fn save(ctx: &mut Ctx, _args: &[&[u8]]) {
     }
 }
 
-/// Start a background save. Fails if one is running or the state was not installed.
+/// Start a background save: a point-in-time snapshot of this instant
+/// ([`brim_persist::snapshot`]), written by a background thread while clients keep running.
+/// The caller must hold the exclusive gate. Fails if one is running or the state was not
+/// installed.
 pub fn start_bgsave(shared: &Shared) -> Result<(), String> {
     let Some(arc) = SHARED.get().cloned() else {
         return Err("background saving is not available".into());
@@ -223,18 +235,35 @@ pub fn start_bgsave(shared: &Shared) -> Result<(), String> {
     STATE.progress.keys.store(0, Relaxed);
     STATE.keys_total.store(total_keys(shared), Relaxed);
     let dirty_before = total_changes(shared);
-    let opts = save_options(&shared.config);
-    let dir = shared.config.dir();
-    let name = shared.config.dbfilename();
+    let acc = Access::at(now).no_touch();
+    let cfg = &shared.config;
+    let snap = match Snapshot::start(&shared.keyspace, &cfg.dir(), &cfg.dbfilename(), save_options(cfg), acc) {
+        Ok(s) => s,
+        Err(e) => {
+            STATE.bgsave_in_progress.store(false, Relaxed);
+            STATE.last_bgsave_ok.store(false, Relaxed);
+            return Err(e.0);
+        }
+    };
+    *CURRENT.lock() = Some(snap.clone());
     let spawned = std::thread::Builder::new().name("brim-bgsave".into()).spawn(move || {
         let started = Instant::now();
-        let acc = Access::at(unix_ms()).no_touch();
-        let r = file::save(&arc.keyspace, &dir, &name, "bg-", &opts, &acc, Some(&STATE.progress));
+        let r = snap.run(&arc.keyspace);
         let secs = started.elapsed().as_secs() as i64;
         STATE.last_bgsave_time_s.store(secs, Relaxed);
+        STATE.last_cow_size.store(snap.peak_buffer.load(Relaxed), Relaxed);
         match r {
-            Ok(_) => {
+            Ok(stats) => {
                 log(false, "DB saved on disk");
+                log(
+                    false,
+                    &format!(
+                        "Snapshot of {} keys: {} stripes serialized ahead of a write, peak buffer {} bytes",
+                        stats.keys,
+                        snap.by_writers.load(Relaxed),
+                        snap.peak_buffer.load(Relaxed)
+                    ),
+                );
                 log(false, "Background saving terminated with success");
                 arc.stats.dirty_at_reset.store(dirty_before, Relaxed);
                 arc.lastsave.store(acc.now_ms / 1000, Relaxed);
@@ -247,6 +276,7 @@ pub fn start_bgsave(shared: &Shared) -> Result<(), String> {
                 STATE.last_bgsave_ok.store(false, Relaxed);
             }
         }
+        *CURRENT.lock() = None;
         STATE.bgsave_in_progress.store(false, Relaxed);
     });
     match spawned {
@@ -255,6 +285,11 @@ pub fn start_bgsave(shared: &Shared) -> Result<(), String> {
             Ok(())
         }
         Err(e) => {
+            // The hooks stay armed; cancel the snapshot so they do nothing.
+            if let Some(s) = CURRENT.lock().take() {
+                s.cancel.store(true, Relaxed);
+                let _ = s.run(&shared.keyspace);
+            }
             STATE.bgsave_in_progress.store(false, Relaxed);
             STATE.last_bgsave_ok.store(false, Relaxed);
             Err(format!("Can't save in background: {e}"))
@@ -292,18 +327,17 @@ fn bgsave(ctx: &mut Ctx, args: &[&[u8]]) {
 
 /// Housekeeping from the server's cron (about every 100 ms): start a scheduled BGSAVE, or
 /// one that a `save <seconds> <changes>` point calls for (Redis's serverCron rules,
-/// including the 5-second retry delay after a failed save).
+/// including the 5-second retry delay after a failed save). The save starts on a helper
+/// thread that takes the exclusive gate, so the caller never blocks.
 pub fn cron(shared: &Shared) {
-    if STATE.bgsave_in_progress.load(Relaxed) || STATE.loading.load(Relaxed) {
+    if STATE.bgsave_in_progress.load(Relaxed) || STATE.loading.load(Relaxed) || STATE.shutdown_done.load(Relaxed) {
         return;
     }
     let now_s = unix_ms() / 1000;
     let may_retry = now_s - STATE.last_bgsave_try_s.load(Relaxed) > BGSAVE_RETRY_DELAY_S
         || STATE.last_bgsave_ok.load(Relaxed);
     if STATE.bgsave_scheduled.load(Relaxed) && may_retry {
-        if let Err(e) = start_bgsave(shared) {
-            log(true, &e);
-        }
+        start_bgsave_async(None);
         return;
     }
     let points = shared.config.save();
@@ -314,12 +348,35 @@ pub fn cron(shared: &Shared) {
     let since = now_s - shared.lastsave.load(Relaxed);
     for (secs, changes) in points {
         if dirty >= changes && since > secs as i64 && may_retry {
-            log(false, &format!("{changes} changes in {secs} seconds. Saving..."));
-            if let Err(e) = start_bgsave(shared) {
-                log(true, &e);
-            }
+            start_bgsave_async(Some(format!("{changes} changes in {secs} seconds. Saving...")));
             break;
         }
+    }
+}
+
+/// A BGSAVE is being started by a helper thread.
+static STARTING: AtomicBool = AtomicBool::new(false);
+
+fn start_bgsave_async(msg: Option<String>) {
+    let Some(arc) = SHARED.get().cloned() else { return };
+    if STARTING.swap(true, Relaxed) {
+        return;
+    }
+    let spawned = std::thread::Builder::new().name("brim-bgsave-start".into()).spawn(move || {
+        let gate = arc.keyspace.exclusive();
+        if !STATE.bgsave_in_progress.load(Relaxed) && !STATE.shutdown_done.load(Relaxed) {
+            if let Some(m) = &msg {
+                log(false, m);
+            }
+            if let Err(e) = start_bgsave(&arc) {
+                log(true, &e);
+            }
+        }
+        drop(gate);
+        STARTING.store(false, Relaxed);
+    });
+    if spawned.is_err() {
+        STARTING.store(false, Relaxed);
     }
 }
 
@@ -345,6 +402,9 @@ fn cancel_bgsave() {
     }
     log(true, "There is a child saving an .rdb. Killing it!");
     STATE.cancel.store(true, Relaxed);
+    if let Some(s) = CURRENT.lock().as_ref() {
+        s.cancel.store(true, Relaxed);
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
     while STATE.bgsave_in_progress.load(Relaxed) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
@@ -400,19 +460,46 @@ pub fn hold_until_exit() -> ! {
 /// A SIGTERM / SIGINT shutdown, on the server's main thread: take the exclusive gate, save
 /// as [`shutdown_save`] with the default rules, and keep the gate (no command runs again)
 /// if the server may exit. Returns false when the save failed: the server keeps running,
-/// as Redis does.
+/// as Redis does. The gate is taken on a helper thread, so a SHUTDOWN command that holds it
+/// until the exit never leaves the caller waiting.
 pub fn signal_shutdown(shared: &Shared) -> bool {
     if STATE.shutdown_done.load(Relaxed) {
         return true;
     }
-    let gate = shared.keyspace.exclusive();
-    if !shutdown_save(shared, ShutdownKind::Default, false) {
+    let Some(arc) = SHARED.get().cloned() else {
+        let gate = shared.keyspace.exclusive();
+        let ok = shutdown_save(shared, ShutdownKind::Default, false);
+        if ok {
+            std::mem::forget(gate);
+        }
+        return ok;
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new().name("brim-shutdown".into()).spawn(move || {
+        let gate = arc.keyspace.exclusive();
+        if STATE.shutdown_done.load(Relaxed) {
+            let _ = tx.send(true);
+            return;
+        }
+        let ok = shutdown_save(&arc, ShutdownKind::Default, false);
+        if ok {
+            STATE.shutdown_done.store(true, Relaxed);
+            // Never released: the process exits next.
+            std::mem::forget(gate);
+        }
+        let _ = tx.send(ok);
+    });
+    if spawned.is_err() {
         return false;
     }
-    STATE.shutdown_done.store(true, Relaxed);
-    // Never released: the process exits next.
-    std::mem::forget(gate);
-    true
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(ok) => return ok,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if STATE.shutdown_done.load(Relaxed) => return true,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return false,
+        }
+    }
 }
 
 /// Load `dir/dbfilename` into the empty keyspace at start-up, logging as Redis does.
@@ -499,6 +586,8 @@ pub struct Info {
     pub last_load_keys_loaded: u64,
     /// `rdb_last_load_keys_expired`.
     pub last_load_keys_expired: u64,
+    /// `rdb_last_cow_size`: the last background save's peak extra memory.
+    pub last_cow_size: u64,
 }
 
 /// The persistence state as INFO reports it.
@@ -515,10 +604,15 @@ pub fn info() -> Info {
             -1
         },
         saves: STATE.saves.load(Relaxed),
-        keys_processed: if running { STATE.progress.keys.load(Relaxed) } else { 0 },
+        keys_processed: if running {
+            CURRENT.lock().as_ref().map_or(0, |s| s.keys.load(Relaxed))
+        } else {
+            0
+        },
         keys_total: if running { STATE.keys_total.load(Relaxed) } else { 0 },
         last_load_keys_loaded: STATE.last_load_keys_loaded.load(Relaxed),
         last_load_keys_expired: STATE.last_load_keys_expired.load(Relaxed),
+        last_cow_size: STATE.last_cow_size.load(Relaxed),
     }
 }
 

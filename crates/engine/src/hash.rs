@@ -226,18 +226,9 @@ impl Hash {
         self.table.is_empty()
     }
 
-    /// The element holding `field`, found without changing anything: a SCAN step from the
-    /// field's own hash visits every bucket that can hold it, in both tables while
-    /// rehashing.
+    /// The element holding `field`, found without changing anything.
     fn lookup(&self, field: &[u8]) -> Option<ElemPtr> {
-        let mut found = None;
-        self.table.scan(hash_key(field), |e| {
-            // SAFETY: the table hands out live elements.
-            if found.is_none() && unsafe { elem::parts(e) }.0 == field {
-                found = Some(e);
-            }
-        });
-        found
+        self.table.get(field, hash_key(field))
     }
 
     /// The value of `field`.

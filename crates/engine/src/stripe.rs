@@ -71,7 +71,13 @@ pub struct Stripe {
     rng: Rng,
     /// Modifications made here (Redis's `dirty`), for save points.
     changes: u64,
+    /// A point-in-time snapshot (BGSAVE) still needs this stripe's contents: run before the
+    /// first change (see [`Stripe::set_snapshot_hook`]).
+    snapshot: Option<SnapshotHook>,
 }
+
+/// Serializes a stripe's contents for a point-in-time snapshot; runs at most once.
+pub type SnapshotHook = Box<dyn FnOnce(&Stripe) + Send>;
 
 // SAFETY: a stripe owns its entries outright; it is only reached through its mutex.
 unsafe impl Send for Stripe {}
@@ -308,7 +314,14 @@ impl Default for Stripe {
 impl Stripe {
     /// An empty stripe; `seed` seeds its sampling.
     pub fn new(seed: u64) -> Self {
-        Stripe { table: Table::new(), volatile: Vec::new(), watched: None, rng: Rng::new(seed), changes: 0 }
+        Stripe {
+            table: Table::new(),
+            volatile: Vec::new(),
+            watched: None,
+            rng: Rng::new(seed),
+            changes: 0,
+            snapshot: None,
+        }
     }
 
     /// Number of keys (including expired ones not yet reclaimed).
@@ -490,6 +503,7 @@ impl Stripe {
 
     /// Remove every key; returns how many there were.
     pub fn clear(&mut self) -> usize {
+        self.before_write();
         let n = self.table.len();
         if let Some(w) = &self.watched {
             for flags in w.values() {
@@ -506,6 +520,8 @@ impl Stripe {
     /// Exchange contents with another stripe (SWAPDB). Watchers of keys on either side are
     /// signalled; the watch lists stay where they are.
     pub fn swap_contents(&mut self, other: &mut Stripe) {
+        self.before_write();
+        other.before_write();
         for s in [&*self, &*other] {
             if let Some(w) = &s.watched {
                 for flags in w.values() {
@@ -608,6 +624,7 @@ impl Stripe {
 
     /// Mark `key` modified: sets the flags of the clients watching it.
     pub fn signal(&mut self, key: &[u8]) {
+        self.before_write();
         self.changes += 1;
         if let Some(w) = &self.watched {
             if let Some(flags) = w.get(key) {
@@ -619,6 +636,32 @@ impl Stripe {
     /// Do a slice of pending incremental rehashing; returns whether more is left.
     pub fn rehash_step(&mut self, buckets: usize) -> bool {
         self.table.rehash_step(buckets)
+    }
+
+    /// Arm a point-in-time snapshot: `hook` gets the stripe's contents as they are now,
+    /// either when [`Stripe::run_snapshot_hook`] is called or just before the first change
+    /// (every change goes through `signal`, `clear` or `swap_contents`), whichever comes
+    /// first.
+    pub fn set_snapshot_hook(&mut self, hook: SnapshotHook) {
+        self.snapshot = Some(hook);
+    }
+
+    /// Run the pending snapshot hook, if any; returns whether there was one.
+    pub fn run_snapshot_hook(&mut self) -> bool {
+        match self.snapshot.take() {
+            Some(hook) => {
+                hook(self);
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[inline]
+    fn before_write(&mut self) {
+        if self.snapshot.is_some() {
+            self.run_snapshot_hook();
+        }
     }
 
     unsafe fn unlink_free(&mut self, link: Link, e: EntryPtr) {

@@ -157,6 +157,31 @@ impl<K: ChainKey> Table<K> {
         None
     }
 
+    /// The element with `key` (whose hash is `h`), for reading.
+    #[inline]
+    pub fn get(&self, key: &[u8], h: u64) -> Option<ElemPtr> {
+        for t in 0..2 {
+            let size = self.ht[t].len();
+            if size == 0 {
+                break;
+            }
+            let mut cur = self.ht[t][h as usize & (size - 1)];
+            // SAFETY: every chain holds live elements owned by this table.
+            unsafe {
+                while let Some(e) = ElemPtr::new(cur) {
+                    if K::key(e) == key {
+                        return Some(e);
+                    }
+                    cur = next(e);
+                }
+            }
+            if !self.is_rehashing() {
+                break;
+            }
+        }
+        None
+    }
+
     /// Insert an element whose key (hashing to `h`) is known to be absent.
     pub fn insert(&mut self, e: ElemPtr, h: u64) {
         if self.ht[0].is_empty() {
@@ -428,7 +453,9 @@ mod tests {
         assert_eq!(t.len(), 10_000);
         for i in 0..10_000u32 {
             assert!(t.find(&i.to_be_bytes(), hash_key(&i.to_be_bytes())).is_some());
+            assert!(t.get(&i.to_be_bytes(), hash_key(&i.to_be_bytes())).is_some());
         }
+        assert!(t.get(b"absent", hash_key(b"absent")).is_none());
         for i in 0..9_990u32 {
             assert!(del(&mut t, &i.to_be_bytes()));
             t.rehash_step(1);

@@ -9,6 +9,7 @@
 //!   commands choose.
 //! - [`dump`]: DUMP / RESTORE payloads (a value, the RDB version, a CRC-64).
 //! - [`file`]: saving the whole keyspace to an RDB file and loading one at start-up.
+//! - [`snapshot`]: point-in-time background saves without fork (per-stripe copy on write).
 
 pub mod crc64;
 pub mod dump;
@@ -17,5 +18,6 @@ pub mod intset;
 pub mod listpack;
 pub mod lzf;
 pub mod rdb;
+pub mod snapshot;
 pub mod values;
 pub mod ziplist;

@@ -47,7 +47,8 @@ fn take_pushes(push: &mut UnboundedReceiver<Vec<u8>>, handle: &ClientHandle, dst
     }
 }
 
-/// Whether the client's class has an output buffer limit (then it is read without pause).
+/// Whether the client's class has an output buffer limit (then it is read without pause:
+/// the limit bounds what it may accumulate).
 fn has_output_limit(shared: &Shared, handle: &ClientHandle) -> bool {
     let l = shared.config.client_output_buffer_limit(client_class(handle));
     l.hard > 0 || l.soft > 0
@@ -87,7 +88,19 @@ pub async fn serve<S>(
     let mut last_io = Instant::now();
     // CLIENT PAUSE: when to offer the held-back command again.
     let mut resume_at: Option<Instant> = None;
+    // Commands left unexecuted in `inbuf` because too many replies were waiting unwritten.
+    let mut stalled = false;
     loop {
+        // What this client holds, for INFO's mem_clients_normal and CLIENT LIST's tot-mem.
+        handle.tot_mem.store(
+            std::mem::size_of::<Client>()
+                + std::mem::size_of::<ClientHandle>()
+                + inbuf.capacity()
+                + pending.capacity()
+                + out.capacity()
+                + handle.queued.load(Relaxed),
+            Relaxed,
+        );
         if handle.queued.load(Relaxed) > 0 {
             take_pushes(&mut push, &handle, &mut pending);
             handle.obl.store(pending.len() - sent, Relaxed);
@@ -100,8 +113,11 @@ pub async fn serve<S>(
             break;
         }
         let unwritten = pending.len() - sent;
+        let limited = has_output_limit(&shared, &handle);
+        let room = unwritten < READ_PAUSE_BYTES || limited;
         let can_read = resume_at.is_none()
-            && (unwritten < READ_PAUSE_BYTES || has_output_limit(&shared, &handle))
+            && !stalled
+            && room
             && inbuf.len() as u64 <= shared.config.client_query_buffer_limit();
         if can_read && inbuf.capacity() - inbuf.len() < READ_CHUNK / 2 {
             let want = parser.pending_bulk().map(|b| b + 2).unwrap_or(READ_CHUNK).max(READ_CHUNK);
@@ -110,49 +126,53 @@ pub async fn serve<S>(
         let timeout = shared.config.timeout();
         let idle_deadline = (timeout > 0 && !handle.monitor.load(Relaxed) && !handle.pubsub.any())
             .then(|| last_io + Duration::from_secs(timeout));
-        tokio::select! {
-            biased;
-            _ = handle.wake.notified() => continue,
-            r = wr.write(&pending[sent..]), if sent < pending.len() => {
-                match r {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        sent += n;
-                        bump(&worker.net_output_bytes, n as u64);
-                        bump(&handle.net_out, n as u64);
-                        last_io = Instant::now();
-                        if sent == pending.len() {
-                            pending.clear();
-                            sent = 0;
-                            if pending.capacity() > KEEP_OUT_CAPACITY {
-                                pending = Vec::new();
+        if stalled && room {
+            stalled = false;
+        } else {
+            tokio::select! {
+                biased;
+                _ = handle.wake.notified() => continue,
+                r = wr.write(&pending[sent..]), if sent < pending.len() => {
+                    match r {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            sent += n;
+                            bump(&worker.net_output_bytes, n as u64);
+                            bump(&handle.net_out, n as u64);
+                            last_io = Instant::now();
+                            if sent == pending.len() {
+                                pending.clear();
+                                sent = 0;
+                                if pending.capacity() > KEEP_OUT_CAPACITY {
+                                    pending = Vec::new();
+                                }
                             }
+                            handle.obl.store(pending.len() - sent, Relaxed);
                         }
-                        handle.obl.store(pending.len() - sent, Relaxed);
                     }
+                    continue;
                 }
-                continue;
-            }
-            Some(msg) = push.recv() => {
-                handle.queued.fetch_sub(msg.len(), Relaxed);
-                pending.extend_from_slice(&msg);
-                handle.obl.store(pending.len() - sent, Relaxed);
-                continue;
-            }
-            _ = tokio::time::sleep_until(resume_at.unwrap_or_else(Instant::now)), if resume_at.is_some() => {
-                resume_at = None;
-            }
-            _ = tokio::time::sleep_until(idle_deadline.unwrap_or_else(Instant::now)), if idle_deadline.is_some() => {
-                log(Level::Verbose, "Closing idle client");
-                break;
-            }
-            r = rd.read_buf(&mut inbuf), if can_read => {
-                match r {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        bump(&worker.net_input_bytes, n as u64);
-                        bump(&handle.net_in, n as u64);
-                        last_io = Instant::now();
+                Some(msg) = push.recv() => {
+                    handle.queued.fetch_sub(msg.len(), Relaxed);
+                    pending.extend_from_slice(&msg);
+                    handle.obl.store(pending.len() - sent, Relaxed);
+                    continue;
+                }
+                _ = tokio::time::sleep_until(resume_at.unwrap_or_else(Instant::now)), if resume_at.is_some() => {
+                    resume_at = None;
+                }
+                _ = tokio::time::sleep_until(idle_deadline.unwrap_or_else(Instant::now)), if idle_deadline.is_some() => {
+                    log(Level::Verbose, "Closing idle client");
+                    break;
+                }
+                r = rd.read_buf(&mut inbuf), if can_read => {
+                    match r {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            bump(&worker.net_input_bytes, n as u64);
+                            bump(&handle.net_in, n as u64);
+                            last_io = Instant::now();
+                        }
                     }
                 }
             }
@@ -187,6 +207,11 @@ pub async fn serve<S>(
                     pos += consumed;
                     if check_output_limits(&shared, &handle, out.len()) {
                         over_limit = true;
+                        break;
+                    }
+                    if !limited && out.len() + unwritten >= READ_PAUSE_BYTES {
+                        // Let the client read what it asked for before running more.
+                        stalled = true;
                         break;
                     }
                     if client.close_after_reply || handle.killed.load(Relaxed) {

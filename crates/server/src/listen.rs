@@ -97,6 +97,11 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
     };
     tokio::spawn(cron(shared.clone()));
     start_active_expiry(shared.clone());
+    // Eviction in the background (maxmemory lowered below the usage, or a command's eviction
+    // out of time): bounded slices on a thread of its own, see brim_commands::memory.
+    if let Err(e) = brim_commands::memory::start_background_eviction(shared.clone()) {
+        log(Level::Warning, &format!("Can't start the eviction thread: {e}"));
+    }
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let accept_tcp = || async {
@@ -289,6 +294,9 @@ async fn cron(shared: Arc<Shared>) {
     loop {
         tick.tick().await;
         shared.sample_memory();
+        // The allocator's statistics and RSS for INFO / MEMORY STATS, sampled here rather
+        // than per call (Redis's cron_malloc_stats).
+        brim_engine::evict::allocator::refresh(unix_ms());
         brim_commands::server::track_instantaneous_metrics(&shared);
         brim_commands::persistence::cron(&shared);
     }

@@ -775,9 +775,10 @@ impl Lcg {
 fn randomized_against_redis() {
     let (_bs, _rs, mut b, mut r) = pair(&[]);
     same(&mut b, &mut r, "config set zset-max-listpack-entries 24\nconfig set zset-max-listpack-value 12");
-    let mut rng = Lcg(0x5eed);
+    let seed: u64 = std::env::var("ZSEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5eed);
+    let mut rng = Lcg(seed);
     let keys = ["k1", "k2", "k3"];
-    for round in 0..4000 {
+    for round in 0..std::env::var("ZROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(4000) {
         let key = keys[rng.below(3) as usize];
         let other = keys[rng.below(3) as usize];
         let member = |rng: &mut Lcg| match rng.below(4) {

@@ -244,25 +244,13 @@ fn total_system_memory() -> u64 {
     }
 }
 
-fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        a as f64 / b as f64
-    }
-}
-
-fn memory(shared: &Shared, _now_ms: i64, out: &mut String) {
-    let used = shared.sample_memory();
-    let rss = rss_bytes();
-    let peak = shared.peak_memory.load(Relaxed).max(used);
-    let startup = shared.startup_memory.load(Relaxed);
-    let clients_mem: u64 = shared.clients.lock().values().map(|c| c.tot_mem.load(Relaxed) as u64).sum();
-    let db_overhead: u64 = shared.keyspace.dbs().iter().map(|d| d.overhead_bytes() as u64).sum();
-    let overhead = startup + db_overhead + clients_mem;
-    let dataset = used.saturating_sub(overhead);
-    let net_usage = if used > startup { used - startup } else { 1 };
-    let (allocated, active, resident) = (used, used, rss);
+fn memory(shared: &Shared, now_ms: i64, out: &mut String) {
+    // Where the memory goes (crate::memory::overhead); RSS and the allocator's figures are
+    // the cron's latest sample, refreshed every 100 ms, as Redis's cron_malloc_stats.
+    let mh = crate::memory::overhead(shared, now_ms);
+    let used = mh.total_allocated;
+    let rss = mh.alloc.rss;
+    let peak = mh.peak_allocated;
     let maxmemory = shared.config.maxmemory();
     out.push_str("# Memory\r\n");
     field!(out, "used_memory", "{used}");
@@ -271,14 +259,16 @@ fn memory(shared: &Shared, _now_ms: i64, out: &mut String) {
     field!(out, "used_memory_rss_human", "{}", bytes_to_human(rss));
     field!(out, "used_memory_peak", "{peak}");
     field!(out, "used_memory_peak_human", "{}", bytes_to_human(peak));
-    field!(out, "used_memory_peak_perc", "{:.2}%", ratio(used * 100, peak) as f32);
-    field!(out, "used_memory_overhead", "{overhead}");
-    field!(out, "used_memory_startup", "{startup}");
-    field!(out, "used_memory_dataset", "{dataset}");
-    field!(out, "used_memory_dataset_perc", "{:.2}%", (dataset as f32 * 100.0) / net_usage as f32);
-    field!(out, "allocator_allocated", "{allocated}");
-    field!(out, "allocator_active", "{active}");
-    field!(out, "allocator_resident", "{resident}");
+    // Redis 8.2's field: when the peak was reached (unix seconds).
+    field!(out, "used_memory_peak_time", "{}", shared.peak_time_ms.load(Relaxed) / 1000);
+    field!(out, "used_memory_peak_perc", "{:.2}%", mh.peak_perc);
+    field!(out, "used_memory_overhead", "{}", mh.overhead_total);
+    field!(out, "used_memory_startup", "{}", mh.startup_allocated);
+    field!(out, "used_memory_dataset", "{}", mh.dataset);
+    field!(out, "used_memory_dataset_perc", "{:.2}%", mh.dataset_perc);
+    field!(out, "allocator_allocated", "{}", mh.alloc.allocated);
+    field!(out, "allocator_active", "{}", mh.alloc.active);
+    field!(out, "allocator_resident", "{}", mh.alloc.resident);
     field!(out, "total_system_memory", "{}", total_system_memory());
     field!(out, "total_system_memory_human", "{}", bytes_to_human(total_system_memory()));
     for name in ["used_memory_lua", "used_memory_vm_eval"] {
@@ -302,25 +292,25 @@ fn memory(shared: &Shared, _now_ms: i64, out: &mut String) {
     field!(out, "maxmemory", "{maxmemory}");
     field!(out, "maxmemory_human", "{}", bytes_to_human(maxmemory));
     field!(out, "maxmemory_policy", "{}", shared.config.maxmemory_policy().as_str());
-    field!(out, "allocator_frag_ratio", "{:.2}", ratio(active, allocated));
-    field!(out, "allocator_frag_bytes", "{}", active as i64 - allocated as i64);
-    field!(out, "allocator_rss_ratio", "{:.2}", ratio(resident, active));
-    field!(out, "allocator_rss_bytes", "{}", resident as i64 - active as i64);
-    field!(out, "rss_overhead_ratio", "{:.2}", ratio(rss, resident));
-    field!(out, "rss_overhead_bytes", "{}", rss as i64 - resident as i64);
-    field!(out, "mem_fragmentation_ratio", "{:.2}", ratio(rss, used));
-    field!(out, "mem_fragmentation_bytes", "{}", rss as i64 - used as i64);
-    field!(out, "mem_not_counted_for_evict", "0");
-    field!(out, "mem_replication_backlog", "0");
+    field!(out, "allocator_frag_ratio", "{:.2}", mh.allocator_frag);
+    field!(out, "allocator_frag_bytes", "{}", mh.allocator_frag_bytes);
+    field!(out, "allocator_rss_ratio", "{:.2}", mh.allocator_rss);
+    field!(out, "allocator_rss_bytes", "{}", mh.allocator_rss_bytes);
+    field!(out, "rss_overhead_ratio", "{:.2}", mh.rss_extra);
+    field!(out, "rss_overhead_bytes", "{}", mh.rss_extra_bytes);
+    field!(out, "mem_fragmentation_ratio", "{:.2}", mh.total_frag);
+    field!(out, "mem_fragmentation_bytes", "{}", mh.total_frag_bytes);
+    field!(out, "mem_not_counted_for_evict", "{}", crate::memory::mem_not_counted_for_evict(shared));
+    field!(out, "mem_replication_backlog", "{}", mh.repl_backlog);
     field!(out, "mem_total_replication_buffers", "0");
-    field!(out, "mem_clients_slaves", "0");
-    field!(out, "mem_clients_normal", "{clients_mem}");
-    field!(out, "mem_cluster_links", "0");
-    field!(out, "mem_aof_buffer", "0");
+    field!(out, "mem_clients_slaves", "{}", mh.clients_slaves);
+    field!(out, "mem_clients_normal", "{}", mh.clients_normal);
+    field!(out, "mem_cluster_links", "{}", mh.cluster_links);
+    field!(out, "mem_aof_buffer", "{}", mh.aof_buffer);
     field!(out, "mem_allocator", "jemalloc-5.3.0");
     field!(out, "active_defrag_running", "0");
-    field!(out, "lazyfree_pending_objects", "0");
-    field!(out, "lazyfreed_objects", "0");
+    field!(out, "lazyfree_pending_objects", "{}", brim_engine::evict::lazyfree::pending_objects());
+    field!(out, "lazyfreed_objects", "{}", brim_engine::evict::lazyfree::freed_objects());
 }
 
 /// Changes to the keyspace since the last save (Redis's `dirty`).
@@ -346,7 +336,7 @@ fn persistence(shared: &Shared, _now_ms: i64, out: &mut String) {
     field!(out, "rdb_last_bgsave_time_sec", "{}", p.last_bgsave_time_s);
     field!(out, "rdb_current_bgsave_time_sec", "{}", p.current_bgsave_time_s);
     field!(out, "rdb_saves", "{}", p.saves);
-    field!(out, "rdb_last_cow_size", "0");
+    field!(out, "rdb_last_cow_size", "{}", p.last_cow_size);
     field!(out, "rdb_last_load_keys_expired", "{}", p.last_load_keys_expired);
     field!(out, "rdb_last_load_keys_loaded", "{}", p.last_load_keys_loaded);
     field!(out, "aof_enabled", "{}", shared.config.appendonly() as u8);
@@ -469,8 +459,9 @@ fn stats(shared: &Shared, _now_ms: i64, out: &mut String) {
     field!(out, "expire_cycle_cpu_milliseconds", "{}", ex.cpu_ms());
     field!(out, "evicted_keys", "{}", s.evicted_keys.load(Relaxed));
     field!(out, "evicted_clients", "{}", s.evicted_clients.load(Relaxed));
-    field!(out, "total_eviction_exceeded_time", "0");
-    field!(out, "current_eviction_exceeded_time", "0");
+    let (exceeded_total, exceeded_now) = crate::memory::eviction_exceeded_ms();
+    field!(out, "total_eviction_exceeded_time", "{exceeded_total}");
+    field!(out, "current_eviction_exceeded_time", "{exceeded_now}");
     field!(out, "keyspace_hits", "{}", t.hits);
     field!(out, "keyspace_misses", "{}", t.misses);
     field!(out, "pubsub_channels", "{}", shared.pubsub.channel_count());

@@ -4,11 +4,11 @@
 //! `zremrangeGenericCommand`.
 
 use brim_engine::packed::Elem;
-use brim_engine::zset::{with_text, LexRange, ScoreRange, ZRef, ZSeq};
+use brim_engine::zset::{with_text, LexRange, ScoreRange, ZRef, ZSeq, ZWork};
 
 use super::{
-    lookup_read, lookup_write, open, opt, parse_lex_range, parse_score_range, store, store_back, write_pairs,
-    Lookup, Write, RANGE_NOT_FLOAT, RANGE_NOT_LEX,
+    limits, lookup_read, lookup_write, open, opt, parse_lex_range, parse_score_range, store_back, store_value,
+    write_pairs, Lookup, Write, RANGE_NOT_FLOAT, RANGE_NOT_LEX,
 };
 use crate::args::{parse_i64, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::ctx::Ctx;
@@ -248,28 +248,34 @@ fn generic(
         }
         Some(dst) => {
             let mut locked = db.lock_keys([dst, src]);
-            let items: Vec<(Vec<u8>, f64)> = match lookup_read(ctx, locked.stripe(src), src) {
-                Lookup::Missing => Vec::new(),
+            // Redis adds the results one by one to a new listpack (converting it when it
+            // outgrows the limits), so a -0 score added while packed becomes 0.
+            let lim = limits(ctx);
+            let mut w = ZWork::empty();
+            match lookup_read(ctx, locked.stripe(src), src) {
+                Lookup::Missing => {}
                 Lookup::WrongType => {
                     drop(locked);
                     ctx.error(WRONGTYPE);
                     return;
                 }
                 Lookup::Found(z) => {
-                    let mut v: Vec<(Vec<u8>, f64)> = select(z, &spec, offset, limit, rev)
-                        .into_iter()
-                        .map(|(m, s)| (m.to_vec(), s))
-                        .collect();
-                    if rev {
-                        v.reverse();
+                    for (m, s) in select(z, &spec, offset, limit, rev) {
+                        with_text(m, |t| w.add(t, s, &lim));
                     }
-                    v
                 }
             };
-            let deleted = store(ctx, locked.stripe(dst), dst, &items);
+            let n = w.len();
+            let acc = ctx.acc;
+            let deleted = if n == 0 {
+                locked.stripe(dst).remove(dst, &acc)
+            } else {
+                store_value(locked.stripe(dst), dst, w.finish(), &acc);
+                false
+            };
             drop(locked);
-            ctx.out.int(items.len() as i64);
-            if !items.is_empty() {
+            ctx.out.int(n as i64);
+            if n > 0 {
                 keyspace_event(ctx, class::ZSET, "zrangestore", dst);
                 key_ready(ctx, dst);
             } else if deleted {

@@ -1,0 +1,290 @@
+//! Point-in-time snapshots without fork and without copying the dataset (BGSAVE).
+//!
+//! Under the exclusive gate (no command runs) [`Snapshot::start`] writes the file header and
+//! arms a hook on every non-empty stripe ([`brim_engine::Stripe::set_snapshot_hook`]). From
+//! then on, each armed stripe is serialized exactly once, as it was at that instant:
+//! - by the saver thread ([`Snapshot::run`]), which walks the stripes and runs the hooks
+//!   still pending, each under its stripe's lock; or
+//! - by whichever client is about to change the stripe first: the engine runs the hook
+//!   before the change.
+//!
+//! Either way the stripe's keys are serialized into a buffer under the stripe's lock and
+//! appended to the one output file (preceded by SELECTDB when the database changes; keys of
+//! one database may come in any order, which RDB allows). Extra memory is one stripe's
+//! serialized size per thread serializing at that moment — never a copy of the dataset.
+//! Keys whose time ran out after the snapshot started are still written (they existed at
+//! that instant); keys written after it are not.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+use brim_engine::{Access, Keyspace, Stripe};
+
+use crate::crc64::crc64;
+use crate::file::{temp_path, SaveOptions, SaveStats};
+use crate::rdb::encode::{write_aux, write_entry, write_len};
+use crate::rdb::{opcodes, Error, Result, RDB_VERSION};
+
+struct Out {
+    w: BufWriter<File>,
+    crc: u64,
+    bytes: u64,
+    db: Option<usize>,
+    sized: Vec<bool>,
+}
+
+impl Out {
+    fn put(&mut self, b: &[u8]) -> Result<()> {
+        self.crc = crc64(self.crc, b);
+        self.bytes += b.len() as u64;
+        self.w.write_all(b)?;
+        Ok(())
+    }
+}
+
+/// A snapshot being written.
+pub struct Snapshot {
+    out: Mutex<Option<Out>>,
+    acc: Access,
+    opts: SaveOptions,
+    /// Keys and keys with an expire, per database, at the snapshot's instant.
+    sizes: Vec<(u64, u64)>,
+    tmp: PathBuf,
+    target: PathBuf,
+    error: Mutex<Option<Error>>,
+    /// Stop writing (cancelled or failed): pending hooks do nothing.
+    dead: AtomicBool,
+    /// Stop as soon as possible (shutdown).
+    pub cancel: AtomicBool,
+    /// Keys written so far.
+    pub keys: AtomicU64,
+    /// Largest serialized stripe buffer so far (the snapshot's own extra memory, per
+    /// serializing thread).
+    pub peak_buffer: AtomicU64,
+    /// Stripes serialized by clients about to change them (not by the saver).
+    pub by_writers: AtomicU64,
+}
+
+impl Snapshot {
+    /// Start a snapshot of `ks` into `dir/filename` (through a temporary file). The caller
+    /// must hold the keyspace's exclusive gate: the snapshot is of this instant.
+    pub fn start(
+        ks: &Keyspace,
+        dir: &Path,
+        filename: &str,
+        opts: SaveOptions,
+        acc: Access,
+    ) -> Result<Arc<Snapshot>> {
+        let tmp = temp_path(dir, "bg-");
+        let f = File::create(&tmp).map_err(|e| {
+            Error(format!(
+                "Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}",
+                tmp.file_name().and_then(|n| n.to_str()).unwrap_or(""),
+                dir.display()
+            ))
+        })?;
+        let mut out =
+            Out { w: BufWriter::with_capacity(1 << 16, f), crc: 0, bytes: 0, db: None, sized: vec![false; ks.len()] };
+        let mut buf = Vec::with_capacity(256);
+        buf.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
+        write_aux(&mut buf, "redis-ver", b"7.0.15");
+        write_aux(&mut buf, "redis-bits", b"64");
+        write_aux(&mut buf, "ctime", (acc.now_ms / 1000).to_string().as_bytes());
+        write_aux(&mut buf, "used-mem", opts.used_mem.to_string().as_bytes());
+        write_aux(&mut buf, "aof-base", if opts.aof_base { b"1" } else { b"0" });
+        out.put(&buf)?;
+        let sizes = ks.dbs().iter().map(|d| (d.len() as u64, d.volatile_len() as u64)).collect();
+        let snap = Arc::new(Snapshot {
+            out: Mutex::new(Some(out)),
+            acc,
+            opts,
+            sizes,
+            tmp,
+            target: dir.join(filename),
+            error: Mutex::new(None),
+            dead: AtomicBool::new(false),
+            cancel: AtomicBool::new(false),
+            keys: AtomicU64::new(0),
+            peak_buffer: AtomicU64::new(0),
+            by_writers: AtomicU64::new(0),
+        });
+        for (i, db) in ks.dbs().iter().enumerate() {
+            if snap.sizes[i].0 == 0 {
+                continue;
+            }
+            for s in 0..db.stripe_count() {
+                let mut stripe = db.lock_stripe(s);
+                if stripe.is_empty() {
+                    continue;
+                }
+                let me = snap.clone();
+                stripe.set_snapshot_hook(Box::new(move |st: &Stripe| {
+                    me.by_writers.fetch_add(1, Relaxed);
+                    me.serialize(i, st);
+                }));
+            }
+        }
+        Ok(snap)
+    }
+
+    fn fail(&self, e: Error) {
+        self.dead.store(true, Relaxed);
+        let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+    }
+
+    /// Serialize one stripe of database `db` and append it to the file.
+    fn serialize(&self, db: usize, stripe: &Stripe) {
+        if self.dead.load(Relaxed) {
+            return;
+        }
+        let mut buf = Vec::new();
+        let mut err = None;
+        let mut n = 0u64;
+        stripe.for_each(&self.acc, |e| {
+            if err.is_none() {
+                match write_entry(&mut buf, &e, &self.acc, &self.opts.values) {
+                    Ok(()) => n += 1,
+                    Err(x) => err = Some(x),
+                }
+            }
+        });
+        if let Some(e) = err {
+            self.fail(e);
+            return;
+        }
+        if buf.is_empty() {
+            return;
+        }
+        self.peak_buffer.fetch_max(buf.capacity() as u64, Relaxed);
+        let mut guard = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(out) = guard.as_mut() else { return };
+        let mut head = Vec::with_capacity(24);
+        if out.db != Some(db) {
+            head.push(opcodes::SELECTDB);
+            write_len(&mut head, db as u64);
+            if !out.sized[db] {
+                out.sized[db] = true;
+                head.push(opcodes::RESIZEDB);
+                write_len(&mut head, self.sizes[db].0);
+                write_len(&mut head, self.sizes[db].1);
+            }
+            out.db = Some(db);
+        }
+        let r = out.put(&head).and_then(|_| out.put(&buf));
+        drop(guard);
+        match r {
+            Ok(()) => {
+                self.keys.fetch_add(n, Relaxed);
+            }
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// Walk every stripe, serializing those still pending, then finish the file (EOF,
+    /// checksum, flush to disk, rename over the target). Runs on the saver thread.
+    pub fn run(&self, ks: &Keyspace) -> Result<SaveStats> {
+        for db in ks.dbs() {
+            for s in 0..db.stripe_count() {
+                if self.cancel.load(Relaxed) {
+                    self.fail(Error("Background save cancelled".into()));
+                }
+                db.lock_stripe(s).run_snapshot_hook();
+            }
+        }
+        let result = self.finish();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+        result
+    }
+
+    fn finish(&self) -> Result<SaveStats> {
+        if let Some(e) = self.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(e);
+        }
+        let Some(mut out) = self.out.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return Err(Error("snapshot already finished".into()));
+        };
+        out.put(&[opcodes::EOF])?;
+        let crc = if self.opts.checksum { out.crc } else { 0 };
+        out.w.write_all(&crc.to_le_bytes())?;
+        let bytes = out.bytes + 8;
+        let f = out.w.into_inner().map_err(|e| Error(e.error().to_string()))?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&self.tmp, &self.target).map_err(|e| {
+            Error(format!(
+                "Error moving temp DB file {} on the final destination {}: {e}",
+                self.tmp.display(),
+                self.target.display()
+            ))
+        })?;
+        Ok(SaveStats { keys: self.keys.load(Relaxed), bytes })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::file::{load_from, AccessLoad};
+    use crate::rdb::encode::Options;
+    use crate::values::Limits;
+    use brim_engine::{NewValue, SetExpire};
+
+    fn opts() -> SaveOptions {
+        SaveOptions { values: Options::default(), checksum: true, used_mem: 0, aof_base: false }
+    }
+
+    fn keys_of(ks: &Keyspace, acc: &Access) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
+        let mut v = Vec::new();
+        for (i, db) in ks.dbs().iter().enumerate() {
+            for s in 0..db.stripe_count() {
+                db.lock_stripe(s).for_each(acc, |e| {
+                    v.push((i, e.key().to_vec(), e.str().map(|x| x.to_vec()).unwrap_or_default()))
+                });
+            }
+        }
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn snapshot_is_point_in_time_under_writes() {
+        let dir = std::env::temp_dir().join(format!("brim-snap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ks = Keyspace::new(4, 16);
+        let acc = Access::at(1_000_000);
+        for i in 0..2000u32 {
+            let k = format!("k{i}");
+            ks.db((i % 3) as usize).lock(k.as_bytes()).set(k.as_bytes(), NewValue::Str(b"old"), SetExpire::Clear, &acc);
+        }
+        let before = keys_of(&ks, &acc);
+        let snap = Snapshot::start(&ks, &dir, "snap.rdb", opts(), acc).unwrap();
+        // Writes after the instant: overwrite, delete, add, flush a database.
+        for i in 0..1000u32 {
+            let k = format!("k{i}");
+            let db = ks.db((i % 3) as usize);
+            let mut s = db.lock(k.as_bytes());
+            if i % 2 == 0 {
+                s.set(k.as_bytes(), NewValue::Str(b"new"), SetExpire::Clear, &acc);
+            } else {
+                s.remove(k.as_bytes(), &acc);
+            }
+            s.set(format!("added{i}").as_bytes(), NewValue::Str(b"x"), SetExpire::Clear, &acc);
+        }
+        ks.db(2).clear();
+        assert!(snap.by_writers.load(Relaxed) > 0);
+        snap.run(&ks).unwrap();
+        let loaded = Keyspace::new(4, 16);
+        let f = std::fs::File::open(dir.join("snap.rdb")).unwrap();
+        load_from(&loaded, f, &Limits::default(), true, &acc, AccessLoad::Lru).unwrap();
+        assert_eq!(keys_of(&loaded, &acc), before);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
