@@ -77,9 +77,13 @@ pub fn mem_not_counted_for_evict(_shared: &Shared) -> u64 {
     0
 }
 
-/// `used_memory` as the `maxmemory` check sees it.
+/// `used_memory` as the `maxmemory` check sees it: without what Redis does not count, and
+/// without the values already handed to the lazy-free thread (freed as far as eviction is
+/// concerned; Redis instead re-checks every 16 keys and over-evicts meanwhile).
 pub fn used_memory_for_eviction(shared: &Shared) -> u64 {
-    (brim_engine::alloc::used_memory() as u64).saturating_sub(mem_not_counted_for_evict(shared))
+    (brim_engine::alloc::used_memory() as u64)
+        .saturating_sub(mem_not_counted_for_evict(shared))
+        .saturating_sub(lazyfree::pending_bytes())
 }
 
 /// The eviction parameters from the configuration.

@@ -17,15 +17,15 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use brim_config::MaxmemoryPolicy;
 use brim_config::Config;
+use brim_config::MaxmemoryPolicy;
 use brim_engine::list::Limit;
 use brim_engine::{Access, SetExpire};
 use brim_persist::file::{self, AccessLoad, LoadStats, Progress, SaveOptions, SaveStats};
-use brim_persist::snapshot::Snapshot;
-use parking_lot::Mutex;
 use brim_persist::rdb::encode::{AccessInfo, Options};
+use brim_persist::snapshot::Snapshot;
 use brim_persist::values::{with_new_value, Limits};
+use parking_lot::Mutex;
 
 use crate::args::{is, parse_i64, NOT_INTEGER, SYNTAX};
 use crate::ctx::Ctx;
@@ -34,12 +34,8 @@ use crate::shared::{unix_ms, Shared, ShutdownKind};
 use crate::table::{cmd, exclusive, Registration};
 
 /// The persistence family.
-pub const COMMANDS: &[Registration] = &[
-    exclusive("save", save),
-    exclusive("bgsave", bgsave),
-    cmd("dump", dump),
-    cmd("restore", restore),
-];
+pub const COMMANDS: &[Registration] =
+    &[exclusive("save", save), exclusive("bgsave", bgsave), cmd("dump", dump), cmd("restore", restore)];
 
 /// Redis's CONFIG_BGSAVE_RETRY_DELAY: seconds between save-point attempts after a failure.
 const BGSAVE_RETRY_DELAY_S: i64 = 5;
@@ -237,12 +233,17 @@ pub fn start_bgsave(shared: &Shared) -> Result<(), String> {
     let dirty_before = total_changes(shared);
     let acc = Access::at(now).no_touch();
     let cfg = &shared.config;
-    let snap = match Snapshot::start(&shared.keyspace, &cfg.dir(), &cfg.dbfilename(), save_options(cfg), acc) {
+    let snap = match Snapshot::start(&shared.keyspace, &cfg.dir(), &cfg.dbfilename(), save_options(cfg), acc)
+    {
         Ok(s) => s,
         Err(e) => {
-            STATE.bgsave_in_progress.store(false, Relaxed);
+            // Redis's forked child would fail the same way after "Background saving started".
+            log(false, "Background saving started");
+            log(true, &e.0);
+            log(true, "Background saving error");
             STATE.last_bgsave_ok.store(false, Relaxed);
-            return Err(e.0);
+            STATE.bgsave_in_progress.store(false, Relaxed);
+            return Ok(());
         }
     };
     *CURRENT.lock() = Some(snap.clone());
@@ -330,7 +331,10 @@ fn bgsave(ctx: &mut Ctx, args: &[&[u8]]) {
 /// including the 5-second retry delay after a failed save). The save starts on a helper
 /// thread that takes the exclusive gate, so the caller never blocks.
 pub fn cron(shared: &Shared) {
-    if STATE.bgsave_in_progress.load(Relaxed) || STATE.loading.load(Relaxed) || STATE.shutdown_done.load(Relaxed) {
+    if STATE.bgsave_in_progress.load(Relaxed)
+        || STATE.loading.load(Relaxed)
+        || STATE.shutdown_done.load(Relaxed)
+    {
         return;
     }
     let now_s = unix_ms() / 1000;
@@ -495,7 +499,9 @@ pub fn signal_shutdown(shared: &Shared) -> bool {
     loop {
         match rx.recv_timeout(Duration::from_millis(50)) {
             Ok(ok) => return ok,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if STATE.shutdown_done.load(Relaxed) => return true,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if STATE.shutdown_done.load(Relaxed) => {
+                return true
+            }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return false,
         }
@@ -510,7 +516,14 @@ pub fn load_at_startup(shared: &Shared) -> Result<Option<LoadStats>, String> {
     let started = Instant::now();
     STATE.loading.store(true, Relaxed);
     let acc = Access::at(unix_ms()).no_touch();
-    let r = file::load(&shared.keyspace, &path, &Limits::from_config(cfg), cfg.rdbchecksum(), &acc, access_load(cfg));
+    let r = file::load(
+        &shared.keyspace,
+        &path,
+        &Limits::from_config(cfg),
+        cfg.rdbchecksum(),
+        &acc,
+        access_load(cfg),
+    );
     STATE.loading.store(false, Relaxed);
     shared.stats.dirty_at_reset.store(total_changes(shared), Relaxed);
     match r {
@@ -526,7 +539,10 @@ pub fn load_at_startup(shared: &Shared) -> Result<Option<LoadStats>, String> {
                     }
                     "used-mem" => {
                         if let Ok(m) = v.parse::<f64>() {
-                            log(false, &format!("RDB memory usage when created {:.2} Mb", m / 1024.0 / 1024.0));
+                            log(
+                                false,
+                                &format!("RDB memory usage when created {:.2} Mb", m / 1024.0 / 1024.0),
+                            );
                         }
                     }
                     _ => {}
@@ -604,11 +620,7 @@ pub fn info() -> Info {
             -1
         },
         saves: STATE.saves.load(Relaxed),
-        keys_processed: if running {
-            CURRENT.lock().as_ref().map_or(0, |s| s.keys.load(Relaxed))
-        } else {
-            0
-        },
+        keys_processed: if running { CURRENT.lock().as_ref().map_or(0, |s| s.keys.load(Relaxed)) } else { 0 },
         keys_total: if running { STATE.keys_total.load(Relaxed) } else { 0 },
         last_load_keys_loaded: STATE.last_load_keys_loaded.load(Relaxed),
         last_load_keys_expired: STATE.last_load_keys_expired.load(Relaxed),
@@ -735,12 +747,7 @@ fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     }
     let mode = access_load(&cfg);
-    let data = file::access_data(
-        mode,
-        &acc,
-        idle.map(|v| v as u64),
-        freq.map(|v| v as u8),
-    );
+    let data = file::access_data(mode, &acc, idle.map(|v| v as u64), freq.map(|v| v as u8));
     if let Some(data) = data {
         if let Some(mut e) = stripe.get_mut(key, &acc.no_touch()) {
             e.set_access_data(data);
@@ -758,8 +765,9 @@ mod tests {
 
     #[test]
     fn value_options_follow_the_policy() {
-        let cfg = Config::from_str_config("maxmemory-policy allkeys-lfu\nlfu-decay-time 3\nrdbcompression no")
-            .expect("config");
+        let cfg =
+            Config::from_str_config("maxmemory-policy allkeys-lfu\nlfu-decay-time 3\nrdbcompression no")
+                .expect("config");
         let o = value_options(&cfg);
         assert_eq!(o.access, AccessInfo::Freq { decay_minutes: 3 });
         assert!(!o.compress);

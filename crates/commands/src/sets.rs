@@ -25,7 +25,7 @@ use brim_engine::{Access, Object, Rng, SetExpire, Stripe};
 use brim_glob::glob_match;
 use brim_resp::Reply;
 
-use crate::args::{is, parse_i64, NOT_INTEGER, SYNTAX, WRONGTYPE};
+use crate::args::{is, parse_cursor, parse_i64, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::ctx::Ctx;
 use crate::notify::{class, keyspace_event};
 use crate::table::{cmd, Registration};
@@ -432,40 +432,9 @@ fn sscan(ctx: &mut Ctx, args: &[&[u8]]) {
     });
 }
 
-/// Parse a SCAN cursor as Redis's parseScanCursorOrReply (C `strtoul`: optional sign, a
-/// negative number wraps, nothing after the digits, no overflow; the empty string is 0).
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
-    let (neg, digits) = match arg.first() {
-        Some(b'-') => (true, &arg[1..]),
-        Some(b'+') => (false, &arg[1..]),
-        _ => (false, arg),
-    };
-    if digits.is_empty() {
-        return arg.is_empty().then_some(0);
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
-    }
-    Some(if neg { v.wrapping_neg() } else { v })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursor_parsing_follows_strtoul() {
-        assert_eq!(parse_cursor(b"0"), Some(0));
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        for bad in [&b"x"[..], b" 1", b"1 ", b"-", b"18446744073709551616"] {
-            assert_eq!(parse_cursor(bad), None);
-        }
-    }
 
     #[test]
     fn add_and_remove_members_in_a_stripe() {

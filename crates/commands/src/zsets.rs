@@ -597,7 +597,7 @@ fn zadd_generic(ctx: &mut Ctx, args: &[&[u8]], incr_cmd: bool) {
         ctx.error("ERR XX and NX options at the same time are not compatible");
         return;
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if ((f.gt || f.lt) && f.nx) || (f.gt && f.lt) {
         ctx.error("ERR GT, LT, and/or NX options at the same time are not compatible");
         return;
     }

@@ -459,7 +459,7 @@ directives! {
     ClusterAnnounceTlsPort = int("cluster-announce-tls-port", None, M, 0, 65535, 0),
     ReplTimeout = int("repl-timeout", None, M, 1, INT_MAX, 60),
     ReplPingReplicaPeriod = int("repl-ping-replica-period", Some("repl-ping-slave-period"), M, 1, INT_MAX, 10),
-    ListCompressDepth = int("list-compress-depth", None, M, 0, INT_MAX, 0),
+    ListCompressDepth = int("list-compress-depth", None, M, 0, INT_MAX, 1),
     RdbKeySaveDelay = int("rdb-key-save-delay", None, HIDDEN, INT_MIN, INT_MAX, 0),
     KeyLoadDelay = int("key-load-delay", None, HIDDEN, INT_MIN, INT_MAX, 0),
     ActiveExpireEffort = int("active-expire-effort", None, M, 1, 10, 1),

@@ -44,6 +44,8 @@ const CACHED_KEY_MAX: usize = 255;
 const DB_RECHECK: Duration = Duration::from_millis(100);
 /// Random stripes tried before a database is walked for a non-empty one.
 const STRIPE_TRIES: usize = 8;
+/// How long a full walk that found no candidate stands before the next one.
+const NOTHING_RECHECK: Duration = Duration::from_millis(1);
 /// Pool rounds after which a re-ranked candidate is evicted even if it became hotter.
 const MAX_ROUNDS: usize = 64;
 
@@ -259,6 +261,8 @@ pub struct Evictor {
     has_keys: Vec<bool>,
     has_keys_volatile: bool,
     checked_at: Option<Instant>,
+    /// When a full recheck last found nothing to evict.
+    found_nothing_at: Option<Instant>,
 }
 
 // SAFETY: `scratch` only holds pointers during a call, under the stripe lock they came from;
@@ -305,6 +309,7 @@ impl Evictor {
             has_keys: Vec::new(),
             has_keys_volatile: false,
             checked_at: None,
+            found_nothing_at: None,
         }
     }
 
@@ -404,7 +409,7 @@ impl Evictor {
                 drop(s);
                 if let Some((bytes, detached)) = taken {
                     if let Some(d) = detached {
-                        lazyfree::free_later(d);
+                        lazyfree::free_later(d, bytes as u64);
                     }
                     return Some(Evicted { db: c.db, key: c.key, bytes });
                 }
@@ -441,7 +446,7 @@ impl Evictor {
                 };
                 if let Some((bytes, detached)) = Self::take(ks, p, j, &key) {
                     if let Some(d) = detached {
-                        lazyfree::free_later(d);
+                        lazyfree::free_later(d, bytes as u64);
                     }
                     return Some(Evicted { db: j, key, bytes });
                 }
@@ -456,11 +461,21 @@ impl Evictor {
         if p.policy == Policy::NoEviction || ks.is_empty() {
             return None;
         }
+        // Over the limit with nothing to evict, every command asks again: walking every
+        // stripe of every database each time would be costly, so a walk that found nothing
+        // stands for a moment.
+        if self.found_nothing_at.is_some_and(|t| t.elapsed() < NOTHING_RECHECK)
+            && self.has_keys_volatile == p.policy.volatile_only()
+        {
+            return None;
+        }
         self.recheck_dbs(ks, p.policy.volatile_only(), false);
-        match p.policy.rank() {
+        let ev = match p.policy.rank() {
             Some(r) => self.evict_ranked(ks, p, acc, r),
             None => self.evict_random(ks, p),
-        }
+        };
+        self.found_nothing_at = if ev.is_none() { Some(Instant::now()) } else { None };
+        ev
     }
 
     /// Evict until about `to_free` bytes are freed (Redis's performEvictions loop). Every 16
@@ -511,10 +526,11 @@ pub mod lazyfree {
     use crate::stripe::Detached;
 
     static PENDING: AtomicU64 = AtomicU64::new(0);
+    static PENDING_BYTES: AtomicU64 = AtomicU64::new(0);
     static FREED: AtomicU64 = AtomicU64::new(0);
     static QUEUE: OnceLock<Option<Sender<Job>>> = OnceLock::new();
 
-    struct Job(#[allow(dead_code)] Detached);
+    struct Job(#[allow(dead_code)] Detached, u64);
 
     // SAFETY: a detached key owns its value outright: nothing in the keyspace points into it
     // any more, and dropping it only frees memory, which any thread may do.
@@ -526,7 +542,9 @@ pub mod lazyfree {
                 let (tx, rx) = channel::<Job>();
                 let spawned = std::thread::Builder::new().name("brim-lazyfree".into()).spawn(move || {
                     while let Ok(job) = rx.recv() {
+                        let bytes = job.1;
                         drop(job);
+                        PENDING_BYTES.fetch_sub(bytes, Relaxed);
                         PENDING.fetch_sub(1, Relaxed);
                         FREED.fetch_add(1, Relaxed);
                     }
@@ -536,10 +554,12 @@ pub mod lazyfree {
             .as_ref()
     }
 
-    /// Free `d` on the lazy-free thread (or here if the thread could not be started).
-    pub fn free_later(d: Detached) {
+    /// Free `d`, estimated to hold `bytes`, on the lazy-free thread (or here if the thread
+    /// could not be started).
+    pub fn free_later(d: Detached, bytes: u64) {
         PENDING.fetch_add(1, Relaxed);
-        let job = Job(d);
+        PENDING_BYTES.fetch_add(bytes, Relaxed);
+        let job = Job(d, bytes);
         let job = match queue() {
             Some(tx) => match tx.send(job) {
                 Ok(()) => return,
@@ -548,8 +568,15 @@ pub mod lazyfree {
             None => job,
         };
         drop(job);
+        PENDING_BYTES.fetch_sub(bytes, Relaxed);
         PENDING.fetch_sub(1, Relaxed);
         FREED.fetch_add(1, Relaxed);
+    }
+
+    /// Estimated bytes of the objects waiting to be freed: the eviction check counts them as
+    /// freed already, so that eviction does not go on while the thread catches up.
+    pub fn pending_bytes() -> u64 {
+        PENDING_BYTES.load(Relaxed)
     }
 
     /// Objects waiting to be freed.

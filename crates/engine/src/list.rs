@@ -14,9 +14,10 @@
 //!
 //! Interior chunks (all but `list-compress-depth` chunks at each end, at least one) are
 //! compressed with an LZF-style codec when that saves at least 8 bytes, as Redis's
-//! quicklist does when `list-compress-depth` is set; Brim does it by default (a depth of 0
-//! counts as 1), so pushes and pops work on raw end chunks while the bulk of a long list is
-//! stored compressed. Reading an interior chunk decompresses it into a temporary buffer.
+//! quicklist does when `list-compress-depth` is set. Brim's default depth is 1 (Redis's is
+//! 0, no compression), so pushes and pops work on raw end chunks while the bulk of a long
+//! list is stored compressed; 0 turns compression off as in Redis. Reading an interior
+//! chunk decompresses it into a temporary buffer.
 //!
 //! Redis 7.0 reports every list as `quicklist` (its listpack encoding for small lists came
 //! with 7.2), so the inline/big choice is invisible to clients.
@@ -58,6 +59,9 @@ pub struct Limit {
     depth: usize,
 }
 
+/// A compression depth no chunk index reaches: `list-compress-depth 0`.
+const NEVER_COMPRESS: usize = usize::MAX / 4;
+
 impl Limit {
     /// The limit `list-max-listpack-size` = `fill` stands for (one raw chunk at each end).
     pub fn from_fill(fill: i64) -> Limit {
@@ -71,9 +75,13 @@ impl Limit {
     }
 
     /// The same limit keeping `depth` chunks at each end uncompressed (`list-compress-depth`;
-    /// 0, Redis's "never compress", counts as 1: Brim always compresses interior chunks).
+    /// 0 means never compress, as in Redis).
     pub fn with_compress_depth(self, depth: u64) -> Limit {
-        Limit { depth: usize::try_from(depth).unwrap_or(usize::MAX).max(1), ..self }
+        let depth = match depth {
+            0 => NEVER_COMPRESS,
+            d => usize::try_from(d).unwrap_or(NEVER_COMPRESS).min(NEVER_COMPRESS),
+        };
+        Limit { depth, ..self }
     }
 
     /// Maximum bytes of packed elements in one chunk.
@@ -493,9 +501,14 @@ impl List {
         }
     }
 
-    fn insert_chunk(&mut self, at: usize, c: Chunk) {
+    /// Insert chunk `c` at index `at`, settling it and the chunks the longer deque makes
+    /// interior: the one shifted to index `depth` and the one now `depth` from the tail.
+    fn insert_chunk(&mut self, at: usize, c: Chunk, limit: Limit) {
         self.reserve_chunk();
         self.chunks.insert(at, c);
+        self.settle(at, limit);
+        self.settle(limit.depth, limit);
+        self.settle(self.chunks.len().saturating_sub(limit.depth + 1), limit);
     }
 
     /// Compress chunk `i` if it is an interior one (not within `depth` of either end).
@@ -529,17 +542,11 @@ impl List {
             _ => {
                 let mut c = Chunk::default();
                 c.push_back(e);
-                self.reserve_chunk();
-                match end {
-                    End::Head => {
-                        self.chunks.push_front(c);
-                        self.settle(limit.depth, limit);
-                    }
-                    End::Tail => {
-                        self.chunks.push_back(c);
-                        self.settle(self.chunks.len().saturating_sub(limit.depth + 1), limit);
-                    }
-                }
+                let at = match end {
+                    End::Head => 0,
+                    End::Tail => self.chunks.len(),
+                };
+                self.insert_chunk(at, c, limit);
             }
         }
         self.len += 1;
@@ -568,7 +575,7 @@ impl List {
         c.replace(k, e);
         if !limit.fits(c.raw_len(), c.len()) && c.len() > 1 {
             let tail = c.split();
-            self.insert_chunk(ci + 1, tail);
+            self.insert_chunk(ci + 1, tail, limit);
         }
         self.settle_range(ci, ci + 2, limit);
         true
@@ -595,7 +602,7 @@ impl List {
         self.len += 1;
         if !limit.fits(c.raw_len(), c.len()) && c.len() > 1 {
             let tail = c.split();
-            self.insert_chunk(ci + 1, tail);
+            self.insert_chunk(ci + 1, tail, limit);
         }
         self.settle_range(ci, ci + 2, limit);
     }

@@ -11,6 +11,7 @@
 //! 0xF4         an integer, i32
 //! 0xF5         an integer, i64
 //! 0xF6         a double, f64 (for sorted-set scores that are not integers)
+//! 0xF7         an integer, i24 (three bytes, little endian)
 //! ```
 //! A string that is the canonical text of an i64 is stored as an integer, so `"7"` costs
 //! two bytes. There is no back-length as in Redis's listpack: collections small enough to be
@@ -66,6 +67,9 @@ const INT16: u8 = 0xF3;
 const INT32: u8 = 0xF4;
 const INT64: u8 = 0xF5;
 const DOUBLE: u8 = 0xF6;
+const INT24: u8 = 0xF7;
+const I24_MIN: i64 = -(1 << 23);
+const I24_MAX: i64 = (1 << 23) - 1;
 const SHORT_MAX: usize = 0xEF;
 
 /// Bytes `e` takes when packed.
@@ -76,6 +80,7 @@ pub fn encoded_len(e: Elem) -> usize {
         Elem::Bytes(b) => 5 + b.len(),
         Elem::Int(n) if i8::try_from(n).is_ok() => 2,
         Elem::Int(n) if i16::try_from(n).is_ok() => 3,
+        Elem::Int(n) if (I24_MIN..=I24_MAX).contains(&n) => 4,
         Elem::Int(n) if i32::try_from(n).is_ok() => 5,
         Elem::Int(_) => 9,
         Elem::Double(_) => 9,
@@ -114,6 +119,9 @@ pub fn push(buf: &mut Vec<u8>, e: Elem) {
             } else if let Ok(v) = i16::try_from(n) {
                 buf.push(INT16);
                 buf.extend_from_slice(&v.to_le_bytes());
+            } else if (I24_MIN..=I24_MAX).contains(&n) {
+                buf.push(INT24);
+                buf.extend_from_slice(&(n as i32).to_le_bytes()[..3]);
             } else if let Ok(v) = i32::try_from(n) {
                 buf.push(INT32);
                 buf.extend_from_slice(&v.to_le_bytes());
@@ -152,6 +160,12 @@ pub fn read(buf: &[u8], at: usize) -> Option<(Elem<'_>, usize)> {
         INT32 => return Some((Elem::Int(i32::from_le_bytes(read_array(buf, p)?) as i64), p + 4)),
         INT64 => return Some((Elem::Int(i64::from_le_bytes(read_array(buf, p)?)), p + 8)),
         DOUBLE => return Some((Elem::Double(f64::from_le_bytes(read_array(buf, p)?)), p + 8)),
+        INT24 => {
+            let [a, b, c] = read_array::<3>(buf, p)?;
+            // Sign-extend from 24 bits.
+            let v = i32::from_le_bytes([a, b, c, if c & 0x80 != 0 { 0xFF } else { 0 }]);
+            return Some((Elem::Int(v as i64), p + 3));
+        }
         _ => return None,
     };
     Some((Elem::Bytes(buf.get(start..start + len)?), start + len))
@@ -201,6 +215,9 @@ mod tests {
             Elem::Int(0),
             Elem::Int(-128),
             Elem::Int(30_000),
+            Elem::Int(8_000_000),
+            Elem::Int(-8_388_608),
+            Elem::Int(8_388_608),
             Elem::Int(-2_000_000_000),
             Elem::Int(i64::MIN),
             Elem::Double(1.5),

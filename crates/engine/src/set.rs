@@ -173,16 +173,7 @@ impl Set {
 
     /// Whether `m` is a member.
     pub fn contains(&self, m: &[u8]) -> bool {
-        // A SCAN step from the member's hash visits exactly the buckets the member can be in
-        // (one per table while rehashing), without needing the table mutably.
-        let mut found = false;
-        self.table.scan(hash_key(m), |e| {
-            // SAFETY: the table hands out live members.
-            if !found && unsafe { member(e) } == m {
-                found = true;
-            }
-        });
-        found
+        self.table.get(m, hash_key(m)).is_some()
     }
 
     /// Add `m`; returns whether it was new.

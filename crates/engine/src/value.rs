@@ -79,10 +79,12 @@ impl PackedKind {
         }
     }
 
-    /// The name OBJECT ENCODING reports.
+    /// The name OBJECT ENCODING reports (Redis 7.0 calls every list a quicklist, even one
+    /// node long).
     pub fn encoding(self) -> &'static str {
         match self {
             PackedKind::SetInts => "intset",
+            PackedKind::List => "quicklist",
             _ => "listpack",
         }
     }

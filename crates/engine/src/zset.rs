@@ -1341,7 +1341,7 @@ mod tests {
     }
 
     fn member(m: u8) -> Vec<u8> {
-        if m % 3 == 0 {
+        if m.is_multiple_of(3) {
             (m as u32 * 7).to_string().into_bytes()
         } else {
             format!("m{m}").into_bytes()

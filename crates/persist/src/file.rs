@@ -159,7 +159,10 @@ pub fn save(
         f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, dir.join(filename)).map_err(|e| {
-            Error(format!("Error moving temp DB file {} on the final destination {filename}: {e}", tmp.display()))
+            Error(format!(
+                "Error moving temp DB file {} on the final destination {filename}: {e}",
+                tmp.display()
+            ))
         })?;
         Ok(stats)
     })();
@@ -243,9 +246,9 @@ pub fn load_from<R: std::io::Read>(
     loop {
         match rd.next_record()? {
             Record::Eof => return Ok(stats),
-            Record::Aux(k, v) => {
-                stats.aux.push((String::from_utf8_lossy(&k).into_owned(), String::from_utf8_lossy(&v).into_owned()))
-            }
+            Record::Aux(k, v) => stats
+                .aux
+                .push((String::from_utf8_lossy(&k).into_owned(), String::from_utf8_lossy(&v).into_owned())),
             Record::SelectDb(n) => {
                 if n >= ks.len() as u64 {
                     return Err(Error(format!(

@@ -258,9 +258,7 @@ mod tests {
         let lp = w.finish();
         assert_eq!(
             lp,
-            [
-                20, 0, 0, 0, 3, 0, 0x85, b'h', b'e', b'l', b'l', b'o', 6, 0xC4, 0x00, 2, 0xDF, 0xFF, 2, 0xFF
-            ]
+            [20, 0, 0, 0, 3, 0, 0x85, b'h', b'e', b'l', b'l', b'o', 6, 0xC4, 0x00, 2, 0xDF, 0xFF, 2, 0xFF]
         );
         assert_eq!(entries(&lp).unwrap(), vec![Elem::Bytes(b"hello"), Elem::Int(1024), Elem::Int(-1)]);
     }
@@ -270,7 +268,23 @@ mod tests {
         let long = vec![b'y'; 5000];
         let mid = vec![b'x'; 300];
         let mut w = Writer::new();
-        let ints = [0, 127, 128, -1, -4096, 4095, 4096, -4097, 32767, -32768, 8_388_607, -8_388_608, 1 << 31, i64::MIN, i64::MAX];
+        let ints = [
+            0,
+            127,
+            128,
+            -1,
+            -4096,
+            4095,
+            4096,
+            -4097,
+            32767,
+            -32768,
+            8_388_607,
+            -8_388_608,
+            1 << 31,
+            i64::MIN,
+            i64::MAX,
+        ];
         for v in ints {
             w.push_int(v);
         }

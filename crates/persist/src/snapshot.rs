@@ -86,8 +86,13 @@ impl Snapshot {
                 dir.display()
             ))
         })?;
-        let mut out =
-            Out { w: BufWriter::with_capacity(1 << 16, f), crc: 0, bytes: 0, db: None, sized: vec![false; ks.len()] };
+        let mut out = Out {
+            w: BufWriter::with_capacity(1 << 16, f),
+            crc: 0,
+            bytes: 0,
+            db: None,
+            sized: vec![false; ks.len()],
+        };
         let mut buf = Vec::with_capacity(256);
         buf.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
         write_aux(&mut buf, "redis-ver", b"7.0.15");
@@ -262,7 +267,12 @@ mod tests {
         let acc = Access::at(1_000_000);
         for i in 0..2000u32 {
             let k = format!("k{i}");
-            ks.db((i % 3) as usize).lock(k.as_bytes()).set(k.as_bytes(), NewValue::Str(b"old"), SetExpire::Clear, &acc);
+            ks.db((i % 3) as usize).lock(k.as_bytes()).set(
+                k.as_bytes(),
+                NewValue::Str(b"old"),
+                SetExpire::Clear,
+                &acc,
+            );
         }
         let before = keys_of(&ks, &acc);
         let snap = Snapshot::start(&ks, &dir, "snap.rdb", opts(), acc).unwrap();

@@ -166,3 +166,122 @@ pub fn write_big_zset(buf: &mut Vec<u8>, z: &ZSet, compress: bool) -> Result<()>
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rdb::decode::{read_value, Input};
+    use crate::rdb::encode::{type_of, write_value, Options};
+    use brim_engine::{Access, SetExpire, Stripe};
+    use proptest::prelude::*;
+
+    fn canonical(v: Value) -> Value {
+        match v {
+            Value::Set(mut m) => {
+                m.sort();
+                Value::Set(m)
+            }
+            Value::Hash(mut p) => {
+                p.sort();
+                Value::Hash(p)
+            }
+            Value::ZSet(mut p) => {
+                p.sort_by(|a, b| zset::cmp_key(a.1, &a.0, b.1, &b.0));
+                Value::ZSet(p)
+            }
+            v => v,
+        }
+    }
+
+    /// Store `v` with `lim`, write it back, read it again.
+    fn round_trip(v: &Value, lim: &Limits, compress: bool) -> (Value, &'static str) {
+        let mut s = Stripe::new(1);
+        let acc = Access::at(1000);
+        with_new_value(v, lim, |nv| s.set(b"k", nv, SetExpire::Clear, &acc)).unwrap();
+        let e = s.get(b"k", &acc).unwrap();
+        let opts = Options { compress, list_limit: lim.list, ..Options::default() };
+        let val = e.value();
+        let mut buf = vec![type_of(&val)];
+        write_value(&mut buf, &val, &opts).unwrap();
+        let mut inp = Input::new(&buf[..]);
+        let t = inp.u8().unwrap();
+        (read_value(&mut inp, t).unwrap(), e.encoding())
+    }
+
+    fn text() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            (-1000i64..1000).prop_map(|n| n.to_string().into_bytes()),
+            any::<i64>().prop_map(|n| n.to_string().into_bytes()),
+            proptest::collection::vec(any::<u8>(), 0..80),
+            (0usize..300).prop_map(|n| vec![b'r'; n]),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            text().prop_map(Value::Str),
+            proptest::collection::vec(text(), 1..300).prop_map(Value::List),
+            proptest::collection::hash_set(text(), 1..300).prop_map(|s| Value::Set(s.into_iter().collect())),
+            proptest::collection::hash_map(text(), text(), 1..200)
+                .prop_map(|m| Value::Hash(m.into_iter().collect())),
+            proptest::collection::hash_map(
+                text(),
+                prop_oneof![
+                    any::<i32>().prop_map(|n| n as f64),
+                    -1e300f64..1e300,
+                    Just(f64::INFINITY),
+                    Just(f64::NEG_INFINITY)
+                ],
+                1..200
+            )
+            .prop_map(|m| Value::ZSet(m.into_iter().collect())),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn every_value_survives_store_write_read(v in value(), small in any::<bool>(), compress in any::<bool>()) {
+            let lim = if small {
+                Limits {
+                    hash_entries: 4,
+                    hash_value: 8,
+                    zset_entries: 4,
+                    zset_value: 8,
+                    set: SetLimits { intset_entries: 4, listpack_entries: 4, listpack_value: 8 },
+                    list: Limit::from_fill(3),
+                }
+            } else {
+                Limits::default()
+            };
+            let (back, _) = round_trip(&v, &lim, compress);
+            let want = match &v {
+                Value::Str(s) => Value::Str(s.clone()),
+                other => other.clone(),
+            };
+            prop_assert_eq!(canonical(back), canonical(want));
+        }
+    }
+
+    #[test]
+    fn encodings_follow_the_limits() {
+        let lim = Limits::default();
+        let ints = Value::Set((0..10).map(|i| i.to_string().into_bytes()).collect());
+        assert_eq!(round_trip(&ints, &lim, true).1, "intset");
+        let many = Value::Set((0..600).map(|i| i.to_string().into_bytes()).collect());
+        assert_eq!(round_trip(&many, &lim, true).1, "hashtable");
+        let h = Value::Hash(vec![(b"f".to_vec(), vec![b'v'; 65])]);
+        assert_eq!(round_trip(&h, &lim, true).1, "hashtable");
+        let h = Value::Hash(vec![(b"f".to_vec(), vec![b'v'; 64])]);
+        assert_eq!(round_trip(&h, &lim, true).1, "listpack");
+        let z = Value::ZSet((0..129).map(|i| (format!("m{i}").into_bytes(), i as f64)).collect());
+        assert_eq!(round_trip(&z, &lim, true).1, "skiplist");
+        let dup = Value::Hash(vec![(b"f".to_vec(), b"1".to_vec()), (b"f".to_vec(), b"2".to_vec())]);
+        assert!(with_new_value(&dup, &lim, |_| ()).is_err());
+        let dup = Value::Set(vec![b"a".to_vec(), b"a".to_vec()]);
+        assert!(with_new_value(&dup, &lim, |_| ()).is_err());
+        let dup = Value::ZSet(vec![(b"a".to_vec(), 1.0), (b"a".to_vec(), 2.0)]);
+        assert!(with_new_value(&dup, &lim, |_| ()).is_err());
+        assert!(with_new_value(&Value::List(vec![]), &lim, |_| ()).is_err());
+    }
+}

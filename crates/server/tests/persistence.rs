@@ -19,7 +19,8 @@ struct Dir(PathBuf);
 
 impl Dir {
     fn new(tag: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("brim-persist-{tag}-{}-{}", std::process::id(), free_port()));
+        let d =
+            std::env::temp_dir().join(format!("brim-persist-{tag}-{}-{}", std::process::id(), free_port()));
         std::fs::create_dir_all(&d).expect("dir");
         Dir(d)
     }
@@ -183,7 +184,10 @@ fn snapshot(raw: &mut Raw) -> BTreeMap<(u32, String), (String, Vec<String>, Stri
 fn check_rdb(path: &Path) {
     let out = Command::new("redis-check-rdb").arg(path).output().expect("redis-check-rdb");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("RDB looks OK"), "redis-check-rdb refused {path:?}:\n{text}");
+    assert!(
+        out.status.success() && text.contains("RDB looks OK"),
+        "redis-check-rdb refused {path:?}:\n{text}"
+    );
 }
 
 fn info_field(raw: &mut Raw, field: &str) -> String {
@@ -209,8 +213,19 @@ fn wait_for(mut f: impl FnMut() -> bool, what: &str) {
 
 /// Encodings Brim and Redis 7.0 agree on after loading the same data.
 const SAME_ENCODING: &[&str] = &[
-    "s:int", "s:embstr", "s:long", "h:small", "h:many", "h:longvalue", "set:ints", "set:manyints", "set:big",
-    "z:small", "z:big", "z:longmember", "l:big",
+    "s:int",
+    "s:embstr",
+    "s:long",
+    "h:small",
+    "h:many",
+    "h:longvalue",
+    "set:ints",
+    "set:manyints",
+    "set:big",
+    "z:small",
+    "z:big",
+    "z:longmember",
+    "l:big",
 ];
 
 #[test]
@@ -333,7 +348,10 @@ fn dump_payloads_travel_both_ways() {
         assert_eq!(String::from_utf8_lossy(&reply), "+OK\r\n", "RESTORE in Redis of Brim's DUMP of {key}");
     }
     let strip_ttl = |m: BTreeMap<(u32, String), (String, Vec<String>, String)>| {
-        m.into_iter().filter(|((db, _), _)| *db == 0).map(|(k, (t, v, _))| (k, (t, v))).collect::<BTreeMap<_, _>>()
+        m.into_iter()
+            .filter(|((db, _), _)| *db == 0)
+            .map(|(k, (t, v, _))| (k, (t, v)))
+            .collect::<BTreeMap<_, _>>()
     };
     let want = strip_ttl(want);
     assert_eq!(strip_ttl(snapshot(&mut b2)), want);
@@ -363,7 +381,8 @@ fn restore_options_and_errors_match_redis() {
     let n = bad.len();
     bad[n - 1] ^= 0xFF;
     let restore = |key: &str, ttl: &str, payload: &[u8], opts: &[&str]| -> Vec<Vec<u8>> {
-        let mut v = vec![b"RESTORE".to_vec(), key.as_bytes().to_vec(), ttl.as_bytes().to_vec(), payload.to_vec()];
+        let mut v =
+            vec![b"RESTORE".to_vec(), key.as_bytes().to_vec(), ttl.as_bytes().to_vec(), payload.to_vec()];
         v.extend(opts.iter().map(|o| o.as_bytes().to_vec()));
         v
     };
@@ -448,7 +467,8 @@ fn restore_freq_and_idletime_set_access_data() {
     let mut b = lru.raw();
     let reply = cmd(&mut b, &[&b"RESTORE"[..], b"i", b"0", &p, b"IDLETIME", b"3600"]);
     assert_eq!(reply, b"+OK\r\n");
-    let idle: i64 = run(&mut b, &["OBJECT", "IDLETIME", "i"]).trim().trim_start_matches(':').parse().expect("idle");
+    let idle: i64 =
+        run(&mut b, &["OBJECT", "IDLETIME", "i"]).trim().trim_start_matches(':').parse().expect("idle");
     assert!((3600..=3601).contains(&idle), "idle {idle}");
 }
 
@@ -508,7 +528,10 @@ fn save_points_trigger_a_background_save() {
     std::thread::sleep(Duration::from_millis(2200));
     assert!(!dir.file("sp.rdb").exists(), "one change does not reach the save point");
     run(&mut b, &["SET", "b", "2"]);
-    wait_for(|| dir.file("sp.rdb").exists() && info_field(&mut b, "rdb_bgsave_in_progress") == "0", "save point");
+    wait_for(
+        || dir.file("sp.rdb").exists() && info_field(&mut b, "rdb_bgsave_in_progress") == "0",
+        "save point",
+    );
     let after: i64 = run(&mut b, &["LASTSAVE"]).trim().trim_start_matches(':').parse().expect("lastsave");
     assert!(after > before);
     check_rdb(&dir.file("sp.rdb"));
@@ -659,4 +682,58 @@ fn expired_keys_are_skipped_when_loading() {
     assert_eq!(run(&mut b, &["DBSIZE"]), ":1\r\n");
     assert_eq!(info_field(&mut b, "rdb_last_load_keys_expired"), "1");
     assert_eq!(info_field(&mut b, "rdb_last_load_keys_loaded"), "1");
+}
+
+#[test]
+fn bgsave_is_a_point_in_time_snapshot_under_writes() {
+    let dir = Dir::new("pit");
+    let brim = brim_in(&dir, "pit.rdb", &[]);
+    let mut b = brim.raw();
+    const N: usize = 50_000;
+    let mut pipeline = Vec::new();
+    let mut replies = 0;
+    for chunk in (0..N).collect::<Vec<_>>().chunks(1000) {
+        let mut args: Vec<Vec<u8>> = vec![b"MSET".to_vec()];
+        for i in chunk {
+            args.push(format!("k{i}").into_bytes());
+            args.push(format!("old-{i}").into_bytes());
+        }
+        let a: Vec<&[u8]> = args.iter().map(|x| x.as_slice()).collect();
+        pipeline.extend(encode(&a));
+        replies += 1;
+    }
+    pipeline.extend(encode(&[b"BGSAVE"]));
+    replies += 1;
+    // Right behind BGSAVE in the same pipeline: overwrite, delete, add, flush another db.
+    for i in 0..N {
+        let k = format!("k{i}");
+        if i % 3 == 0 {
+            pipeline.extend(encode(&[b"DEL", k.as_bytes()]));
+        } else {
+            pipeline.extend(encode(&[b"SET", k.as_bytes(), b"new"]));
+        }
+        pipeline.extend(encode(&[b"SET", format!("added{i}").as_bytes(), b"x"]));
+        replies += 2;
+    }
+    b.send(&pipeline);
+    let mut saw_started = false;
+    for _ in 0..replies {
+        let r = b.read_reply();
+        assert!(!r.starts_with(b"-"), "{}", String::from_utf8_lossy(&r));
+        saw_started |= r == b"+Background saving started\r\n";
+    }
+    assert!(saw_started);
+    wait_for(|| info_field(&mut b, "rdb_bgsave_in_progress") == "0", "BGSAVE");
+    assert_eq!(info_field(&mut b, "rdb_last_bgsave_status"), "ok");
+    check_rdb(&dir.file("pit.rdb"));
+    let redis = redis_in(&dir, "pit.rdb", &[]);
+    let mut r = redis.raw();
+    assert_eq!(run(&mut r, &["DBSIZE"]), format!(":{N}\r\n"));
+    for i in (0..N).step_by(97) {
+        let k = format!("k{i}");
+        assert_eq!(run(&mut r, &["GET", &k]), format!("${}\r\nold-{i}\r\n", format!("old-{i}").len()));
+    }
+    assert_eq!(run(&mut r, &["EXISTS", "added0"]), ":0\r\n");
+    // Brim itself moved on.
+    assert_eq!(run(&mut b, &["GET", "k1"]), "$3\r\nnew\r\n");
 }

@@ -426,7 +426,7 @@ fn lazy_subscriber(port: u16, channel: &str) -> TcpStream {
     w.write_all(&encode(&[b"SUBSCRIBE", channel.as_bytes()])).expect("subscribe");
     let mut buf = [0u8; 64];
     let mut got = 0;
-    while got < frame(&["subscribe", channel, "1"]).len() - 2 {
+    while got < confirm("subscribe", channel, 1).len() {
         got += w.read(&mut buf[got..]).expect("read");
     }
     s

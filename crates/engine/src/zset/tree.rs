@@ -557,7 +557,6 @@ impl Tree {
     #[cfg(test)]
     pub(crate) fn check(&self, less: impl Fn(Item, Item) -> bool) {
         unsafe fn rec(
-            t: &Tree,
             p: *mut u8,
             h: usize,
             is_root: bool,
@@ -576,7 +575,7 @@ impl Tree {
             let mut total = 0;
             for i in 0..n.len {
                 let before = out.len();
-                let c = rec(t, n.children[i], h - 1, false, out, leaves);
+                let c = rec(n.children[i], h - 1, false, out, leaves);
                 assert_eq!(c, n.counts[i], "count of child {i}");
                 assert_eq!(out[before], n.firsts[i], "first of child {i}");
                 total += c;
@@ -589,7 +588,7 @@ impl Tree {
             assert_eq!(self.len, 0);
             return;
         }
-        let total = unsafe { rec(self, self.root, self.height, true, &mut out, &mut leaves) };
+        let total = unsafe { rec(self.root, self.height, true, &mut out, &mut leaves) };
         assert_eq!(total, self.len);
         assert_eq!(leaves.len(), self.leaves);
         for w in out.windows(2) {
@@ -725,7 +724,7 @@ mod tests {
         while !m.is_empty() {
             let r = rng.below(m.len());
             assert_eq!(t.remove_at(r).map(val), Some(m.remove(r)));
-            if m.len() % 500 == 0 {
+            if m.len().is_multiple_of(500) {
                 model_check(&t, &m);
             }
         }

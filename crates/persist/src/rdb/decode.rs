@@ -91,7 +91,7 @@ impl<R: Read> Input<R> {
     }
 
     /// A length.
-    pub fn len(&mut self) -> Result<u64> {
+    pub fn length(&mut self) -> Result<u64> {
         match self.len_or_enc()? {
             (n, false) => Ok(n),
             _ => corrupt("unexpected encoded length"),
@@ -109,8 +109,8 @@ impl<R: Read> Input<R> {
             1 => Ok(i16::from_le_bytes(self.array()?).to_string().into_bytes()),
             2 => Ok(i32::from_le_bytes(self.array()?).to_string().into_bytes()),
             3 => {
-                let clen = self.len()?;
-                let len = self.len()?;
+                let clen = self.length()?;
+                let len = self.length()?;
                 // LZF expands at most 132-fold (a 2-byte reference yields up to 264 bytes).
                 if len > clen.saturating_mul(132).saturating_add(64) {
                     return corrupt("Invalid LZF compressed string");
@@ -179,7 +179,7 @@ fn cap(n: u64) -> usize {
 }
 
 fn pairs<T>(items: Vec<Elem>, mut second: impl FnMut(&Elem) -> Option<T>) -> Result<Vec<(Vec<u8>, T)>> {
-    if items.len() % 2 != 0 {
+    if !items.len().is_multiple_of(2) {
         return corrupt("odd number of elements in a pair encoding");
     }
     let mut out = Vec::with_capacity(items.len() / 2);
@@ -204,7 +204,7 @@ pub fn read_value<R: Read>(inp: &mut Input<R>, t: u8) -> Result<Value> {
     Ok(match t {
         types::STRING => Value::Str(inp.string()?),
         types::LIST | types::SET => {
-            let n = inp.len()?;
+            let n = inp.length()?;
             let mut v = Vec::with_capacity(cap(n));
             for _ in 0..n {
                 v.push(inp.string()?);
@@ -216,7 +216,7 @@ pub fn read_value<R: Read>(inp: &mut Input<R>, t: u8) -> Result<Value> {
             }
         }
         types::ZSET | types::ZSET_2 => {
-            let n = inp.len()?;
+            let n = inp.length()?;
             let mut v = Vec::with_capacity(cap(n));
             for _ in 0..n {
                 let m = inp.string()?;
@@ -229,7 +229,7 @@ pub fn read_value<R: Read>(inp: &mut Input<R>, t: u8) -> Result<Value> {
             Value::ZSet(v)
         }
         types::HASH => {
-            let n = inp.len()?;
+            let n = inp.length()?;
             let mut v = Vec::with_capacity(cap(n));
             for _ in 0..n {
                 let f = inp.string()?;
@@ -238,10 +238,10 @@ pub fn read_value<R: Read>(inp: &mut Input<R>, t: u8) -> Result<Value> {
             Value::Hash(v)
         }
         types::LIST_QUICKLIST | types::LIST_QUICKLIST_2 => {
-            let nodes = inp.len()?;
+            let nodes = inp.length()?;
             let mut v = Vec::new();
             for _ in 0..nodes {
-                let kind = if t == types::LIST_QUICKLIST_2 { inp.len()? } else { container::PACKED };
+                let kind = if t == types::LIST_QUICKLIST_2 { inp.length()? } else { container::PACKED };
                 let blob = inp.string()?;
                 match kind {
                     container::PLAIN => v.push(blob),
@@ -374,17 +374,17 @@ impl<R: Read> Reader<R> {
             match t {
                 opcodes::EXPIRETIME_MS => expire_ms = Some(self.inp.i64_le()?),
                 opcodes::EXPIRETIME => expire_ms = Some(self.inp.i32_le()? as i64 * 1000),
-                opcodes::IDLE => idle_s = Some(self.inp.len()?),
+                opcodes::IDLE => idle_s = Some(self.inp.length()?),
                 opcodes::FREQ => freq = Some(self.inp.u8()?),
                 opcodes::AUX => {
                     let k = self.inp.string()?;
                     let v = self.inp.string()?;
                     return Ok(Record::Aux(k, v));
                 }
-                opcodes::SELECTDB => return Ok(Record::SelectDb(self.inp.len()?)),
+                opcodes::SELECTDB => return Ok(Record::SelectDb(self.inp.length()?)),
                 opcodes::RESIZEDB => {
-                    let a = self.inp.len()?;
-                    let b = self.inp.len()?;
+                    let a = self.inp.length()?;
+                    let b = self.inp.length()?;
                     return Ok(Record::ResizeDb(a, b));
                 }
                 opcodes::FUNCTION2 => return Ok(Record::Function(self.inp.string()?)),
@@ -392,7 +392,9 @@ impl<R: Read> Reader<R> {
                     return Err(Error("Pre-release function format not supported.".into()))
                 }
                 opcodes::MODULE_AUX => {
-                    return Err(Error("Can't load module auxiliary data: Brim does not support modules".into()))
+                    return Err(Error(
+                        "Can't load module auxiliary data: Brim does not support modules".into(),
+                    ))
                 }
                 opcodes::EOF => {
                     if self.version >= 5 {
@@ -412,6 +414,262 @@ impl<R: Read> Reader<R> {
                     return Ok(Record::Entry(Entry { key, value, expire_ms, idle_s, freq }));
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crc64::crc64;
+    use crate::rdb::encode::{write_len, write_string};
+    use crate::rdb::Value;
+
+    /// A ziplist of `items` as Redis before 7.0 builds it.
+    fn ziplist(items: &[&[u8]]) -> Vec<u8> {
+        let mut body = Vec::new();
+        let mut prev = 0usize;
+        let mut tail = 10;
+        for it in items {
+            let start = body.len();
+            tail = 10 + start;
+            if prev < 254 {
+                body.push(prev as u8);
+            } else {
+                body.push(0xFE);
+                body.extend_from_slice(&(prev as u32).to_le_bytes());
+            }
+            match std::str::from_utf8(it).ok().and_then(|s| s.parse::<i64>().ok()) {
+                Some(v) if (0..=12).contains(&v) => body.push(0xF1 + v as u8),
+                Some(v) if i16::try_from(v).is_ok() => {
+                    body.push(0xC0);
+                    body.extend_from_slice(&(v as i16).to_le_bytes());
+                }
+                Some(v) => {
+                    body.push(0xE0);
+                    body.extend_from_slice(&v.to_le_bytes());
+                }
+                None if it.len() < 64 => {
+                    body.push(it.len() as u8);
+                    body.extend_from_slice(it);
+                }
+                None => {
+                    body.push(0x40 | (it.len() >> 8) as u8);
+                    body.push(it.len() as u8);
+                    body.extend_from_slice(it);
+                }
+            }
+            prev = body.len() - start;
+        }
+        let mut zl = Vec::new();
+        zl.extend_from_slice(&((10 + body.len() + 1) as u32).to_le_bytes());
+        zl.extend_from_slice(&(tail as u32).to_le_bytes());
+        zl.extend_from_slice(&(items.len() as u16).to_le_bytes());
+        zl.extend_from_slice(&body);
+        zl.push(0xFF);
+        zl
+    }
+
+    fn lp(items: &[&[u8]]) -> Vec<u8> {
+        let mut w = listpack::Writer::new();
+        for it in items {
+            w.push_str(it);
+        }
+        w.finish()
+    }
+
+    fn finish(mut f: Vec<u8>) -> Vec<u8> {
+        f.push(opcodes::EOF);
+        let crc = crc64(0, &f);
+        f.extend_from_slice(&crc.to_le_bytes());
+        f
+    }
+
+    fn key(f: &mut Vec<u8>, t: u8, k: &str) {
+        f.push(t);
+        write_string(f, k.as_bytes(), false);
+    }
+
+    fn read_all(bytes: &[u8]) -> Result<Vec<Entry>> {
+        let mut r = Reader::new(bytes, true)?;
+        let mut out = Vec::new();
+        loop {
+            match r.next_record()? {
+                Record::Eof => return Ok(out),
+                Record::Entry(e) => out.push(e),
+                _ => {}
+            }
+        }
+    }
+
+    fn strings(v: &[&str]) -> Vec<Vec<u8>> {
+        v.iter().map(|s| s.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn reads_the_old_types_redis_6_and_earlier_write() {
+        let mut f = b"REDIS0009".to_vec();
+        f.push(opcodes::AUX);
+        write_string(&mut f, b"redis-ver", false);
+        write_string(&mut f, b"6.2.0", false);
+        f.push(opcodes::SELECTDB);
+        write_len(&mut f, 0);
+        f.push(opcodes::RESIZEDB);
+        write_len(&mut f, 9);
+        write_len(&mut f, 1);
+        // EXPIRETIME in seconds, then an LZF string.
+        f.push(opcodes::EXPIRETIME);
+        f.extend_from_slice(&2_000_000_000i32.to_le_bytes());
+        key(&mut f, types::STRING, "str");
+        write_string(&mut f, &[b'z'; 300], true);
+        // Plain list, old ZSET with string scores.
+        key(&mut f, types::LIST, "list");
+        write_len(&mut f, 3);
+        for s in ["a", "12", "c"] {
+            write_string(&mut f, s.as_bytes(), false);
+        }
+        key(&mut f, types::ZSET, "zset");
+        write_len(&mut f, 3);
+        write_string(&mut f, b"m1", false);
+        f.push(3);
+        f.extend_from_slice(b"1.5");
+        write_string(&mut f, b"m2", false);
+        f.push(254);
+        write_string(&mut f, b"m3", false);
+        f.push(255);
+        // Ziplist-encoded list, sorted set and hash; a quicklist of ziplists.
+        key(&mut f, types::LIST_ZIPLIST, "zl");
+        write_string(&mut f, &ziplist(&[b"x", b"7", b"-300", b"99999999999"]), false);
+        key(&mut f, types::ZSET_ZIPLIST, "zz");
+        write_string(&mut f, &ziplist(&[b"a", b"1", b"b", b"2.5"]), false);
+        key(&mut f, types::HASH_ZIPLIST, "zh");
+        let long = vec![b'v'; 100];
+        write_string(&mut f, &ziplist(&[b"f", &long, b"g", b"3"]), false);
+        key(&mut f, types::LIST_QUICKLIST, "ql");
+        write_len(&mut f, 2);
+        write_string(&mut f, &ziplist(&[b"1", b"2"]), false);
+        write_string(&mut f, &ziplist(&[b"three"]), true);
+        // IDLE and FREQ before a plain hash and a plain set.
+        f.push(opcodes::IDLE);
+        write_len(&mut f, 1234);
+        key(&mut f, types::HASH, "hash");
+        write_len(&mut f, 1);
+        write_string(&mut f, b"k", false);
+        write_string(&mut f, b"v", false);
+        f.push(opcodes::FREQ);
+        f.push(9);
+        key(&mut f, types::SET, "set");
+        write_len(&mut f, 2);
+        write_string(&mut f, b"1", false);
+        write_string(&mut f, b"x", false);
+        let f = finish(f);
+        let e = read_all(&f).unwrap();
+        assert_eq!(e.len(), 9);
+        assert_eq!(e[0].expire_ms, Some(2_000_000_000_000));
+        assert_eq!(e[0].value, Value::Str(vec![b'z'; 300]));
+        assert_eq!(e[1].value, Value::List(strings(&["a", "12", "c"])));
+        assert_eq!(
+            e[2].value,
+            Value::ZSet(vec![
+                (b"m1".to_vec(), 1.5),
+                (b"m2".to_vec(), f64::INFINITY),
+                (b"m3".to_vec(), f64::NEG_INFINITY)
+            ])
+        );
+        assert_eq!(e[3].value, Value::List(strings(&["x", "7", "-300", "99999999999"])));
+        assert_eq!(e[4].value, Value::ZSet(vec![(b"a".to_vec(), 1.0), (b"b".to_vec(), 2.5)]));
+        assert_eq!(
+            e[5].value,
+            Value::Hash(vec![(b"f".to_vec(), long.clone()), (b"g".to_vec(), b"3".to_vec())])
+        );
+        assert_eq!(e[6].value, Value::List(strings(&["1", "2", "three"])));
+        assert_eq!((e[7].idle_s, e[7].freq), (Some(1234), None));
+        assert_eq!((e[8].idle_s, e[8].freq), (None, Some(9)));
+        assert_eq!(e[8].value, Value::Set(strings(&["1", "x"])));
+        // The checksum covers everything.
+        let mut bad = f.clone();
+        bad[40] ^= 1;
+        assert!(read_all(&bad).is_err());
+    }
+
+    #[test]
+    fn reads_redis_7_2_types() {
+        let mut f = b"REDIS0011".to_vec();
+        f.push(opcodes::SELECTDB);
+        write_len(&mut f, 0);
+        key(&mut f, types::SET_LISTPACK, "s");
+        write_string(&mut f, &lp(&[b"a", b"5", b"b"]), false);
+        key(&mut f, types::LIST_QUICKLIST_2, "l");
+        write_len(&mut f, 2);
+        write_len(&mut f, container::PLAIN);
+        write_string(&mut f, &[b'p'; 50], true);
+        write_len(&mut f, container::PACKED);
+        write_string(&mut f, &lp(&[b"x", b"-1"]), false);
+        key(&mut f, types::HASH_LISTPACK, "h");
+        write_string(&mut f, &lp(&[b"f", b"1"]), false);
+        key(&mut f, types::ZSET_LISTPACK, "z");
+        write_string(&mut f, &lp(&[b"m", b"3.25", b"n", b"4"]), false);
+        key(&mut f, types::SET_INTSET, "i");
+        write_string(&mut f, &crate::intset::encode(&[-1, 70000]), false);
+        let f = finish(f);
+        let e = read_all(&f).unwrap();
+        assert_eq!(e[0].value, Value::Set(strings(&["a", "5", "b"])));
+        let mut l = vec![vec![b'p'; 50]];
+        l.extend(strings(&["x", "-1"]));
+        assert_eq!(e[1].value, Value::List(l));
+        assert_eq!(e[2].value, Value::Hash(vec![(b"f".to_vec(), b"1".to_vec())]));
+        assert_eq!(e[3].value, Value::ZSet(vec![(b"m".to_vec(), 3.25), (b"n".to_vec(), 4.0)]));
+        assert_eq!(e[4].value, Value::Set(strings(&["-1", "70000"])));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_load() {
+        for (t, what) in [
+            (types::STREAM_LISTPACKS_2, "stream"),
+            (types::MODULE_2, "module"),
+            (types::HASH_ZIPMAP, "zipmap"),
+        ] {
+            let mut f = b"REDIS0010".to_vec();
+            key(&mut f, t, "k");
+            let err = read_all(&finish(f)).unwrap_err();
+            assert!(err.0.contains(what), "{err}");
+        }
+        assert!(read_all(b"REDIS0012").unwrap_err().0.contains("version 12"));
+        assert!(read_all(b"RUBIS0010").unwrap_err().0.contains("signature"));
+        // A huge length does not allocate: it fails at the end of the input.
+        let mut f = b"REDIS0010".to_vec();
+        key(&mut f, types::STRING, "k");
+        f.push(0x81);
+        f.extend_from_slice(&(1u64 << 60).to_be_bytes());
+        assert!(read_all(&f).is_err());
+        let mut f = b"REDIS0010".to_vec();
+        key(&mut f, types::LIST, "k");
+        f.push(0x81);
+        f.extend_from_slice(&(1u64 << 62).to_be_bytes());
+        assert!(read_all(&f).is_err());
+        // An LZF string claiming an absurd expansion.
+        let mut f = b"REDIS0010".to_vec();
+        key(&mut f, types::STRING, "k");
+        f.push(0xC3);
+        write_len(&mut f, 2);
+        write_len(&mut f, 1 << 40);
+        f.extend_from_slice(&[0, b'a']);
+        assert!(read_all(&f).is_err());
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        for n in 0..2000 {
+            let mut f = b"REDIS0010".to_vec();
+            for _ in 0..(n % 64) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                f.push(seed as u8);
+            }
+            let _ = read_all(&f);
+            let _ = crate::dump::parse(&f[9..]);
         }
     }
 }
