@@ -152,6 +152,9 @@ pub enum Outcome {
     Done,
     /// CLIENT PAUSE holds it back; offer it again later.
     Paused,
+    /// It blocked (BLPOP, ...): run nothing more for this client until
+    /// [`Session::resume`] says its reply is there (wait on [`Session::blocked_waiter`]).
+    Blocked,
 }
 
 /// Everything one connection needs to run commands.
@@ -162,12 +165,14 @@ pub struct Session<'a> {
     pub worker: &'a WorkerStats,
     /// The keyspace gate for the current batch.
     pub gate: Gate<'a>,
+    /// The command this client is blocked in, if any.
+    pub blocked: Option<crate::blocking::Blocked>,
 }
 
 impl<'a> Session<'a> {
     /// A session on `shared` for a worker.
     pub fn new(shared: &'a Shared, worker: &'a WorkerStats) -> Self {
-        Session { shared, worker, gate: Gate::Open }
+        Session { shared, worker, gate: Gate::Open, blocked: None }
     }
 
     /// Run one command from the network and write its reply (honouring CLIENT REPLY).
@@ -178,8 +183,12 @@ impl<'a> Session<'a> {
             return Outcome::Done;
         }
         let mark = out.len();
-        if self.process(client, out, args) == Outcome::Paused {
+        let outcome = self.process(client, out, args);
+        if outcome == Outcome::Paused {
             return Outcome::Paused;
+        }
+        if let Some(b) = self.blocked.as_mut() {
+            b.silent = matches!(client.reply_mode, ReplyMode::Off | ReplyMode::Skip);
         }
         match client.reply_mode {
             ReplyMode::On => {}
@@ -193,7 +202,37 @@ impl<'a> Session<'a> {
         for code in out.take_errors() {
             self.shared.count_error(&code);
         }
-        Outcome::Done
+        outcome
+    }
+
+    /// The waiter of the command this client is blocked in (its `notified()` resolves when
+    /// the reply may be there: then [`Session::resume`]).
+    pub fn blocked_waiter(&self) -> Option<std::sync::Arc<crate::blocking::Waiter>> {
+        self.blocked.as_ref().map(|b| b.waiter.clone())
+    }
+
+    /// When to [`Session::resume`] the blocked command for its timeout (`None`: no timeout,
+    /// or not blocked).
+    pub fn block_deadline(&self) -> Option<std::time::Instant> {
+        self.blocked.as_ref().and_then(|b| b.deadline)
+    }
+
+    /// If the client is blocked and its command's reply is decided (served, timed out, or
+    /// CLIENT UNBLOCK), write that reply (unless CLIENT REPLY dropped it), count the command,
+    /// and return `true`: the client runs commands again. `false`: still blocked.
+    pub fn resume(&mut self, out: &mut Reply) -> bool {
+        let Some(b) = self.blocked.as_mut() else { return true };
+        let Some(mut reply) = crate::blocking::poll(self.shared, b) else { return false };
+        let errors = reply.take_errors();
+        crate::blocking::count_unblocked(self.worker, b.cmd_id, !errors.is_empty());
+        if !b.silent {
+            out.raw(reply.as_bytes());
+        }
+        for code in errors {
+            self.shared.count_error(&code);
+        }
+        self.blocked = None;
+        true
     }
 
     fn process(&mut self, client: &mut Client, out: &mut Reply, args: &[&[u8]]) -> Outcome {
@@ -226,9 +265,20 @@ impl<'a> Session<'a> {
             && !out.is_resp3()
             && !(cmd.spec.container.is_none() && crate::pubsub::allowed_when_subscribed(cmd.spec.name))
         {
-            reject(self.worker, cmd, out, &crate::pubsub::subscribed_mode_error(&cmd.full_name()));
-            if client.multi.is_some() {
-                client.multi_error = true;
+            let reason = crate::pubsub::subscribed_mode_error(&cmd.full_name());
+            if cmd.spec.name == "exec" && cmd.spec.container.is_none() {
+                crate::transactions::discard_transaction(shared, client);
+                reject(
+                    self.worker,
+                    cmd,
+                    out,
+                    &format!("EXECABORT Transaction discarded because of: {reason}"),
+                );
+            } else {
+                reject(self.worker, cmd, out, &format!("ERR {reason}"));
+                if client.multi.is_some() {
+                    client.multi_error = true;
+                }
             }
             return Outcome::Done;
         }
@@ -250,7 +300,16 @@ impl<'a> Session<'a> {
             self.gate.shared(shared);
         }
         call(shared, self.worker, client, out, cmd, args);
-        Outcome::Done
+        let waiter = crate::blocking::take_new_waiter();
+        // Serve the clients blocked on keys this command (or EXEC) made ready.
+        crate::blocking::serve_ready(shared, self.worker);
+        match waiter {
+            Some(waiter) => {
+                self.blocked = Some(crate::blocking::Blocked::new(waiter, cmd.id));
+                Outcome::Blocked
+            }
+            None => Outcome::Done,
+        }
     }
 }
 
@@ -309,13 +368,17 @@ pub fn call(
         crate::notify::flush_engine_events(&mut ctx);
     }
     let us = start.elapsed().as_micros() as u64;
+    let blocked = crate::blocking::has_new_waiter();
     let stat = &worker.commands[cmd.id];
-    bump(&stat.calls, 1);
-    bump(&stat.usec, us);
-    if !errors_before && out.has_errors() {
-        bump(&stat.failed, 1);
+    // A command that blocked is counted when it is unblocked (`Session::resume`), as Redis.
+    if !blocked {
+        bump(&stat.calls, 1);
+        if !errors_before && out.has_errors() {
+            bump(&stat.failed, 1);
+        }
+        bump(&worker.commands_processed, 1);
     }
-    bump(&worker.commands_processed, 1);
+    bump(&stat.usec, us);
     if shared.has_monitors.load(Relaxed) && !cmd.spec.has(flags::SKIP_MONITOR | flags::ADMIN) {
         feed_monitors(shared, client, args);
     }
@@ -323,7 +386,7 @@ pub fn call(
     bump(&h.commands, 1);
     h.last_interaction_ms.store(acc.now_ms, Relaxed);
     h.set_last_command(cmd.spec);
-    if cmd.spec.has(flags::SKIP_SLOWLOG) {
+    if cmd.spec.has(flags::SKIP_SLOWLOG) || blocked {
         return;
     }
     let threshold = shared.config.slowlog_log_slower_than();

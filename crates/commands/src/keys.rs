@@ -17,15 +17,19 @@ use brim_engine::{
     ValueRef,
 };
 
+use brim_engine::lazyfree;
+use smallvec::SmallVec;
+
 use crate::args::{is, parse_i64, NOT_INTEGER, SYNTAX};
 use crate::ctx::Ctx;
+use crate::notify::{class, keyspace_event};
 use crate::shared::unix_us;
 use crate::table::{cmd, exclusive, Registration};
 
 /// The keys family.
 pub const COMMANDS: &[Registration] = &[
     cmd("del", del),
-    cmd("unlink", del),
+    cmd("unlink", unlink),
     cmd("exists", exists),
     cmd("type", type_),
     cmd("touch", touch),
@@ -83,13 +87,41 @@ pub fn parse_db_index(ctx: &mut Ctx, arg: &[u8]) -> Option<usize> {
     Some(n as usize)
 }
 
-/// DEL / UNLINK key [key ...]
+/// DEL key [key ...]: big values are freed on the lazy-free thread with
+/// `lazyfree-lazy-user-del`.
 fn del(ctx: &mut Ctx, args: &[&[u8]]) {
+    let lazy = ctx.shared.config.lazyfree_lazy_user_del();
+    del_generic(ctx, args, lazy);
+}
+
+/// UNLINK key [key ...]: DEL that always frees big values on the lazy-free thread.
+fn unlink(ctx: &mut Ctx, args: &[&[u8]]) {
+    del_generic(ctx, args, true);
+}
+
+/// Redis's delGenericCommand. The keys leave the keyspace under their stripes' locks; big
+/// values are freed only once the locks are released, on the lazy-free thread when `lazy`
+/// and they are worth it (`brim_engine::lazyfree`), else here: even a synchronous DEL of a
+/// huge value never holds a stripe while it frees.
+fn del_generic(ctx: &mut Ctx, args: &[&[u8]], lazy: bool) {
     let keys = &args[1..];
+    let mut deleted: SmallVec<[usize; 8]> = SmallVec::new();
+    let mut big: SmallVec<[Box<Object>; 2]> = SmallVec::new();
     let mut ml = db(ctx).lock_keys(keys.iter().copied());
-    let n = keys.iter().filter(|k| ml.stripe(k).remove(k, &ctx.acc)).count();
+    for (i, k) in keys.iter().enumerate() {
+        if let Some(value) = ml.stripe(k).take_value(k, &ctx.acc) {
+            deleted.push(i);
+            big.extend(value);
+        }
+    }
     drop(ml);
-    ctx.out.int(n as i64);
+    for obj in big {
+        lazyfree::free_obj(obj, lazy);
+    }
+    for &i in &deleted {
+        keyspace_event(ctx, class::GENERIC, "del", keys[i]);
+    }
+    ctx.out.int(deleted.len() as i64);
 }
 
 /// EXISTS key [key ...]: counts repeated keys each time; does not touch them.

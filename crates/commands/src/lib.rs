@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod bitmaps;
+pub mod blocking;
 pub mod client;
 pub mod command;
 pub mod connection;

@@ -14,13 +14,14 @@
 //! out first, the command runs and the background evictor keeps evicting in bounded slices
 //! (it also picks up a `CONFIG SET maxmemory` below the current usage within 10 ms).
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use brim_engine::evict::{self, allocator, lazyfree, Evictor, Outcome, Params, Policy};
+use brim_engine::evict::{self, allocator, Evictor, Outcome, Params, Policy};
+use brim_engine::lazyfree;
 use brim_engine::{Access, Touch};
-use parking_lot::Mutex;
 
 use crate::args::{is, parse_i64, NOT_INTEGER, SYNTAX};
 use crate::ctx::Ctx;
@@ -52,7 +53,17 @@ pub enum Evict {
     Fail,
 }
 
-static EVICTOR: LazyLock<Mutex<Evictor>> = LazyLock::new(|| Mutex::new(Evictor::new(0x5eed_e71c)));
+thread_local! {
+    /// Each thread that evicts (the workers, the background evictor) keeps its own candidate
+    /// pool: no lock is shared between workers that evict at the same time. Two threads over
+    /// the limit at once each free about what they saw missing, and re-check every 16 keys.
+    static EVICTOR: RefCell<Evictor> = RefCell::new(Evictor::new(next_seed()));
+}
+
+fn next_seed() -> u64 {
+    static SEED: AtomicU64 = AtomicU64::new(0x5eed_e71c);
+    SEED.fetch_add(0x9E37_79B9_7F4A_7C15, Relaxed)
+}
 /// A previous eviction ran out of time while memory was still over the limit.
 static BACKGROUND: AtomicBool = AtomicBool::new(false);
 /// Microseconds since [`epoch`] (plus one) when memory went over the limit without eviction
@@ -104,9 +115,13 @@ fn update_metrics(result: Evict) {
             let _ = EXCEEDED_SINCE_US.compare_exchange(0, mono_us(), Relaxed, Relaxed);
         }
         Evict::Ok => {
-            let since = EXCEEDED_SINCE_US.swap(0, Relaxed);
-            if since != 0 {
-                EXCEEDED_TOTAL_US.fetch_add((mono_us() - since).max(0) as u64, Relaxed);
+            // Read first: this runs before every command under a limit, and a plain load keeps
+            // the cache line shared between the workers.
+            if EXCEEDED_SINCE_US.load(Relaxed) != 0 {
+                let since = EXCEEDED_SINCE_US.swap(0, Relaxed);
+                if since != 0 {
+                    EXCEEDED_TOTAL_US.fetch_add((mono_us() - since).max(0) as u64, Relaxed);
+                }
             }
         }
     }
@@ -128,21 +143,24 @@ pub fn reset_stats() {
     }
 }
 
+/// Memory is under the limit: the background evictor has nothing left to do.
+fn under_limit() -> Evict {
+    if BACKGROUND.load(Relaxed) {
+        BACKGROUND.store(false, Relaxed);
+    }
+    update_metrics(Evict::Ok);
+    Evict::Ok
+}
+
 /// Redis's performEvictions: if `used_memory` is over `maxmemory`, evict keys as the policy
 /// says until it is under, for at most the tenacity time budget. Call with the keyspace gate
 /// held (shared or exclusive) so no eviction happens inside another client's EXEC. Fires the
 /// `evicted` event for every key and counts `evicted_keys`.
 pub fn perform_evictions(shared: &Shared) -> Evict {
     let max = shared.config.maxmemory();
-    if max == 0 {
-        BACKGROUND.store(false, Relaxed);
-        update_metrics(Evict::Ok);
-        return Evict::Ok;
-    }
-    if used_memory_for_eviction(shared) <= max {
-        BACKGROUND.store(false, Relaxed);
-        update_metrics(Evict::Ok);
-        return Evict::Ok;
+    let used = if max == 0 { 0 } else { used_memory_for_eviction(shared) };
+    if used <= max {
+        return under_limit();
     }
     let params = eviction_params(shared);
     if params.policy == Policy::NoEviction {
@@ -150,26 +168,21 @@ pub fn perform_evictions(shared: &Shared) -> Evict {
         return Evict::Fail;
     }
     let limit = evict::time_limit(shared.config.maxmemory_eviction_tenacity());
-    let mut ev = EVICTOR.lock();
-    // Another thread may have evicted while this one waited.
-    let used = used_memory_for_eviction(shared);
-    if used <= max {
-        drop(ev);
-        BACKGROUND.store(false, Relaxed);
-        update_metrics(Evict::Ok);
-        return Evict::Ok;
-    }
     let acc = Access { now_ms: unix_ms(), touch: Touch::None };
-    let run = ev.run(
-        &shared.keyspace,
-        &params,
-        &acc,
-        used - max,
-        limit,
-        || used_memory_for_eviction(shared) <= max,
-        |db, key| keyspace_event_db(shared, db, class::EVICTED, "evicted", key),
-    );
-    drop(ev);
+    let budget = evict::Budget { to_free: used - max, time: limit };
+    let run = EVICTOR.with(|ev| {
+        let mut ev = ev.try_borrow_mut().ok()?;
+        Some(ev.run(
+            &shared.keyspace,
+            &params,
+            &acc,
+            budget,
+            || used_memory_for_eviction(shared) <= max,
+            |db, key| keyspace_event_db(shared, db, class::EVICTED, "evicted", key),
+        ))
+    });
+    // Only a re-entrant call finds the evictor busy: the outer call is evicting.
+    let Some(run) = run else { return Evict::Running };
     shared.stats.evicted_keys.fetch_add(run.keys, Relaxed);
     let result = match run.outcome {
         Outcome::Freed if BACKGROUND.load(Relaxed) => Evict::Running,
@@ -195,29 +208,52 @@ pub fn perform_evictions(shared: &Shared) -> Evict {
 }
 
 /// The background evictor: a thread (`brim-evict`) that checks every 10 ms whether memory is
-/// over `maxmemory` (after a `CONFIG SET maxmemory` below the usage, or when a command's
-/// eviction ran out of time) and evicts in slices of the tenacity time budget, releasing the
-/// keyspace gate between slices so that clients keep being served. It also closes the
-/// over-the-limit timer when memory comes back under without any command running.
+/// over `maxmemory`, and evicts in slices of the tenacity time budget (releasing the keyspace
+/// gate between slices, so clients keep being served) when commands are not doing it
+/// themselves: after `CONFIG SET maxmemory` below the usage, after a command's eviction ran out
+/// of time (Redis's eviction time proc), or when memory has stayed over the limit for 100 ms
+/// with no command evicting. It also closes the over-the-limit timer when memory comes back
+/// under without any command running.
 pub fn start_background_eviction(shared: Arc<Shared>) -> std::io::Result<()> {
-    std::thread::Builder::new().name("brim-evict".into()).spawn(move || loop {
-        let max = shared.config.maxmemory();
-        let over = max > 0 && used_memory_for_eviction(&shared) > max;
-        if !over {
-            if EXCEEDED_SINCE_US.load(Relaxed) != 0 || BACKGROUND.load(Relaxed) {
-                BACKGROUND.store(false, Relaxed);
-                update_metrics(Evict::Ok);
+    std::thread::Builder::new().name("brim-evict".into()).spawn(move || {
+        let mut last_max = shared.config.maxmemory();
+        let mut lowered = false;
+        let mut over_since: Option<Instant> = None;
+        loop {
+            let max = shared.config.maxmemory();
+            if max != 0 && (last_max == 0 || max < last_max) {
+                lowered = true;
             }
-            std::thread::sleep(Duration::from_millis(10));
-            continue;
-        }
-        let result = {
-            let _gate = shared.keyspace.shared();
-            perform_evictions(&shared)
-        };
-        match result {
-            Evict::Running | Evict::Ok => std::thread::sleep(Duration::from_micros(200)),
-            Evict::Fail => std::thread::sleep(Duration::from_millis(10)),
+            last_max = max;
+            if max == 0 || used_memory_for_eviction(&shared) <= max {
+                lowered = false;
+                over_since = None;
+                under_limit();
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            let since = *over_since.get_or_insert_with(Instant::now);
+            let stuck = since.elapsed() >= Duration::from_millis(100);
+            if !(lowered || stuck || BACKGROUND.load(Relaxed)) {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            let result = {
+                let _gate = shared.keyspace.shared();
+                perform_evictions(&shared)
+            };
+            match result {
+                Evict::Running => std::thread::sleep(Duration::from_micros(200)),
+                Evict::Ok => {
+                    lowered = false;
+                    over_since = None;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Evict::Fail => {
+                    lowered = false;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
         }
     })?;
     Ok(())
@@ -331,7 +367,7 @@ pub fn overhead(shared: &Shared, now_ms: i64) -> Overhead {
     mh.peak_perc = used as f32 * 100.0 / mh.peak_allocated.max(1) as f32;
     let net = if used > mh.startup_allocated { used - mh.startup_allocated } else { 1 };
     mh.dataset_perc = mh.dataset as f32 * 100.0 / net as f32;
-    mh.bytes_per_key = if mh.keys_count > 0 { net / mh.keys_count } else { 0 };
+    mh.bytes_per_key = net.checked_div(mh.keys_count).unwrap_or(0);
     let a = &mh.alloc;
     mh.allocator_frag = ratio(a.active, a.allocated);
     mh.allocator_frag_bytes = a.active as i64 - a.allocated as i64;

@@ -112,8 +112,9 @@ fn publish(shared: &Shared, flags: u32, db: usize, event: &str, key: &[u8], mut 
 }
 
 /// Report that `key` may now serve clients blocked on it (after LPUSH, ZADD, LMOVE's
-/// destination, ...). Blocking commands wake here.
+/// destination, ...). Blocking commands wake here: the clients waiting on the key are
+/// served once the current command (or EXEC) is over (`crate::blocking::serve_ready`). One
+/// relaxed load when nobody is blocked.
 pub fn key_ready(ctx: &Ctx, key: &[u8]) {
-    // Blocking commands arrive later; until then nobody waits.
-    let _ = (ctx, key);
+    crate::blocking::signal_ready(ctx.shared, ctx.client.db, key);
 }

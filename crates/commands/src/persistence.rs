@@ -579,6 +579,39 @@ pub fn load_at_startup(shared: &Shared) -> Result<Option<LoadStats>, String> {
     }
 }
 
+/// DEBUG RELOAD: save the RDB file, empty the keyspace and load the file back (the caller
+/// holds the exclusive gate). `Err` carries the reply's error text.
+pub fn debug_reload(shared: &Shared) -> Result<(), String> {
+    if STATE.bgsave_in_progress.load(Relaxed) {
+        return Err("ERR Background save already in progress".into());
+    }
+    save_now(shared).map_err(|_| "ERR Error trying to save the DB".to_string())?;
+    for db in shared.keyspace.dbs() {
+        db.clear();
+    }
+    let cfg = &shared.config;
+    let acc = Access::at(unix_ms()).no_touch();
+    let r = file::load(
+        &shared.keyspace,
+        &rdb_path(cfg),
+        &Limits::from_config(cfg),
+        cfg.rdbchecksum(),
+        &acc,
+        access_load(cfg),
+    );
+    shared.stats.dirty_at_reset.store(total_changes(shared), Relaxed);
+    match r {
+        Ok(_) => {
+            log(false, "DB reloaded by DEBUG RELOAD");
+            Ok(())
+        }
+        Err(e) => {
+            log(true, &format!("Error loading the DB back: {e}"));
+            Err("ERR Error trying to load the RDB dump".into())
+        }
+    }
+}
+
 /// Values for INFO persistence.
 #[derive(Debug, Clone, Copy)]
 pub struct Info {
@@ -762,6 +795,33 @@ fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn save_and_debug_reload_round_trip() {
+        let dir = std::env::temp_dir().join(format!("brim-reload-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let text = format!("dir {}\ndbfilename r.rdb\nsave \"\"", dir.display());
+        let cfg = Arc::new(Config::from_str_config(&text).expect("config"));
+        let shared = Shared::new(cfg, String::new());
+        let acc = Access::at(unix_ms());
+        for i in 0..100 {
+            let k = format!("k{i}");
+            shared.keyspace.db(i % 3).lock(k.as_bytes()).set(
+                k.as_bytes(),
+                brim_engine::NewValue::Str(b"v"),
+                SetExpire::Clear,
+                &acc,
+            );
+        }
+        assert!(crate::server::changes_since_save(&shared) > 0);
+        debug_reload(&shared).expect("reload");
+        assert_eq!(crate::server::changes_since_save(&shared), 0);
+        let n: usize = shared.keyspace.dbs().iter().map(|d| d.len()).sum();
+        assert_eq!(n, 100);
+        assert!(shared.keyspace.db(1).lock(b"k1").get(b"k1", &acc).is_some());
+        assert!(writes_refused(&shared).is_none());
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
 
     #[test]
     fn value_options_follow_the_policy() {

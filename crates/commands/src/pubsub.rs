@@ -651,15 +651,24 @@ fn pubsub_help(ctx: &mut Ctx, _args: &[&[u8]]) {
 pub fn allowed_when_subscribed(name: &str) -> bool {
     matches!(
         name,
-        "ping" | "subscribe" | "ssubscribe" | "unsubscribe" | "sunsubscribe" | "psubscribe" | "punsubscribe"
-            | "quit" | "reset"
+        "ping"
+            | "subscribe"
+            | "ssubscribe"
+            | "unsubscribe"
+            | "sunsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "quit"
+            | "reset"
     )
 }
 
-/// The error for a command a subscribed RESP2 client may not run.
+/// The reason a subscribed RESP2 client may not run a command (without the error code:
+/// Redis replies `ERR <reason>`, or `EXECABORT Transaction discarded because of: <reason>`
+/// to EXEC).
 pub fn subscribed_mode_error(full_name: &str) -> String {
     format!(
-        "ERR Can't execute '{full_name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are \
+        "Can't execute '{full_name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are \
          allowed in this context"
     )
 }
@@ -670,7 +679,10 @@ mod tests {
 
     #[test]
     fn frames_are_resp_arrays_of_bulks() {
-        assert_eq!(encode(&[b"message", b"ch", b"hello"]), b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n");
+        assert_eq!(
+            encode(&[b"message", b"ch", b"hello"]),
+            b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n"
+        );
         assert_eq!(encode(&[b"pmessage", b"c*", b"ch", b""]).len(), 41);
     }
 

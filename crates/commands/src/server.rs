@@ -80,36 +80,56 @@ fn dbsize(ctx: &mut Ctx, _args: &[&[u8]]) {
     ctx.out.int(n as i64);
 }
 
-/// Parse FLUSHDB / FLUSHALL's optional `ASYNC` / `SYNC`. Writes the error and returns false
-/// on a bad argument. (Brim frees synchronously either way.)
-fn flush_flags_ok(ctx: &mut Ctx, args: &[&[u8]]) -> bool {
-    let ok = match args.len() {
-        1 => true,
-        2 => is(args[1], "sync") || is(args[1], "async"),
-        _ => false,
+/// Parse FLUSHDB / FLUSHALL's optional `ASYNC` / `SYNC` as Redis 7.0's
+/// getFlushCommandFlags: whether to free asynchronously (no argument: as
+/// `lazyfree-lazy-user-flush` says; an explicit `SYNC` is synchronous whatever it says).
+/// Writes the error and returns `None` on a bad argument.
+fn flush_async(ctx: &mut Ctx, args: &[&[u8]]) -> Option<bool> {
+    let lazy = match args.len() {
+        1 => Some(ctx.shared.config.lazyfree_lazy_user_flush()),
+        2 if is(args[1], "sync") => Some(false),
+        2 if is(args[1], "async") => Some(true),
+        _ => None,
     };
-    if !ok {
+    if lazy.is_none() {
         ctx.error(SYNTAX);
     }
-    ok
+    lazy
 }
 
-fn flushdb(ctx: &mut Ctx, args: &[&[u8]]) {
-    if !flush_flags_ok(ctx, args) {
-        return;
-    }
-    ctx.db().clear();
-    ctx.out.ok();
-}
-
-fn flushall(ctx: &mut Ctx, args: &[&[u8]]) {
-    if !flush_flags_ok(ctx, args) {
-        return;
-    }
-    for db in ctx.shared.keyspace.dbs() {
+/// Empty one database: at once, its keys freed on the lazy-free thread when `lazy`, else
+/// freed here.
+fn flush_db(db: &brim_engine::Db, lazy: bool) {
+    if lazy {
+        brim_engine::lazyfree::flush_db_async(db);
+    } else {
         db.clear();
     }
+}
+
+/// FLUSHDB [ASYNC|SYNC]
+fn flushdb(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(lazy) = flush_async(ctx, args) else { return };
+    flush_db(ctx.db(), lazy);
     ctx.out.ok();
+}
+
+/// FLUSHALL [ASYNC|SYNC]
+fn flushall(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(lazy) = flush_async(ctx, args) else { return };
+    for db in ctx.shared.keyspace.dbs() {
+        flush_db(db, lazy);
+    }
+    ctx.out.ok();
+}
+
+/// Keep the engine's lazy-free switches (`lazyfree-lazy-server-del`,
+/// `lazyfree-lazy-expire`: see `brim_engine::lazyfree::configure`) in step with the
+/// configuration. Call before each command (two relaxed loads; stores only on change) and
+/// once at start-up.
+pub fn sync_lazyfree_config(shared: &crate::shared::Shared) {
+    let cfg = &shared.config;
+    brim_engine::lazyfree::configure(cfg.lazyfree_lazy_server_del(), cfg.lazyfree_lazy_expire());
 }
 
 /// Parse a DB index as Redis's getIntFromObjectOrReply: a strict integer in `int` range.

@@ -110,6 +110,8 @@ pub struct Shared {
     pub pubsub: crate::pubsub::Registry,
     /// Which database each stripe belongs to (for keys the engine reports by stripe).
     pub stripe_map: brim_engine::expire::StripeMap,
+    /// Clients blocked in BLPOP, BZPOPMIN, ... by key.
+    pub blocking: crate::blocking::Registry,
 }
 
 impl Shared {
@@ -144,6 +146,7 @@ impl Shared {
             active_expire: AtomicBool::new(true),
             pubsub: crate::pubsub::Registry::new(),
             stripe_map,
+            blocking: crate::blocking::Registry::new(),
         }
     }
 
@@ -163,6 +166,7 @@ impl Shared {
     /// Forget a client that disconnected.
     pub fn remove_client(&self, id: u64) {
         self.clients.lock().remove(&id);
+        self.blocking.remove_client(id);
         let mut m = self.monitors.lock();
         m.retain(|c| c.id != id);
         self.has_monitors.store(!m.is_empty(), Relaxed);

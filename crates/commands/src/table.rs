@@ -67,6 +67,7 @@ fn registrations() -> impl Iterator<Item = &'static Registration> {
         crate::transactions::COMMANDS,
         crate::command::COMMANDS,
         crate::lists::COMMANDS,
+        crate::blocking::COMMANDS,
         crate::hashes::COMMANDS,
         crate::sets::COMMANDS,
         crate::zsets::COMMANDS,

@@ -271,6 +271,10 @@ pub fn write_pairs<'a>(
 // Looking keys up and storing values.
 // ---------------------------------------------------------------------------------------
 
+/// The key holds a value of another type (`WRONGTYPE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrongType;
+
 /// A key looked up for reading: missing, of another type, or a sorted set.
 pub enum Lookup<'a> {
     /// No such key.
@@ -806,27 +810,34 @@ pub enum PopShape {
     NestedWithKey,
 }
 
+/// What a pop took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Popped {
+    /// The members and scores, in pop order.
+    pub items: Vec<(Vec<u8>, f64)>,
+    /// Whether the key was deleted (the set emptied).
+    pub deleted: bool,
+}
+
 /// Pop up to `count` members of the sorted set at `key` in locked stripe `s`, lowest
 /// scores first (highest with `max`); the core of ZPOPMIN, ZPOPMAX, ZMPOP and the blocking
-/// pops. `Ok(None)`: no such key; `Err(())`: another type. Returns the popped pairs and
-/// whether the key was deleted (it empties). No reply and no notification: see
-/// [`write_popped`] and [`pop_notify`].
-#[allow(clippy::type_complexity, clippy::result_unit_err)]
+/// pops. `Ok(None)`: no such key; `Err(WrongType)`: another type. No reply and no
+/// notification: see [`write_popped`] and [`pop_notify`].
 pub fn pop(
     ctx: &Ctx,
     s: &mut Stripe,
     key: &[u8],
     max: bool,
     count: usize,
-) -> Result<Option<(Vec<(Vec<u8>, f64)>, bool)>, ()> {
+) -> Result<Option<Popped>, WrongType> {
     let acc = ctx.acc;
     match lookup_write(s, key, &acc) {
         Write::Missing => Ok(None),
-        Write::WrongType => Err(()),
+        Write::WrongType => Err(WrongType),
         Write::Found(mut e) => {
             let n = ZRef::of(e.value()).map(|z| z.len()).unwrap_or(0).min(count);
             if n == 0 {
-                return Ok(Some((Vec::new(), false)));
+                return Ok(Some(Popped { items: Vec::new(), deleted: false }));
             }
             let mut w = open(&mut e);
             let mut items = Vec::with_capacity(n);
@@ -838,7 +849,7 @@ pub fn pop(
             }
             let stored = w.finish();
             let deleted = store_back(e, stored);
-            Ok(Some((items, deleted)))
+            Ok(Some(Popped { items, deleted }))
         }
     }
 }
@@ -901,11 +912,11 @@ fn zpop_minmax(ctx: &mut Ctx, args: &[&[u8]], max: bool) {
     let res = pop(ctx, &mut s, key, max, count.unwrap_or(1));
     drop(s);
     match res {
-        Err(()) => ctx.error(WRONGTYPE),
+        Err(WrongType) => ctx.error(WRONGTYPE),
         Ok(None) => ctx.out.array(0),
-        Ok(Some((items, deleted))) => {
-            write_popped(ctx.out, key, &items, shape);
-            pop_notify(ctx, key, max, items.len(), deleted);
+        Ok(Some(p)) => {
+            write_popped(ctx.out, key, &p.items, shape);
+            pop_notify(ctx, key, max, p.items.len(), p.deleted);
         }
     }
 }
@@ -979,15 +990,15 @@ fn zmpop(ctx: &mut Ctx, args: &[&[u8]]) {
     for key in &keys {
         match pop(ctx, locked.stripe(key), key, max, count) {
             Ok(None) => continue,
-            Err(()) => {
+            Err(WrongType) => {
                 drop(locked);
                 ctx.error(WRONGTYPE);
                 return;
             }
-            Ok(Some((items, deleted))) => {
+            Ok(Some(p)) => {
                 drop(locked);
-                write_popped(ctx.out, key, &items, PopShape::NestedWithKey);
-                pop_notify(ctx, key, max, items.len(), deleted);
+                write_popped(ctx.out, key, &p.items, PopShape::NestedWithKey);
+                pop_notify(ctx, key, max, p.items.len(), p.deleted);
                 return;
             }
         }

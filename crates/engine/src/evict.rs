@@ -1,7 +1,8 @@
 //! Eviction: which keys go when `used_memory` exceeds `maxmemory`, as Redis 7.0's `evict.c`
-//! chooses them, over Brim's striped databases. Plus the two pieces of memory machinery the
-//! eviction path needs: the lazy-free thread ([`lazyfree`]) and the allocator's own statistics
-//! ([`allocator`]).
+//! chooses them, over Brim's striped databases. Plus the allocator's own statistics
+//! ([`allocator`]), which INFO, MEMORY and the eviction diagnosis read. With
+//! `lazyfree-lazy-eviction`, big victims go to the lazy-free thread (`crate::lazyfree`) and
+//! count as freed at once (`crate::lazyfree::pending_bytes`).
 //!
 //! # Choosing keys
 //! - **Ranked policies** (`*-lru`, `*-lfu`, `*-lrm`, `volatile-ttl`) keep Redis's 16-entry
@@ -239,6 +240,15 @@ pub enum Outcome {
     NothingToEvict,
 }
 
+/// How much one [`Evictor::run`] may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Bytes to free.
+    pub to_free: u64,
+    /// Time to spend at most (checked every 16 keys).
+    pub time: Duration,
+}
+
 /// What one [`Evictor::run`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Run {
@@ -326,13 +336,13 @@ impl Evictor {
 
     /// Consider every database again if the last check is old, the policy's scope changed or
     /// `force` is set.
-    fn recheck_dbs(&mut self, ks: &Keyspace, volatile: bool, force: bool) {
-        let stale = self.checked_at.is_none_or(|t| t.elapsed() >= DB_RECHECK);
+    fn recheck_dbs(&mut self, ks: &Keyspace, volatile: bool, force: bool, now: Instant) {
+        let stale = self.checked_at.is_none_or(|t| now.saturating_duration_since(t) >= DB_RECHECK);
         if force || stale || self.has_keys.len() != ks.len() || self.has_keys_volatile != volatile {
             self.has_keys.clear();
             self.has_keys.resize(ks.len(), true);
             self.has_keys_volatile = volatile;
-            self.checked_at = Some(Instant::now());
+            self.checked_at = Some(now);
         }
     }
 
@@ -371,11 +381,18 @@ impl Evictor {
     }
 
     /// Choose and remove one key under a ranked policy.
-    fn evict_ranked(&mut self, ks: &Keyspace, p: &Params, acc: &Access, rank_by: Rank) -> Option<Evicted> {
+    fn evict_ranked(
+        &mut self,
+        ks: &Keyspace,
+        p: &Params,
+        acc: &Access,
+        rank_by: Rank,
+        now: Instant,
+    ) -> Option<Evicted> {
         let volatile = p.policy.volatile_only();
         for round in 0..MAX_ROUNDS {
             if self.populate(ks, p, acc, rank_by) == 0 {
-                self.recheck_dbs(ks, volatile, true);
+                self.recheck_dbs(ks, volatile, true, now);
                 if self.populate(ks, p, acc, rank_by) == 0 {
                     return None;
                 }
@@ -409,7 +426,7 @@ impl Evictor {
                 drop(s);
                 if let Some((bytes, detached)) = taken {
                     if let Some(d) = detached {
-                        lazyfree::free_later(d, bytes as u64);
+                        crate::lazyfree::free_later(d, bytes as u64);
                     }
                     return Some(Evicted { db: c.db, key: c.key, bytes });
                 }
@@ -421,12 +438,12 @@ impl Evictor {
 
     /// Choose and remove one random key of the next database (round-robin) that has
     /// candidates.
-    fn evict_random(&mut self, ks: &Keyspace, p: &Params) -> Option<Evicted> {
+    fn evict_random(&mut self, ks: &Keyspace, p: &Params, now: Instant) -> Option<Evicted> {
         let volatile = p.policy.volatile_only();
         let n = ks.len();
         for pass in 0..2 {
             if pass == 1 {
-                self.recheck_dbs(ks, volatile, true);
+                self.recheck_dbs(ks, volatile, true, now);
             }
             for _ in 0..n {
                 self.next_db = (self.next_db + 1) % n;
@@ -446,7 +463,7 @@ impl Evictor {
                 };
                 if let Some((bytes, detached)) = Self::take(ks, p, j, &key) {
                     if let Some(d) = detached {
-                        lazyfree::free_later(d, bytes as u64);
+                        crate::lazyfree::free_later(d, bytes as u64);
                     }
                     return Some(Evicted { db: j, key, bytes });
                 }
@@ -458,43 +475,48 @@ impl Evictor {
     /// Choose and remove one key as the policy says; `None` if there is nothing to evict
     /// (or the policy is `noeviction`). Watchers of the key are signalled.
     pub fn evict_one(&mut self, ks: &Keyspace, p: &Params, acc: &Access) -> Option<Evicted> {
+        self.evict_one_at(ks, p, acc, Instant::now())
+    }
+
+    /// [`Evictor::evict_one`] with the current instant given (one clock read per run).
+    fn evict_one_at(&mut self, ks: &Keyspace, p: &Params, acc: &Access, now: Instant) -> Option<Evicted> {
         if p.policy == Policy::NoEviction || ks.is_empty() {
             return None;
         }
         // Over the limit with nothing to evict, every command asks again: walking every
         // stripe of every database each time would be costly, so a walk that found nothing
         // stands for a moment.
-        if self.found_nothing_at.is_some_and(|t| t.elapsed() < NOTHING_RECHECK)
+        if self.found_nothing_at.is_some_and(|t| now.saturating_duration_since(t) < NOTHING_RECHECK)
             && self.has_keys_volatile == p.policy.volatile_only()
         {
             return None;
         }
-        self.recheck_dbs(ks, p.policy.volatile_only(), false);
+        self.recheck_dbs(ks, p.policy.volatile_only(), false, now);
         let ev = match p.policy.rank() {
-            Some(r) => self.evict_ranked(ks, p, acc, r),
-            None => self.evict_random(ks, p),
+            Some(r) => self.evict_ranked(ks, p, acc, r, now),
+            None => self.evict_random(ks, p, now),
         };
-        self.found_nothing_at = if ev.is_none() { Some(Instant::now()) } else { None };
+        self.found_nothing_at = if ev.is_none() { Some(now) } else { None };
         ev
     }
 
-    /// Evict until about `to_free` bytes are freed (Redis's performEvictions loop). Every 16
-    /// keys, stops early if `under_limit()` says memory is fine already, or if `limit` has
-    /// passed since the start. `on_evicted(db, key)` is called for every key evicted.
+    /// Evict until about `budget.to_free` bytes are freed (Redis's performEvictions loop).
+    /// Every 16 keys, stops early if `under_limit()` says memory is fine already, or if
+    /// `budget.time` has passed since the start. `on_evicted(db, key)` is called for every key
+    /// evicted.
     pub fn run(
         &mut self,
         ks: &Keyspace,
         p: &Params,
         acc: &Access,
-        to_free: u64,
-        limit: Duration,
+        budget: Budget,
         mut under_limit: impl FnMut() -> bool,
         mut on_evicted: impl FnMut(usize, &[u8]),
     ) -> Run {
         let start = Instant::now();
         let mut run = Run { keys: 0, bytes: 0, outcome: Outcome::Freed };
-        while run.bytes < to_free {
-            let Some(ev) = self.evict_one(ks, p, acc) else {
+        while run.bytes < budget.to_free {
+            let Some(ev) = self.evict_one_at(ks, p, acc, start) else {
                 run.outcome = Outcome::NothingToEvict;
                 break;
             };
@@ -502,103 +524,17 @@ impl Evictor {
             run.bytes += ev.bytes as u64;
             on_evicted(ev.db, &ev.key);
             self.pool.recycle(ev.key);
-            if run.keys % 16 == 0 {
+            if run.keys.is_multiple_of(16) {
                 if under_limit() {
                     break;
                 }
-                if start.elapsed() > limit {
+                if start.elapsed() > budget.time {
                     run.outcome = Outcome::TimedOut;
                     break;
                 }
             }
         }
         run
-    }
-}
-
-/// Freeing big values on a background thread (`lazyfree-lazy-eviction`), with the counters
-/// INFO reports (`lazyfree_pending_objects`, `lazyfreed_objects`).
-pub mod lazyfree {
-    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-    use std::sync::mpsc::{channel, Sender};
-    use std::sync::OnceLock;
-
-    use crate::stripe::Detached;
-
-    static PENDING: AtomicU64 = AtomicU64::new(0);
-    static PENDING_BYTES: AtomicU64 = AtomicU64::new(0);
-    static FREED: AtomicU64 = AtomicU64::new(0);
-    static QUEUE: OnceLock<Option<Sender<Job>>> = OnceLock::new();
-
-    struct Job(#[allow(dead_code)] Detached, u64);
-
-    // SAFETY: a detached key owns its value outright: nothing in the keyspace points into it
-    // any more, and dropping it only frees memory, which any thread may do.
-    unsafe impl Send for Job {}
-
-    fn queue() -> Option<&'static Sender<Job>> {
-        QUEUE
-            .get_or_init(|| {
-                let (tx, rx) = channel::<Job>();
-                let spawned = std::thread::Builder::new().name("brim-lazyfree".into()).spawn(move || {
-                    while let Ok(job) = rx.recv() {
-                        let bytes = job.1;
-                        drop(job);
-                        PENDING_BYTES.fetch_sub(bytes, Relaxed);
-                        PENDING.fetch_sub(1, Relaxed);
-                        FREED.fetch_add(1, Relaxed);
-                    }
-                });
-                spawned.ok().map(|_| tx)
-            })
-            .as_ref()
-    }
-
-    /// Free `d`, estimated to hold `bytes`, on the lazy-free thread (or here if the thread
-    /// could not be started).
-    pub fn free_later(d: Detached, bytes: u64) {
-        PENDING.fetch_add(1, Relaxed);
-        PENDING_BYTES.fetch_add(bytes, Relaxed);
-        let job = Job(d, bytes);
-        let job = match queue() {
-            Some(tx) => match tx.send(job) {
-                Ok(()) => return,
-                Err(e) => e.0,
-            },
-            None => job,
-        };
-        drop(job);
-        PENDING_BYTES.fetch_sub(bytes, Relaxed);
-        PENDING.fetch_sub(1, Relaxed);
-        FREED.fetch_add(1, Relaxed);
-    }
-
-    /// Estimated bytes of the objects waiting to be freed: the eviction check counts them as
-    /// freed already, so that eviction does not go on while the thread catches up.
-    pub fn pending_bytes() -> u64 {
-        PENDING_BYTES.load(Relaxed)
-    }
-
-    /// Objects waiting to be freed.
-    pub fn pending_objects() -> u64 {
-        PENDING.load(Relaxed)
-    }
-
-    /// Objects freed by the lazy-free thread so far.
-    pub fn freed_objects() -> u64 {
-        FREED.load(Relaxed)
-    }
-
-    /// Wait up to `max` for the queue to drain; returns whether it did.
-    pub fn wait_idle(max: std::time::Duration) -> bool {
-        let deadline = std::time::Instant::now() + max;
-        while PENDING.load(Relaxed) > 0 {
-            if std::time::Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(std::time::Duration::from_micros(200));
-        }
-        true
     }
 }
 
@@ -891,7 +827,9 @@ mod tests {
             // Reads of keys 0..100, writes of keys 100..200.
             ks.db(0).lock(&key(i)).get(&key(i), &t1);
             let k = key(100 + i);
-            ks.db(0).lock(&k).get_mut(&k, &t1).map(|mut e| e.set_value(NewValue::Str(b"new")));
+            if let Some(mut e) = ks.db(0).lock(&k).get_mut(&k, &t1) {
+                e.set_value(NewValue::Str(b"new"));
+            }
         }
         let mut ev = Evictor::new(11);
         evict_n(&mut ev, &ks, &params(Policy::AllkeysLrm, 10), &t1, 250);
@@ -929,15 +867,23 @@ mod tests {
         let mut ev = Evictor::new(4);
         let p = params(Policy::AllkeysLru, 5);
         let mut seen = 0;
-        let r = ev.run(&ks, &p, &acc, one * 10, Duration::MAX, || false, |_, _| seen += 1);
+        let r = ev.run(
+            &ks,
+            &p,
+            &acc,
+            Budget { to_free: one * 10, time: Duration::MAX },
+            || false,
+            |_, _| seen += 1,
+        );
         assert_eq!(r.outcome, Outcome::Freed);
         assert!((9..=11).contains(&r.keys), "{r:?}");
         assert_eq!(seen, r.keys);
-        let r = ev.run(&ks, &p, &acc, u64::MAX, Duration::MAX, || true, |_, _| {});
+        let r = ev.run(&ks, &p, &acc, Budget { to_free: u64::MAX, time: Duration::MAX }, || true, |_, _| {});
         assert_eq!((r.keys, r.outcome), (16, Outcome::Freed));
-        let r = ev.run(&ks, &p, &acc, u64::MAX, Duration::ZERO, || false, |_, _| {});
+        let r =
+            ev.run(&ks, &p, &acc, Budget { to_free: u64::MAX, time: Duration::ZERO }, || false, |_, _| {});
         assert_eq!((r.keys, r.outcome), (16, Outcome::TimedOut));
-        let r = ev.run(&ks, &p, &acc, u64::MAX, Duration::MAX, || false, |_, _| {});
+        let r = ev.run(&ks, &p, &acc, Budget { to_free: u64::MAX, time: Duration::MAX }, || false, |_, _| {});
         assert_eq!(r.outcome, Outcome::NothingToEvict);
         assert_eq!(ks.db(0).len(), 0);
     }
@@ -967,7 +913,7 @@ mod tests {
         let mut ev = Evictor::new(1);
         let p = Params { lazy: true, ..params(Policy::AllkeysRandom, 5) };
         assert!(ev.evict_one(&ks, &p, &acc).is_some());
-        assert!(lazyfree::wait_idle(Duration::from_secs(5)));
+        assert!(crate::lazyfree::wait_idle(Duration::from_secs(5)));
         assert_eq!(ks.db(0).len(), 0);
     }
 

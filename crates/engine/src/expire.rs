@@ -6,13 +6,14 @@
 //! time (more with `active-expire-effort`), and repeats while more than 10% of a batch was
 //! stale; a *slow* cycle runs `hz` times a second within 25% of that period, *fast* cycles
 //! (1 ms) run in between while the estimated stale share is high or the last cycle ran out
-//! of time. Brim does the same per stripe: each stripe's volatile list is walked from its
-//! own cursor, one batch per lock hold (a few microseconds), repeated while the batch was
-//! stale enough. A cycle goes stripe by stripe, database by database, and remembers where
-//! it stopped when its time ran out: the next cycle resumes there, so no stripe, database or
-//! key is starved, however big one database is and however busy clients keep a stripe. Each
-//! batch holds the keyspace gate shared, so nothing expires in the middle of an EXEC or of
-//! another exclusive command.
+//! of time. Brim does the same per stripe, with batches of keys picked at random among the
+//! stripe's keys with a TTL (its volatile list is in insertion order, which correlates with
+//! deadlines, so a sequential walk would misjudge the stale share), one batch per lock hold
+//! (a few microseconds), repeated while the batch was stale enough. A cycle goes stripe by
+//! stripe, database by database, and remembers where it stopped when its time ran out: the
+//! next cycle resumes there, so no stripe, database or key is starved, however big one
+//! database is and however busy clients keep a stripe. Each batch holds the keyspace gate
+//! shared, so nothing expires in the middle of an EXEC or of another exclusive command.
 //!
 //! While it walks, a slow cycle also does what Redis's databasesCron does: it moves pending
 //! rehash buckets of stripes nobody touches, and gives back bucket arrays and expire lists
@@ -323,13 +324,11 @@ const UPKEEP_BUCKETS: usize = 256;
 /// Freed bytes that make the cycle ask the allocator to return pages to the system.
 const PURGE_BYTES: usize = 4 << 20;
 
-/// The active expiry state: where the next cycle starts and each stripe's cursor.
+/// The active expiry state: where the next cycle starts, the fast-cycle clock.
 #[derive(Debug)]
 pub struct ActiveExpire {
     db: usize,
     stripe: usize,
-    /// Per database, per stripe: position in the stripe's volatile list.
-    cursors: Vec<Vec<usize>>,
     timelimit_exit: bool,
     last_fast: Option<Instant>,
     next_slow: Option<Instant>,
@@ -351,7 +350,6 @@ impl ActiveExpire {
         ActiveExpire {
             db: 0,
             stripe: 0,
-            cursors: Vec::new(),
             timelimit_exit: false,
             last_fast: None,
             next_slow: None,
@@ -408,10 +406,7 @@ impl ActiveExpire {
         }
     }
 
-    fn ensure_cursors(&mut self, ks: &Keyspace) {
-        if self.cursors.len() != ks.len() {
-            self.cursors = ks.dbs().iter().map(|d| vec![0; d.stripe_count()]).collect();
-        }
+    fn ensure_position(&mut self, ks: &Keyspace) {
         if self.db >= ks.len() {
             self.db = 0;
             self.stripe = 0;
@@ -448,7 +443,7 @@ impl ActiveExpire {
             }
         };
         self.timelimit_exit = false;
-        self.ensure_cursors(ks);
+        self.ensure_position(ks);
         let total: usize = ks.dbs().iter().map(|d| d.stripe_count()).sum();
         let upkeep = kind == CycleKind::Slow;
         let mut report = CycleReport::default();
@@ -471,9 +466,8 @@ impl ActiveExpire {
                     if !s.enabled || st.volatile_len() == 0 {
                         (0, 0)
                     } else {
-                        let cursor = &mut self.cursors[d][si];
                         let sink = if s.report_keys { Some(&mut keys) } else { None };
-                        st.expire_sweep(cursor, p.keys_per_loop, clock(), sink)
+                        st.expire_sample(p.keys_per_loop, clock(), sink)
                     }
                 };
                 first = false;
@@ -482,7 +476,7 @@ impl ActiveExpire {
                 }
                 report.sampled += sampled as u64;
                 report.expired += expired as u64;
-                if iteration % 16 == 0 && start.elapsed() > timelimit {
+                if iteration.is_multiple_of(16) && start.elapsed() > timelimit {
                     report.timelimit_hit = true;
                     break 'stripes;
                 }
@@ -497,7 +491,8 @@ impl ActiveExpire {
             STATS.time_cap_reached.fetch_add(1, Relaxed);
         }
         if s.enabled {
-            let current = if report.sampled > 0 { report.expired as f64 / report.sampled as f64 } else { 0.0 };
+            let current =
+                if report.sampled > 0 { report.expired as f64 / report.sampled as f64 } else { 0.0 };
             STATS.fold_stale(current);
         }
         STATS.active_expired.fetch_add(report.expired, Relaxed);
@@ -630,7 +625,7 @@ mod tests {
         let p = Params { keys_per_loop: 20, fast_duration_us: 0, slow_time_perc: 0, acceptable_stale: 10 };
         let clock = || 10_000i64;
         let mut cycles = 0;
-        while ks.db(0).len() > 0 {
+        while !ks.db(0).is_empty() {
             let r = ae.cycle(&ks, CycleKind::Fast, 10, &p, &settings(false), &clock, &mut |_, _| {});
             assert!(r.stripes <= 64);
             cycles += 1;
@@ -659,7 +654,10 @@ mod tests {
         let clock = || 10_000i64;
         let wait = ae.step(&ks, &s, &clock, &mut |_, _| {});
         assert!(wait <= Duration::from_millis(100));
-        assert!(wait > Duration::from_millis(50), "nothing to do: sleep until the next slow cycle ({wait:?})");
+        assert!(
+            wait > Duration::from_millis(50),
+            "nothing to do: sleep until the next slow cycle ({wait:?})"
+        );
     }
 
     #[test]

@@ -203,7 +203,7 @@ impl<'a> EntryMut<'a> {
                 }
             }
             let expire = entry::expire(self.e).map(|w| (w, entry::volatile_index(self.e)));
-            let new = entry::rebuild(self.e, encode(value), expire);
+            let new = rebuild_dispose(self.e, encode(value), expire);
             self.relink(new);
         }
     }
@@ -269,7 +269,7 @@ impl<'a> EntryMut<'a> {
     pub fn delete(mut self) {
         self.signal();
         // SAFETY: `e` is live and linked at `link`.
-        unsafe { self.stripe.unlink_free(self.link, self.e) };
+        unsafe { self.stripe.unlink_dispose(self.link, self.e, crate::lazyfree::server_del()) };
     }
 
     fn signal(&mut self) {
@@ -358,7 +358,7 @@ impl Stripe {
             if let Some(when) = entry::expire(e) {
                 if acc.now_ms > when {
                     self.signal(key);
-                    self.unlink_free(link, e);
+                    self.unlink_dispose(link, e, crate::lazyfree::lazy_expire());
                     EXPIRED_KEYS.fetch_add(1, Relaxed);
                     crate::expire::note(crate::expire::KeyEventKind::Expired, self, key);
                     return None;
@@ -439,7 +439,7 @@ impl Stripe {
                     if had_vidx.is_some() && when.is_none() {
                         self.volatile_remove(e);
                     }
-                    let new = entry::rebuild(e, payload, exp);
+                    let new = rebuild_dispose(e, payload, exp);
                     entry::set_lru(
                         new,
                         lru.unwrap_or_else(|| acc.touched(entry::lru(new), self.rng.next_u64())),
@@ -501,20 +501,11 @@ impl Stripe {
         self.set_payload(key, payload, expire, acc, Some(d.lru));
     }
 
-    /// Remove every key; returns how many there were.
+    /// Remove every key; returns how many there were. Watchers of the keys that existed are
+    /// signalled (Redis's touchAllWatchedKeysInDb).
     pub fn clear(&mut self) -> usize {
-        self.before_write();
-        let n = self.table.len();
-        if let Some(w) = &self.watched {
-            for flags in w.values() {
-                flags.iter().for_each(|f| f.store(true, Relaxed));
-            }
-        }
-        self.volatile = Vec::new();
-        // SAFETY: drained entries are no longer reachable from the table.
-        self.table.drain(|e| unsafe { entry::free(e) });
-        self.changes += n as u64;
-        n
+        // The keys are freed here, as the bundle is dropped.
+        self.take_all().len()
     }
 
     /// Exchange contents with another stripe (SWAPDB). Watchers of keys on either side are
@@ -684,6 +675,360 @@ impl Stripe {
     }
 }
 
+/// Eviction and memory reporting (see `crate::evict`): sampling keys with their access data,
+/// looking keys up without expiring or touching them, and deleting chosen keys.
+impl Stripe {
+    /// Call `f` with up to `count` keys sampled for eviction: from consecutive buckets of the
+    /// whole stripe (Redis's dictGetSomeKeys), or, when `volatile_only`, from a random window
+    /// of the keys with an expire time. Expired keys are included. `scratch` is working space
+    /// (left empty).
+    pub fn eviction_sample(
+        &mut self,
+        volatile_only: bool,
+        count: usize,
+        scratch: &mut Vec<crate::ElemPtr>,
+        mut f: impl FnMut(EntryRef<'_>),
+    ) {
+        scratch.clear();
+        if volatile_only {
+            let n = self.volatile.len();
+            if n > 0 {
+                let start = self.rng.below(n);
+                scratch.extend((0..count.min(n)).map(|i| self.volatile[(start + i) % n]));
+            }
+        } else {
+            self.table.sample(&mut self.rng, count, scratch);
+        }
+        for &e in scratch.iter() {
+            f(EntryRef::new(e));
+        }
+        scratch.clear();
+    }
+
+    /// One uniformly chosen key of the stripe (or of its keys with an expire time), expired
+    /// or not, for the random eviction policies.
+    pub fn eviction_random(&mut self, volatile_only: bool) -> Option<EntryRef<'_>> {
+        let e = if volatile_only {
+            let n = self.volatile.len();
+            if n == 0 {
+                return None;
+            }
+            self.volatile[self.rng.below(n)]
+        } else {
+            self.table.random(&mut self.rng)?
+        };
+        Some(EntryRef::new(e))
+    }
+
+    /// A key as it is stored, expired or not, without touching it (Redis's dbFind: MEMORY
+    /// USAGE, eviction).
+    pub fn peek(&mut self, key: &[u8]) -> Option<EntryRef<'_>> {
+        self.table.find(key, hash_key(key)).map(|(_, e)| EntryRef::new(e))
+    }
+
+    /// Delete `key` for eviction, expired or not (only if it has an expire time when
+    /// `volatile_only`). Watchers are signalled. Returns the bytes it was estimated to hold
+    /// ([`EntryRef::memory_usage`]), or `None` if there was no such key.
+    pub fn evict(&mut self, key: &[u8], volatile_only: bool) -> Option<usize> {
+        let (link, e) = self.table.find(key, hash_key(key))?;
+        let entry = EntryRef::new(e);
+        if volatile_only && entry.expire_at().is_none() {
+            return None;
+        }
+        let bytes = entry.memory_usage();
+        self.signal(key);
+        // SAFETY: `e` is live and linked at `link`, found just above with no change since.
+        unsafe { self.unlink_free(link, e) };
+        Some(bytes)
+    }
+
+    /// Like [`Stripe::evict`], but a big collection worth freeing lazily
+    /// ([`crate::lazyfree::worth_it`]) is handed back instead of freed, so that it can be freed
+    /// on the lazy-free thread (`lazyfree-lazy-eviction`). Returns the estimated bytes and, for
+    /// such a collection, the detached key.
+    pub fn evict_lazy(&mut self, key: &[u8], volatile_only: bool) -> Option<(usize, Option<Detached>)> {
+        let (link, e) = self.table.find(key, hash_key(key))?;
+        let entry = EntryRef::new(e);
+        if volatile_only && entry.expire_at().is_none() {
+            return None;
+        }
+        let bytes = entry.memory_usage();
+        let big = matches!(entry.value(), ValueRef::Obj(o) if crate::lazyfree::worth_it(o));
+        self.signal(key);
+        // SAFETY: `e` is live and linked at `link`; it is unlinked before being consumed.
+        unsafe {
+            if !big {
+                self.unlink_free(link, e);
+                return Some((bytes, None));
+            }
+            if entry::expire(e).is_some() {
+                self.volatile_remove(e);
+            }
+            self.table.unlink(link, e);
+            let expire = entry::expire(e);
+            let lru = entry::lru(e);
+            Some((bytes, Some(Detached { value: entry::into_payload(e), expire, lru })))
+        }
+    }
+
+    /// Bytes of overhead of the key table's buckets and of the expire list, apart (MEMORY
+    /// STATS `overhead.hashtable.main` / `.expires`).
+    pub fn overhead_parts(&self) -> (usize, usize) {
+        (self.table.bucket_bytes(), self.volatile.capacity() * std::mem::size_of::<EntryPtr>())
+    }
+}
+
+/// Active expiry and background upkeep (see `crate::expire`).
+impl Stripe {
+    /// Look at up to `max` keys chosen at random among those with an expire time (at most as
+    /// many as there are), deleting those whose expire time is before `now_ms`. Random picks
+    /// keep each batch's stale share an unbiased estimate of the stripe's (the volatile list
+    /// is in insertion order, which correlates with deadlines). Deleted keys are counted in
+    /// [`EXPIRED_KEYS`], signal their watchers and, with `keys`, are appended there.
+    /// Returns `(looked at, deleted)`.
+    pub fn expire_sample(
+        &mut self,
+        max: usize,
+        now_ms: i64,
+        mut keys: Option<&mut Vec<Box<[u8]>>>,
+    ) -> (usize, usize) {
+        let n = max.min(self.volatile.len());
+        let (mut looked, mut expired) = (0, 0);
+        for _ in 0..n {
+            if self.volatile.is_empty() {
+                break;
+            }
+            looked += 1;
+            let i = self.rng.below(self.volatile.len());
+            if self.expire_at_index(i, now_ms, keys.as_deref_mut()) {
+                expired += 1;
+            }
+        }
+        (looked, expired)
+    }
+
+    /// Like [`Stripe::expire_sample`], but walking the volatile list from `*cursor` (which
+    /// moves on and wraps, so successive calls visit every key).
+    pub fn expire_sweep(
+        &mut self,
+        cursor: &mut usize,
+        max: usize,
+        now_ms: i64,
+        mut keys: Option<&mut Vec<Box<[u8]>>>,
+    ) -> (usize, usize) {
+        let n = max.min(self.volatile.len());
+        let (mut looked, mut expired) = (0, 0);
+        for _ in 0..n {
+            if self.volatile.is_empty() {
+                break;
+            }
+            if *cursor >= self.volatile.len() {
+                *cursor = 0;
+            }
+            looked += 1;
+            // Deleting moves the list's last key to `*cursor`: it is looked at next.
+            if self.expire_at_index(*cursor, now_ms, keys.as_deref_mut()) {
+                expired += 1;
+            } else {
+                *cursor += 1;
+            }
+        }
+        (looked, expired)
+    }
+
+    /// Delete the key at position `i` of the volatile list if its time ran out before
+    /// `now_ms`; returns whether it did.
+    fn expire_at_index(&mut self, i: usize, now_ms: i64, keys: Option<&mut Vec<Box<[u8]>>>) -> bool {
+        let Some(&e) = self.volatile.get(i) else { return false };
+        // SAFETY: the volatile list only holds live entries that have an expire time.
+        let when = unsafe { entry::expire(e) }.unwrap_or(i64::MAX);
+        if now_ms <= when {
+            return false;
+        }
+        // SAFETY: as above; the key is copied out before the entry is freed.
+        let key = unsafe { entry::key(e) };
+        let Some((link, found)) = self.table.find(key, hash_key(key)) else { return false };
+        if found != e {
+            return false;
+        }
+        if let Some(k) = keys {
+            k.push(key.into());
+        }
+        self.signal(key);
+        // SAFETY: `e` is live and linked at `link`; a big value may go to the lazy-free
+        // thread (`lazyfree-lazy-expire`).
+        unsafe { self.unlink_dispose(link, e, crate::lazyfree::lazy_expire()) };
+        EXPIRED_KEYS.fetch_add(1, Relaxed);
+        true
+    }
+
+    /// Background upkeep for a stripe nobody may be touching: move up to `buckets` buckets of
+    /// a pending resize, or give back a bucket array at least twice the size inserting the
+    /// remaining keys would have grown (rebuilt in one go while small; big tables shrink
+    /// incrementally by themselves), and a volatile list far larger than its keys.
+    pub fn upkeep(&mut self, buckets: usize) {
+        if self.table.is_rehashing() {
+            self.table.rehash_step(buckets);
+        } else {
+            let len = self.table.len();
+            if len <= UPKEEP_REBUILD_MAX && self.table.slots() >= 2 * natural_slots(len).max(1) {
+                self.rebuild_table();
+            }
+        }
+        let (len, cap) = (self.volatile.len(), self.volatile.capacity());
+        if len == 0 && cap > 0 {
+            self.volatile = Vec::new();
+        } else if cap > 16 && cap > 4 * len {
+            self.volatile.shrink_to(len * 2);
+        }
+    }
+
+    /// Re-insert every key into a fresh table: its size becomes what the keys need.
+    fn rebuild_table(&mut self) {
+        let mut all: Vec<EntryPtr> = Vec::with_capacity(self.table.len());
+        self.table.drain(|e| all.push(e));
+        let mut table = Table::new();
+        for e in all {
+            // SAFETY: drained entries are live and no longer linked anywhere.
+            let h = hash_key(unsafe { entry::key(e) });
+            table.insert(e, h);
+        }
+        while table.rehash_step(1 << 16) {}
+        self.table = table;
+    }
+}
+
+/// Largest stripe [`Stripe::upkeep`] rebuilds in one go (a few hundred microseconds).
+const UPKEEP_REBUILD_MAX: usize = 4096;
+
+/// The bucket count a table reaches by inserting `len` keys from empty (mirrors the growth
+/// rule of `crate::table`: at most two keys per bucket, at least 4 buckets).
+fn natural_slots(len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let mut size = 4;
+    while len > size * 2 {
+        size *= 2;
+    }
+    size
+}
+
+/// Lazy freeing (see `crate::lazyfree`): taking keys out with their values, one or all at
+/// once, so that big values are freed outside the stripe's lock or on the lazy-free thread.
+impl Stripe {
+    /// Delete a live key (DEL, UNLINK). An expired key is reclaimed as any lookup does and
+    /// counts as absent: `None`. A string or a packed collection (one allocation) is freed
+    /// here: `Some(None)`. A big collection is handed back, to be freed once the stripe is
+    /// unlocked, here or on the lazy-free thread ([`crate::lazyfree::free_obj`]):
+    /// `Some(Some(obj))`. Watchers are signalled.
+    pub fn take_value(&mut self, key: &[u8], acc: &Access) -> Option<Option<Box<Object>>> {
+        let (link, e) = self.lookup(key, &acc.no_touch())?;
+        self.signal(key);
+        // SAFETY: `e` is live and linked at `link`; it is unlinked before being consumed.
+        unsafe {
+            if !matches!(entry::payload(e), PayloadRef::Obj(_)) {
+                self.unlink_free(link, e);
+                return Some(None);
+            }
+            if entry::expire(e).is_some() {
+                self.volatile_remove(e);
+            }
+            self.table.unlink(link, e);
+            match entry::into_payload(e) {
+                OwnedPayload::Obj(o) => Some(Some(o)),
+                _ => Some(None),
+            }
+        }
+    }
+
+    /// Remove every key at once and hand them back: they are freed when the bundle is
+    /// dropped (on the lazy-free thread for FLUSHDB / FLUSHALL ASYNC, see
+    /// [`crate::lazyfree::flush_db_async`]). The stripe is left with an empty table. Watchers
+    /// of keys that existed (expired or not) are signalled, as Redis's
+    /// touchAllWatchedKeysInDb; a pending snapshot hook runs first.
+    pub fn take_all(&mut self) -> FlushedKeys {
+        self.before_write();
+        let n = self.table.len();
+        if let Some(w) = &self.watched {
+            for (key, flags) in w.iter() {
+                if self.table.get(key, hash_key(key)).is_some() {
+                    flags.iter().for_each(|f| f.store(true, Relaxed));
+                }
+            }
+        }
+        self.volatile = Vec::new();
+        self.changes += n as u64;
+        FlushedKeys { table: std::mem::take(&mut self.table) }
+    }
+
+    /// Unlink `e` and free it, or, when `lazy` and its value is a big collection worth it
+    /// ([`crate::lazyfree::worth_it`]), hand the value to the lazy-free thread.
+    unsafe fn unlink_dispose(&mut self, link: Link, e: EntryPtr, lazy: bool) {
+        if lazy && matches!(entry::payload(e), PayloadRef::Obj(o) if crate::lazyfree::worth_it(o)) {
+            if entry::expire(e).is_some() {
+                self.volatile_remove(e);
+            }
+            self.table.unlink(link, e);
+            crate::lazyfree::free_payload(entry::into_payload(e), true);
+        } else {
+            self.unlink_free(link, e);
+        }
+    }
+}
+
+/// [`entry::rebuild`] for a value being replaced (SET over a key, `EntryMut::set_value`): with
+/// `lazyfree-lazy-server-del` ([`crate::lazyfree::server_del`]) a big old value goes to the
+/// lazy-free thread instead of being freed here.
+unsafe fn rebuild_dispose(e: EntryPtr, payload: Payload, expire: Option<(i64, u32)>) -> EntryPtr {
+    let lazy = crate::lazyfree::server_del()
+        && matches!(entry::payload(e), PayloadRef::Obj(o) if crate::lazyfree::worth_it(o));
+    if !lazy {
+        return entry::rebuild(e, payload, expire);
+    }
+    let new = entry::create(entry::key(e), payload, expire, entry::lru(e));
+    entry::set_next(new, entry::next(e));
+    crate::lazyfree::free_payload(entry::into_payload(e), true);
+    new
+}
+
+impl Detached {
+    /// The value it carries, owned (the expire time and access data are dropped).
+    pub fn into_payload(self) -> OwnedPayload {
+        self.value
+    }
+}
+
+/// The keys of a stripe taken out all at once ([`Stripe::take_all`]); freed when dropped.
+pub struct FlushedKeys {
+    table: Table,
+}
+
+impl FlushedKeys {
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether there are no keys.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Whether dropping it frees anything (keys or a bucket array).
+    pub fn holds_memory(&self) -> bool {
+        !self.table.is_empty() || self.table.slots() > 0
+    }
+}
+
+impl Drop for FlushedKeys {
+    fn drop(&mut self) {
+        // SAFETY: the entries were unlinked from their stripe with the table that holds them;
+        // drained entries are no longer reachable from anywhere.
+        self.table.drain(|e| unsafe { entry::free(e) });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -781,211 +1126,4 @@ mod tests {
         assert_eq!(e.encoding(), "raw");
         assert_eq!(e.str(), Some(StrRef::Bytes(b"12ab")));
     }
-}
-
-/// Eviction and memory reporting (see `crate::evict`): sampling keys with their access data,
-/// looking keys up without expiring or touching them, and deleting chosen keys.
-impl Stripe {
-    /// Call `f` with up to `count` keys sampled for eviction: from consecutive buckets of the
-    /// whole stripe (Redis's dictGetSomeKeys), or, when `volatile_only`, from a random window
-    /// of the keys with an expire time. Expired keys are included. `scratch` is working space
-    /// (left empty).
-    pub fn eviction_sample(
-        &mut self,
-        volatile_only: bool,
-        count: usize,
-        scratch: &mut Vec<crate::ElemPtr>,
-        mut f: impl FnMut(EntryRef<'_>),
-    ) {
-        scratch.clear();
-        if volatile_only {
-            let n = self.volatile.len();
-            if n > 0 {
-                let start = self.rng.below(n);
-                scratch.extend((0..count.min(n)).map(|i| self.volatile[(start + i) % n]));
-            }
-        } else {
-            self.table.sample(&mut self.rng, count, scratch);
-        }
-        for &e in scratch.iter() {
-            f(EntryRef::new(e));
-        }
-        scratch.clear();
-    }
-
-    /// One uniformly chosen key of the stripe (or of its keys with an expire time), expired
-    /// or not, for the random eviction policies.
-    pub fn eviction_random(&mut self, volatile_only: bool) -> Option<EntryRef<'_>> {
-        let e = if volatile_only {
-            let n = self.volatile.len();
-            if n == 0 {
-                return None;
-            }
-            self.volatile[self.rng.below(n)]
-        } else {
-            self.table.random(&mut self.rng)?
-        };
-        Some(EntryRef::new(e))
-    }
-
-    /// A key as it is stored, expired or not, without touching it (Redis's dbFind: MEMORY
-    /// USAGE, eviction).
-    pub fn peek(&mut self, key: &[u8]) -> Option<EntryRef<'_>> {
-        self.table.find(key, hash_key(key)).map(|(_, e)| EntryRef::new(e))
-    }
-
-    /// Delete `key` for eviction, expired or not (only if it has an expire time when
-    /// `volatile_only`). Watchers are signalled. Returns the bytes it was estimated to hold
-    /// ([`EntryRef::memory_usage`]), or `None` if there was no such key.
-    pub fn evict(&mut self, key: &[u8], volatile_only: bool) -> Option<usize> {
-        let (link, e) = self.table.find(key, hash_key(key))?;
-        let entry = EntryRef::new(e);
-        if volatile_only && entry.expire_at().is_none() {
-            return None;
-        }
-        let bytes = entry.memory_usage();
-        self.signal(key);
-        // SAFETY: `e` is live and linked at `link`, found just above with no change since.
-        unsafe { self.unlink_free(link, e) };
-        Some(bytes)
-    }
-
-    /// Like [`Stripe::evict`], but a big collection is handed back instead of freed, so that
-    /// it can be freed on another thread (`lazyfree-lazy-eviction`). Returns the estimated
-    /// bytes and, for a big collection, the detached key.
-    pub fn evict_lazy(&mut self, key: &[u8], volatile_only: bool) -> Option<(usize, Option<Detached>)> {
-        let (link, e) = self.table.find(key, hash_key(key))?;
-        let entry = EntryRef::new(e);
-        if volatile_only && entry.expire_at().is_none() {
-            return None;
-        }
-        let bytes = entry.memory_usage();
-        let big = matches!(entry.value(), ValueRef::Obj(_));
-        self.signal(key);
-        // SAFETY: `e` is live and linked at `link`; it is unlinked before being consumed.
-        unsafe {
-            if !big {
-                self.unlink_free(link, e);
-                return Some((bytes, None));
-            }
-            if entry::expire(e).is_some() {
-                self.volatile_remove(e);
-            }
-            self.table.unlink(link, e);
-            let expire = entry::expire(e);
-            let lru = entry::lru(e);
-            Some((bytes, Some(Detached { value: entry::into_payload(e), expire, lru })))
-        }
-    }
-
-    /// Bytes of overhead of the key table's buckets and of the expire list, apart (MEMORY
-    /// STATS `overhead.hashtable.main` / `.expires`).
-    pub fn overhead_parts(&self) -> (usize, usize) {
-        (self.table.bucket_bytes(), self.volatile.capacity() * std::mem::size_of::<EntryPtr>())
-    }
-}
-
-/// Active expiry and background upkeep (see `crate::expire`).
-impl Stripe {
-    /// Look at up to `max` keys of the volatile list from `*cursor` (at most as many as the
-    /// list holds), deleting those whose expire time is before `now_ms`; the cursor moves on
-    /// and wraps, so successive calls walk the whole list. Deleted keys are counted in
-    /// [`EXPIRED_KEYS`], signal their watchers and, with `keys`, are appended there.
-    /// Returns `(looked at, deleted)`.
-    pub fn expire_sweep(
-        &mut self,
-        cursor: &mut usize,
-        max: usize,
-        now_ms: i64,
-        mut keys: Option<&mut Vec<Box<[u8]>>>,
-    ) -> (usize, usize) {
-        let n = max.min(self.volatile.len());
-        let mut expired = 0;
-        for _ in 0..n {
-            if self.volatile.is_empty() {
-                break;
-            }
-            if *cursor >= self.volatile.len() {
-                *cursor = 0;
-            }
-            let e = self.volatile[*cursor];
-            // SAFETY: the volatile list only holds live entries that have an expire time.
-            let when = unsafe { entry::expire(e) }.unwrap_or(i64::MAX);
-            if now_ms <= when {
-                *cursor += 1;
-                continue;
-            }
-            // SAFETY: as above; the key is copied out before the entry is freed.
-            let key = unsafe { entry::key(e) };
-            let Some((link, found)) = self.table.find(key, hash_key(key)) else {
-                *cursor += 1;
-                continue;
-            };
-            if found != e {
-                *cursor += 1;
-                continue;
-            }
-            if let Some(k) = keys.as_deref_mut() {
-                k.push(key.into());
-            }
-            self.signal(key);
-            // SAFETY: `e` is live and linked at `link`. Removing it moves the volatile list's
-            // last entry to `*cursor`, which is looked at next.
-            unsafe { self.unlink_free(link, e) };
-            EXPIRED_KEYS.fetch_add(1, Relaxed);
-            expired += 1;
-        }
-        (n, expired)
-    }
-
-    /// Background upkeep for a stripe nobody may be touching: move up to `buckets` buckets of
-    /// a pending resize, or give back a bucket array at least twice the size inserting the
-    /// remaining keys would have grown (rebuilt in one go while small; big tables shrink
-    /// incrementally by themselves), and a volatile list far larger than its keys.
-    pub fn upkeep(&mut self, buckets: usize) {
-        if self.table.is_rehashing() {
-            self.table.rehash_step(buckets);
-        } else {
-            let len = self.table.len();
-            if len <= UPKEEP_REBUILD_MAX && self.table.slots() >= 2 * natural_slots(len).max(1) {
-                self.rebuild_table();
-            }
-        }
-        let (len, cap) = (self.volatile.len(), self.volatile.capacity());
-        if len == 0 && cap > 0 {
-            self.volatile = Vec::new();
-        } else if cap > 16 && cap > 4 * len {
-            self.volatile.shrink_to(len * 2);
-        }
-    }
-
-    /// Re-insert every key into a fresh table: its size becomes what the keys need.
-    fn rebuild_table(&mut self) {
-        let mut all: Vec<EntryPtr> = Vec::with_capacity(self.table.len());
-        self.table.drain(|e| all.push(e));
-        let mut table = Table::new();
-        for e in all {
-            // SAFETY: drained entries are live and no longer linked anywhere.
-            let h = hash_key(unsafe { entry::key(e) });
-            table.insert(e, h);
-        }
-        while table.rehash_step(1 << 16) {}
-        self.table = table;
-    }
-}
-
-/// Largest stripe [`Stripe::upkeep`] rebuilds in one go (a few hundred microseconds).
-const UPKEEP_REBUILD_MAX: usize = 4096;
-
-/// The bucket count a table reaches by inserting `len` keys from empty (mirrors the growth
-/// rule of `crate::table`: at most two keys per bucket, at least 4 buckets).
-fn natural_slots(len: usize) -> usize {
-    if len == 0 {
-        return 0;
-    }
-    let mut size = 4;
-    while len > size * 2 {
-        size *= 2;
-    }
-    size
 }

@@ -280,6 +280,21 @@ impl ZSet {
         }
     }
 
+    /// Advance the member table's incremental rehash. A shrink is finished at once:
+    /// lookups through a shared reference ([`ZSet::score`]) visit every bucket of the old,
+    /// larger table that maps to the new one, which must not last (its cost was paid by
+    /// the removals that made the table shrink, so it stays amortized O(1)).
+    fn settle(&mut self) {
+        if !self.table.is_rehashing() {
+            return;
+        }
+        if self.table.len() * 4 < self.table.slots() {
+            while self.table.rehash_step(1024) {}
+        } else {
+            self.table.rehash_step(1);
+        }
+    }
+
     /// Score of `member`.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         // SAFETY: found elements are live.
@@ -312,7 +327,7 @@ impl ZSet {
     /// Add `member` (absent) with `score`; false if the member was already there (nothing
     /// changes then).
     pub fn insert(&mut self, member: &[u8], score: f64) -> bool {
-        self.table.rehash_step(1);
+        self.settle();
         let h = hash_key(member);
         if self.table.find(member, h).is_some() {
             return false;
@@ -331,7 +346,7 @@ impl ZSet {
         let e = elem_new(member, score);
         self.tree.insert_at(self.tree.len(), item(e));
         self.table.insert(e, hash_key(member));
-        self.table.rehash_step(1);
+        self.settle();
         self.elem_bytes += elem_class(member.len());
     }
 
@@ -363,7 +378,7 @@ impl ZSet {
 
     /// Unlink and free the element of `member`, which the tree no longer holds.
     fn drop_member(&mut self, member: &[u8]) {
-        self.table.rehash_step(1);
+        self.settle();
         if let Some((link, e)) = self.table.find(member, hash_key(member)) {
             // SAFETY: found just now, table unchanged since; the tree no longer holds it.
             unsafe {
@@ -405,7 +420,7 @@ impl ZSet {
                 // (drop_member copies nothing but only reads them before freeing).
                 let member: &[u8] = unsafe { elem_member(e) };
                 let h = hash_key(member);
-                self.table.rehash_step(1);
+                self.settle();
                 if let Some((link, found)) = self.table.find(member, h) {
                     // SAFETY: found just now; the tree no longer holds it.
                     unsafe {
@@ -1267,6 +1282,23 @@ mod tests {
             }
         }
         assert_eq!(seen, z.len());
+    }
+
+    #[test]
+    fn shrinking_finishes_its_rehash() {
+        let mut z = ZSet::new();
+        for i in 0..50_000u32 {
+            z.insert(&i.to_be_bytes(), i as f64);
+        }
+        for i in 0..49_900u32 {
+            assert_eq!(z.remove(&i.to_be_bytes()), Some(i as f64));
+        }
+        assert!(!z.table.is_rehashing() || z.table.len() * 4 >= z.table.slots());
+        assert!(z.table.slots() <= 1024, "{} slots", z.table.slots());
+        for i in 49_900..50_000u32 {
+            assert_eq!(z.score(&i.to_be_bytes()), Some(i as f64));
+        }
+        z.check();
     }
 
     #[test]

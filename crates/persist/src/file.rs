@@ -271,15 +271,18 @@ pub fn load_from<R: std::io::Read>(
                 }
                 let d = ks.db(db);
                 let mut stripe = d.lock(&e.key);
-                if stripe.peek(&e.key).is_some() {
+                let before = stripe.len();
+                let expire = e.expire_ms.map_or(SetExpire::Clear, SetExpire::At);
+                with_new_value(&e.value, lim, |nv| stripe.set(&e.key, nv, expire, acc))
+                    .map_err(|x| Error(format!("{x} (key '{}')", String::from_utf8_lossy(&e.key))))?;
+                // The keyspace starts empty and nothing expires here: a key that did not add
+                // one was already there.
+                if stripe.len() == before {
                     return Err(Error(format!(
                         "RDB has duplicated key '{}' in DB {db}",
                         String::from_utf8_lossy(&e.key)
                     )));
                 }
-                let expire = e.expire_ms.map_or(SetExpire::Clear, SetExpire::At);
-                with_new_value(&e.value, lim, |nv| stripe.set(&e.key, nv, expire, acc))
-                    .map_err(|x| Error(format!("{x} (key '{}')", String::from_utf8_lossy(&e.key))))?;
                 if let Some(data) = access_data(mode, acc, e.idle_s, e.freq) {
                     if let Some(mut m) = stripe.get_mut(&e.key, &acc.no_touch()) {
                         m.set_access_data(data);
@@ -288,5 +291,35 @@ pub fn load_from<R: std::io::Read>(
                 stats.keys_loaded += 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rdb::encode::write_string;
+    use crate::rdb::types;
+
+    #[test]
+    fn duplicate_keys_and_too_many_databases_are_refused() {
+        let mut f = b"REDIS0010".to_vec();
+        f.extend_from_slice(&[opcodes::SELECTDB, 0]);
+        for _ in 0..2 {
+            f.push(types::STRING);
+            write_string(&mut f, b"k", false);
+            write_string(&mut f, b"v", false);
+        }
+        f.push(opcodes::EOF);
+        f.extend_from_slice(&[0; 8]);
+        let ks = Keyspace::new(2, 4);
+        let acc = Access::at(0);
+        let err = load_from(&ks, &f[..], &Limits::default(), true, &acc, AccessLoad::Lru).unwrap_err();
+        assert!(err.0.contains("duplicated key 'k'"), "{err}");
+        let mut f = b"REDIS0010".to_vec();
+        f.extend_from_slice(&[opcodes::SELECTDB, 5, opcodes::EOF]);
+        f.extend_from_slice(&[0; 8]);
+        let err = load_from(&Keyspace::new(2, 4), &f[..], &Limits::default(), true, &acc, AccessLoad::Lru)
+            .unwrap_err();
+        assert!(err.0.contains("more than 2 databases"), "{err}");
     }
 }

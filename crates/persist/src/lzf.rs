@@ -8,29 +8,47 @@
 //!   then the low byte of the offset; `(c & 31) << 8 | low` is the distance minus one, and
 //!   `length + 2` bytes are copied from that far back in the output.
 
-const HLOG: u32 = 14;
+/// Bits of the largest match table (16K entries).
+const HLOG_MAX: u32 = 14;
 const MAX_LIT: usize = 32;
 const MAX_OFF: usize = 1 << 13;
 const MAX_REF: usize = (1 << 8) + (1 << 3);
 
 #[inline]
-fn hash(a: u8, b: u8, c: u8) -> usize {
+fn hash(a: u8, b: u8, c: u8, hlog: u32) -> usize {
     let v = ((a as u32) << 16) | ((b as u32) << 8) | c as u32;
-    (v.wrapping_mul(2_654_435_761) >> (32 - HLOG)) as usize
+    (v.wrapping_mul(2_654_435_761) >> (32 - hlog)) as usize
+}
+
+thread_local! {
+    /// The match table, reused across calls (only the part an input needs is cleared).
+    static TABLE: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Compress `input`. The result may be longer than the input (incompressible data): RDB
 /// writers keep the plain string unless it saves at least 4 bytes, as Redis does.
 pub fn compress(input: &[u8]) -> Vec<u8> {
+    TABLE.with(|t| match t.try_borrow_mut() {
+        Ok(mut table) => compress_with(input, &mut table),
+        Err(_) => compress_with(input, &mut Vec::new()),
+    })
+}
+
+fn compress_with(input: &[u8], table: &mut Vec<u32>) -> Vec<u8> {
     let n = input.len();
+    // A table about twice the input's size (at least 256 entries): small strings clear
+    // little.
+    let hlog = (usize::BITS - n.leading_zeros()).clamp(8, HLOG_MAX);
+    table.clear();
+    table.resize(1 << hlog, 0);
+    let htab = &mut table[..];
     let mut out = Vec::with_capacity(n + n / MAX_LIT + 2);
-    let mut htab = vec![0u32; 1 << HLOG];
     let mut lit_at = 0usize;
     let mut lit = 0usize;
     out.push(0);
     let mut ip = 0usize;
     while ip + 2 < n {
-        let h = hash(input[ip], input[ip + 1], input[ip + 2]);
+        let h = hash(input[ip], input[ip + 1], input[ip + 2], hlog);
         let slot = htab[h] as usize;
         htab[h] = (ip + 1) as u32;
         if slot > 0 {
@@ -57,7 +75,7 @@ pub fn compress(input: &[u8]) -> Vec<u8> {
                 out.push(off as u8);
                 let end = (ip + len).min(n.saturating_sub(2));
                 for p in ip + 1..end {
-                    htab[hash(input[p], input[p + 1], input[p + 2])] = (p + 1) as u32;
+                    htab[hash(input[p], input[p + 1], input[p + 2], hlog)] = (p + 1) as u32;
                 }
                 ip += len;
                 lit_at = out.len();

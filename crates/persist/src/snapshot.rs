@@ -45,6 +45,11 @@ impl Out {
     }
 }
 
+thread_local! {
+    /// Set on the saver thread while it walks the stripes.
+    static SAVER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// A snapshot being written.
 pub struct Snapshot {
     out: Mutex<Option<Out>>,
@@ -126,10 +131,7 @@ impl Snapshot {
                     continue;
                 }
                 let me = snap.clone();
-                stripe.set_snapshot_hook(Box::new(move |st: &Stripe| {
-                    me.by_writers.fetch_add(1, Relaxed);
-                    me.serialize(i, st);
-                }));
+                stripe.set_snapshot_hook(Box::new(move |st: &Stripe| me.serialize(i, st)));
             }
         }
         Ok(snap)
@@ -143,17 +145,26 @@ impl Snapshot {
         }
     }
 
-    /// Serialize one stripe of database `db` and append it to the file.
+    /// Serialize one stripe of database `db` and append it to the file. A client about to
+    /// change the stripe does this on its own thread, so there strings are not compressed
+    /// (LZF is most of the cost): the client waits only for the stripe's keys to be copied
+    /// out. The saver thread compresses as `rdbcompression` says.
     fn serialize(&self, db: usize, stripe: &Stripe) {
         if self.dead.load(Relaxed) {
             return;
         }
+        let by_saver = SAVER.with(|f| f.get());
+        if !by_saver {
+            self.by_writers.fetch_add(1, Relaxed);
+        }
+        let mut opts = self.opts.values;
+        opts.compress &= by_saver;
         let mut buf = Vec::new();
         let mut err = None;
         let mut n = 0u64;
         stripe.for_each(&self.acc, |e| {
             if err.is_none() {
-                match write_entry(&mut buf, &e, &self.acc, &self.opts.values) {
+                match write_entry(&mut buf, &e, &self.acc, &opts) {
                     Ok(()) => n += 1,
                     Err(x) => err = Some(x),
                 }
@@ -194,6 +205,7 @@ impl Snapshot {
     /// Walk every stripe, serializing those still pending, then finish the file (EOF,
     /// checksum, flush to disk, rename over the target). Runs on the saver thread.
     pub fn run(&self, ks: &Keyspace) -> Result<SaveStats> {
+        SAVER.with(|f| f.set(true));
         for db in ks.dbs() {
             for s in 0..db.stripe_count() {
                 if self.cancel.load(Relaxed) {
@@ -202,6 +214,7 @@ impl Snapshot {
                 db.lock_stripe(s).run_snapshot_hook();
             }
         }
+        SAVER.with(|f| f.set(false));
         let result = self.finish();
         if result.is_err() {
             let _ = std::fs::remove_file(&self.tmp);

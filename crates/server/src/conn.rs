@@ -123,9 +123,14 @@ pub async fn serve<S>(
             let want = parser.pending_bulk().map(|b| b + 2).unwrap_or(READ_CHUNK).max(READ_CHUNK);
             inbuf.reserve(want.min(shared.config.client_query_buffer_limit() as usize));
         }
+        // Blocked in BLPOP & co.: wait for the waiter's reply or its timeout (input is still
+        // read, so a disconnection is seen, but not run).
+        let waiter = session.blocked_waiter();
+        let block_deadline = session.block_deadline().map(Instant::from_std);
         let timeout = shared.config.timeout();
-        let idle_deadline = (timeout > 0 && !handle.monitor.load(Relaxed) && !handle.pubsub.any())
-            .then(|| last_io + Duration::from_secs(timeout));
+        let idle_deadline =
+            (timeout > 0 && !handle.monitor.load(Relaxed) && !handle.pubsub.any() && waiter.is_none())
+                .then(|| last_io + Duration::from_secs(timeout));
         if stalled && room {
             stalled = false;
         } else {
@@ -158,6 +163,8 @@ pub async fn serve<S>(
                     handle.obl.store(pending.len() - sent, Relaxed);
                     continue;
                 }
+                _ = async { if let Some(w) = &waiter { w.notified().await } }, if waiter.is_some() => {}
+                _ = tokio::time::sleep_until(block_deadline.unwrap_or_else(Instant::now)), if block_deadline.is_some() => {}
                 _ = tokio::time::sleep_until(resume_at.unwrap_or_else(Instant::now)), if resume_at.is_some() => {
                     resume_at = None;
                 }
@@ -180,6 +187,9 @@ pub async fn serve<S>(
         if handle.killed.load(Relaxed) {
             break;
         }
+        if waiter.is_some() && !session.resume(&mut out) {
+            continue;
+        }
         let limits = ParseLimits {
             max_bulk_len: shared.config.proto_max_bulk_len(),
             authenticated: client.authenticated,
@@ -200,9 +210,17 @@ pub async fn serve<S>(
                         take_pushes(&mut push, &handle, out.buffer_mut());
                     }
                     let argv: SmallVec<[&[u8]; 16]> = (0..args.len()).map(|i| args.get(buf, i)).collect();
-                    if session.execute(&mut client, &mut out, &argv) == Outcome::Paused {
-                        paused = true;
-                        break;
+                    match session.execute(&mut client, &mut out, &argv) {
+                        Outcome::Done => {}
+                        Outcome::Paused => {
+                            paused = true;
+                            break;
+                        }
+                        Outcome::Blocked => {
+                            // The rest of the pipeline waits until the reply comes.
+                            pos += consumed;
+                            break;
+                        }
                     }
                     pos += consumed;
                     if check_output_limits(&shared, &handle, out.len()) {

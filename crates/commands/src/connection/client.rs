@@ -133,8 +133,9 @@ impl<'a> Own<'a> {
     }
 }
 
-/// Append one CLIENT LIST line (without the newline) for `h`, Redis 7.0's field list.
-fn info_line(text: &mut String, h: &ClientHandle, now_ms: i64, own: Option<&Own>) {
+/// Append one CLIENT LIST line (without the newline) for `h`, Redis 7.0's field list;
+/// `blocked`: it waits in a blocking command (flag `b`).
+fn info_line(text: &mut String, h: &ClientHandle, now_ms: i64, own: Option<&Own>, blocked: bool) {
     let now_s = now_ms.div_euclid(1000);
     let mut flags = String::new();
     if h.monitor.load(Relaxed) {
@@ -149,6 +150,9 @@ fn info_line(text: &mut String, h: &ClientHandle, now_ms: i64, own: Option<&Own>
     };
     if multi >= 0 {
         flags.push('x');
+    }
+    if blocked {
+        flags.push('b');
     }
     if own.is_some_and(|o| !o.client.watched.is_empty() && o.client.watch_flag.load(Relaxed)) {
         flags.push('d');
@@ -247,7 +251,8 @@ fn list_text(ctx: &Ctx, args: &[&[u8]], clients: &[Arc<ClientHandle>]) -> String
     let me = ctx.client.handle.id;
     let mut text = String::with_capacity(clients.len() * 320);
     for h in clients {
-        info_line(&mut text, h, now, (h.id == me).then_some(&own));
+        let blocked = h.id != me && ctx.shared.blocking.is_blocked(h.id);
+        info_line(&mut text, h, now, (h.id == me).then_some(&own), blocked);
         text.push('\n');
     }
     text
@@ -288,7 +293,7 @@ pub(super) fn list(ctx: &mut Ctx, args: &[&[u8]]) {
 pub(super) fn info(ctx: &mut Ctx, args: &[&[u8]]) {
     let own = Own::of(ctx, args, "client|info");
     let mut text = String::with_capacity(320);
-    info_line(&mut text, &ctx.client.handle, ctx.now_ms(), Some(&own));
+    info_line(&mut text, &ctx.client.handle, ctx.now_ms(), Some(&own), false);
     text.push('\n');
     ctx.out.verbatim("txt", text.as_bytes());
 }
@@ -610,10 +615,11 @@ pub(super) fn unblock(ctx: &mut Ctx, args: &[&[u8]]) {
             return;
         }
     }
-    if parse_i64(args[2]).is_none() {
+    let Some(id) = parse_i64(args[2]) else {
         ctx.error(NOT_INTEGER);
         return;
-    }
-    // No command blocks yet, so nobody can be unblocked.
-    ctx.out.int(0);
+    };
+    let error = args.get(3).is_some_and(|r| is(r, "error"));
+    let done = u64::try_from(id).is_ok_and(|id| ctx.shared.blocking.unblock(id, error));
+    ctx.out.int(i64::from(done));
 }

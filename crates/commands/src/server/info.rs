@@ -212,9 +212,9 @@ fn clients(shared: &Shared, _now_ms: i64, out: &mut String) {
     field!(out, "maxclients", "{}", shared.config.maxclients());
     field!(out, "client_recent_max_input_buffer", "{max_in}");
     field!(out, "client_recent_max_output_buffer", "{max_out}");
-    field!(out, "blocked_clients", "0");
+    field!(out, "blocked_clients", "{}", shared.blocking.blocked_clients());
     field!(out, "tracking_clients", "0");
-    field!(out, "clients_in_timeout_table", "0");
+    field!(out, "clients_in_timeout_table", "{}", shared.blocking.clients_in_timeout_table());
 }
 
 /// Resident set size of the process in bytes (0 if unknown).
@@ -309,8 +309,8 @@ fn memory(shared: &Shared, now_ms: i64, out: &mut String) {
     field!(out, "mem_aof_buffer", "{}", mh.aof_buffer);
     field!(out, "mem_allocator", "jemalloc-5.3.0");
     field!(out, "active_defrag_running", "0");
-    field!(out, "lazyfree_pending_objects", "{}", brim_engine::evict::lazyfree::pending_objects());
-    field!(out, "lazyfreed_objects", "{}", brim_engine::evict::lazyfree::freed_objects());
+    field!(out, "lazyfree_pending_objects", "{}", brim_engine::lazyfree::pending_objects());
+    field!(out, "lazyfreed_objects", "{}", brim_engine::lazyfree::freed_objects());
 }
 
 /// Changes to the keyspace since the last save (Redis's `dirty`).

@@ -7,8 +7,8 @@ use brim_engine::packed::Elem;
 use brim_engine::zset::{with_text, LexRange, ScoreRange, ZRef, ZSeq, ZWork};
 
 use super::{
-    limits, lookup_read, lookup_write, open, opt, parse_lex_range, parse_score_range, store_back, store_value,
-    write_pairs, Lookup, Write, RANGE_NOT_FLOAT, RANGE_NOT_LEX,
+    limits, lookup_read, lookup_write, open, opt, parse_lex_range, parse_score_range, store_back,
+    store_value, write_pairs, Lookup, Write, RANGE_NOT_FLOAT, RANGE_NOT_LEX,
 };
 use crate::args::{parse_i64, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::ctx::Ctx;

@@ -705,8 +705,8 @@ mod tests {
         let mut rng = crate::table::Rng::new(7);
         let mut t = Tree::new();
         let mut m: Vec<usize> = Vec::new();
-        for round in 0..30_000 {
-            let grow = (round / 5000) % 2 == 0;
+        for round in 0..30_000u32 {
+            let grow = (round / 5000).is_multiple_of(2);
             if m.is_empty() || rng.below(10) < if grow { 7 } else { 3 } {
                 let v = rng.below(1_000_000);
                 if m.binary_search(&v).is_err() {
@@ -716,7 +716,7 @@ mod tests {
                 let r = rng.below(m.len());
                 assert_eq!(t.remove_at(r).map(val), Some(m.remove(r)));
             }
-            if round % 997 == 0 {
+            if round.is_multiple_of(997) {
                 model_check(&t, &m);
             }
         }

@@ -141,25 +141,42 @@ pub fn type_of(v: &ValueRef) -> u8 {
     }
 }
 
-fn write_list(buf: &mut Vec<u8>, list: ListRef, opts: &Options) {
-    let limit = opts.list_limit;
-    let mut nodes: Vec<Vec<u8>> = Vec::new();
-    let mut w = listpack::Writer::new();
+/// Cut a list into quicklist nodes of at most `limit` (counted as listpack bytes): calls
+/// `f(element, starts_new_node)` for each element.
+fn list_nodes(list: &ListRef, limit: Limit, mut f: impl FnMut(Elem, bool)) {
+    let (mut count, mut bytes) = (0usize, listpack::HEADER + 1);
     list.for_each(|e| {
         let size = packed::encoded_len(e) + 2;
-        if !w.is_empty() && (w.count() + 1 > limit.count() || w.len() + size > limit.bytes()) {
-            nodes.push(std::mem::take(&mut w).finish());
+        let new = count == 0 || count + 1 > limit.count() || bytes + size > limit.bytes();
+        if new {
+            count = 0;
+            bytes = listpack::HEADER + 1;
         }
-        w.push_elem(e);
+        count += 1;
+        bytes += size;
+        f(e, new);
         true
     });
+}
+
+/// A list as RDB_TYPE_LIST_QUICKLIST_2: node count, then each node as a listpack. Nodes are
+/// counted in a first pass, so only one node is ever built at a time.
+fn write_list(buf: &mut Vec<u8>, list: ListRef, opts: &Options) {
+    let limit = opts.list_limit;
+    let mut nodes = 0u64;
+    list_nodes(&list, limit, |_, new| nodes += new as u64);
+    write_len(buf, nodes);
+    let mut w = listpack::Writer::new();
+    list_nodes(&list, limit, |e, new| {
+        if new && !w.is_empty() {
+            write_len(buf, container::PACKED);
+            write_string(buf, &std::mem::take(&mut w).finish(), opts.compress);
+        }
+        w.push_elem(e);
+    });
     if !w.is_empty() {
-        nodes.push(w.finish());
-    }
-    write_len(buf, nodes.len() as u64);
-    for n in nodes {
         write_len(buf, container::PACKED);
-        write_string(buf, &n, opts.compress);
+        write_string(buf, &w.finish(), opts.compress);
     }
 }
 

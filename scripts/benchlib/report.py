@@ -1,0 +1,171 @@
+"""docs/benchmarks.md and its PNG plots, regenerated from the run's JSON (docs/benchmarks.json).
+
+Scenario modules get a Report in their report(data, rep) and return a markdown section; rep.table(),
+rep.bars(), rep.lines() and the number formatters keep every section in the same style. Plots use
+matplotlib (installed with pip when missing); without it the tables are still written.
+"""
+
+import os
+import subprocess
+import sys
+
+from .servers import ROOT
+
+DOCS = os.path.join(ROOT, "docs")
+COLORS = {"brim": "#d9480f", "redis": "#c92a2a", "valkey": "#1864ab", "null": "#868e96", "payload": "#2b8a3e"}
+_PALETTE = ["#5f3dc4", "#e67700", "#0b7285", "#862e9c", "#495057"]
+COLORS["redis"] = "#495057"
+COLORS["brim"] = "#e8590c"
+
+
+def _matplotlib(install):
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        if not install:
+            return None
+        print("installing matplotlib (pip)", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "matplotlib"])
+        try:
+            import matplotlib  # noqa: F401,F811
+        except ImportError:
+            return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+class Report:
+    """Helpers for one regeneration of docs/benchmarks.md; plots go to `out_dir` when `plots` is true."""
+
+    def __init__(self, out_dir=DOCS, plots=True, install=True):
+        self.out_dir = out_dir
+        self.plt = _matplotlib(install) if plots else None
+        self.images = []
+
+    # ---- text ----
+    @staticmethod
+    def num(x, digits=0):
+        """A number with thousands separators ("–" for None)."""
+        if x is None:
+            return "–"
+        return f"{x:,.{digits}f}"
+
+    @staticmethod
+    def ratio(x, ref):
+        """x / ref as "0.83×" ("–" when either is missing or ref is 0)."""
+        if x is None or not ref:
+            return "–"
+        return f"{x / ref:.2f}×"
+
+    @staticmethod
+    def mib(b):
+        """Bytes as MiB with one decimal."""
+        return "–" if b is None else f"{b / (1 << 20):,.1f} MiB"
+
+    @staticmethod
+    def table(headers, rows):
+        """A markdown table (first column left-aligned, the rest right-aligned)."""
+        out = ["| " + " | ".join(str(h) for h in headers) + " |",
+               "|" + "|".join([" --- "] + [" ---: "] * (len(headers) - 1)) + "|"]
+        for r in rows:
+            out.append("| " + " | ".join(str(c) for c in r) + " |")
+        return "\n".join(out) + "\n"
+
+    # ---- plots ----
+    def _color(self, name, i):
+        return COLORS.get(name, _PALETTE[i % len(_PALETTE)])
+
+    def _save(self, fig, name, title):
+        path = os.path.join(self.out_dir, name + ".png")
+        os.makedirs(self.out_dir, exist_ok=True)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        self.plt.close(fig)
+        self.images.append(path)
+        return f"\n![{title}]({name}.png)\n"
+
+    def bars(self, name, title, labels, series, ylabel="", log=False):
+        """Grouped bar chart: one group per label, one bar per series (dict name -> values). Writes
+        <out_dir>/<name>.png and returns the markdown image line ("" without matplotlib)."""
+        if self.plt is None or not labels or not series:
+            return ""
+        plt = self.plt
+        n = len(series)
+        width = 0.8 / n
+        fig, ax = plt.subplots(figsize=(max(7.0, 0.55 * len(labels) * n ** 0.5 + 3), 4.2))
+        for i, (sname, vals) in enumerate(series.items()):
+            xs = [j + (i - (n - 1) / 2) * width for j in range(len(labels))]
+            ax.bar(xs, [v or 0 for v in vals], width, label=sname, color=self._color(sname, i))
+        ax.set_xticks(range(len(labels)))
+        ax.set_xticklabels(labels, rotation=30, ha="right")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        if log:
+            ax.set_yscale("log")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=8)
+        return self._save(fig, name, title)
+
+    def lines(self, name, title, series, xlabel="", ylabel="", hlines=None):
+        """Line chart: series is a dict name -> (xs, ys); hlines a dict label -> y. Returns the image line."""
+        if self.plt is None or not series:
+            return ""
+        plt = self.plt
+        fig, ax = plt.subplots(figsize=(7.5, 4.2))
+        for i, (sname, (xs, ys)) in enumerate(series.items()):
+            ax.plot(xs, ys, label=sname, color=self._color(sname.split(" ")[0], i), linewidth=1.6)
+        for i, (label, y) in enumerate((hlines or {}).items()):
+            ax.axhline(y, linestyle="--", linewidth=1, color=_PALETTE[(i + 2) % len(_PALETTE)], label=label)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        return self._save(fig, name, title)
+
+
+def render(results, scenarios, out_dir=DOCS, plots=True, install=True):
+    """The whole docs/benchmarks.md text from a results dict (see scripts/bench), writing the plots."""
+    rep = Report(out_dir, plots=plots, install=install)
+    m = results.get("machine", {})
+    v = results.get("versions", {})
+    md = ["# Benchmarks: Brim beside Redis 7.0 and Valkey 8.1", "",
+          f"Generated by `scripts/bench --report` on {results.get('date', '?')} (mode: {results.get('mode', '?')}); "
+          "regenerate with the same command (a full run takes 15–30 minutes on 2 cores; `--scenario NAME` "
+          "reruns one scenario and keeps the others from `docs/benchmarks.json`). Every server ran on the same "
+          "machine, one at a time, on a loopback port, with the same settings (`--save '' --appendonly no`, "
+          "defaults otherwise), in A/B/A/B order.", "",
+          "## Machine and versions", "",
+          rep.table(["", ""], [
+              ["CPU", f"{m.get('cores', '?')} cores, {m.get('cpu', '?')}"],
+              ["memory", f"{m.get('memory_bytes', 0) / (1 << 30):.1f} GiB"],
+              ["kernel", m.get("kernel", "?")], ["OS", m.get("os", "?")],
+          ] + [[k, val] for k, val in v.items()])]
+    heads = []
+    for name, mod in scenarios.items():
+        data = results.get("scenarios", {}).get(name)
+        if data and hasattr(mod, "headline") and "error" not in data:
+            try:
+                heads += mod.headline(data)
+            except Exception as e:  # a scenario's bad data must not lose the rest of the report
+                heads.append(f"({name}: headline failed: {e})")
+    if heads:
+        md += ["## Headline", ""] + [f"- {x}" for x in heads] + [""]
+    for name, mod in scenarios.items():
+        data = results.get("scenarios", {}).get(name)
+        if data is None:
+            continue
+        meta = data.get("_meta", {})
+        md += [f"## {name}", "", f"*{getattr(mod, 'HELP', '')}* — measured {meta.get('date', '?')}, "
+               f"mode {meta.get('mode', '?')}, {meta.get('seconds', 0):.0f} s.", ""]
+        if "error" in data:
+            md += [f"This scenario failed: `{data['error']}`", ""]
+        elif hasattr(mod, "report"):
+            try:
+                md += [mod.report(data, rep), ""]
+            except Exception as e:
+                md += [f"(report failed: {e})", ""]
+    return "\n".join(md).rstrip() + "\n", rep.images

@@ -1,0 +1,168 @@
+"""Throughput and latency: redis-benchmark against each server and against the null RESP server.
+
+redis-benchmark (Redis 7.0.15's) runs the tests below with 50 clients at -P 1 and -P 16, random keys from
+100,000 (-r), `--threads` = half the cores (the other half serves). Reported per test: ops/s, p50, p99
+(redis-benchmark's own summary) and p99.9 (the first point of its percentile distribution at or above 99.9%).
+The null server (benches/nullserver) answers without a keyspace: the line that loopback I/O and the client
+allow on this machine, which no server can beat.
+"""
+
+import re
+import subprocess
+
+from .harness import median
+
+NAME = "throughput"
+ORDER = 10
+HELP = "redis-benchmark ops/s and p50/p99/p99.9 for 11 commands at -P 1 and -P 16, 50 clients, plus a null server"
+
+TESTS = "ping,set,get,incr,mset,lpush,rpop,sadd,hset,zadd,lrange_100"
+PIPELINES = (1, 16)
+CLIENTS = 50
+
+
+def _name(title):
+    # "LRANGE_100 (first 100 elements)" -> lrange_100, "MSET (10 keys)" -> mset, "PING_INLINE" -> ping_inline
+    if "needed to benchmark" in title:
+        return None
+    return title.split(" ")[0].lower()
+
+
+def parse(out):
+    """Parse redis-benchmark's full (non-CSV) output into {test: {rps, avg_ms, p50_ms, p99_ms, p999_ms, max_ms}}."""
+    out = out.replace("\r", "\n")
+    results = {}
+    blocks = re.split(r"^====== (.+?) ======$", out, flags=re.M)
+    for title, body in zip(blocks[1::2], blocks[2::2]):
+        name = _name(title.strip())
+        if name is None:
+            continue
+        r = {}
+        m = re.search(r"throughput summary: ([\d.]+) requests per second", body)
+        if m:
+            r["rps"] = float(m.group(1))
+        m = re.search(r"avg\s+min\s+p50\s+p95\s+p99\s+max\s*\n\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)"
+                      r"\s+([\d.]+)", body)
+        if m:
+            avg, _mn, p50, _p95, p99, mx = (float(x) for x in m.groups())
+            r.update(avg_ms=avg, p50_ms=p50, p99_ms=p99, max_ms=mx)
+        dist = body.split("Latency by percentile distribution:", 1)
+        if len(dist) == 2:
+            for line in dist[1].splitlines():
+                m = re.match(r"\s*([\d.]+)% <= ([\d.]+) milliseconds", line)
+                if m and float(m.group(1)) >= 99.9:
+                    r["p999_ms"] = float(m.group(2))
+                    break
+        if "rps" in r:
+            results[name] = r
+    return results
+
+
+def run(h):
+    """Every server (and the null server) in A/B/A/B rotation; each round runs both pipeline depths."""
+    requests = {1: h.size(ci=2_000, quick=50_000, full=300_000), 16: h.size(ci=10_000, quick=200_000, full=1_500_000)}
+    threads = max(1, h.cores // 2)
+    kinds = list(h.kinds) + (["null"] if h.bins.get("null") else [])
+    runs = []
+    for rnd, kind in h.rotation(rounds=h.rounds(full=3), kinds=kinds):
+        with h.start(kind) as srv:
+            for p in PIPELINES:
+                cmd = [h.redis_benchmark, "-h", "127.0.0.1", "-p", str(srv.port), "-c", str(CLIENTS),
+                       "-n", str(requests[p]), "-P", str(p), "-r", "100000", "-t", TESTS, "--threads", str(threads)]
+                h.log(f"throughput round {rnd + 1}: {kind} -P {p}")
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+                parsed = parse(proc.stdout)
+                if not parsed:
+                    raise RuntimeError(f"redis-benchmark gave nothing for {kind}: {proc.stderr[-500:]}")
+                for test, r in parsed.items():
+                    runs.append(dict(r, round=rnd, server=kind, pipeline=p, test=test))
+                if not srv.alive():
+                    raise RuntimeError(f"{kind} died during redis-benchmark:\n{srv.tail_log()}")
+    # Per (test, pipeline, server): the best round (its latencies with it) and every round's ops/s.
+    summary = {}
+    for r in runs:
+        row = summary.setdefault(f"{r['test']}/P{r['pipeline']}", {"test": r["test"], "pipeline": r["pipeline"]})
+        cell = row.setdefault(r["server"], {"rounds_rps": []})
+        cell["rounds_rps"].append(r["rps"])
+        if r["rps"] >= cell.get("rps", 0):
+            cell.update({k: r[k] for k in ("rps", "p50_ms", "p99_ms", "p999_ms") if k in r})
+    for row in summary.values():
+        for kind in kinds:
+            if kind in row:
+                row[kind]["median_rps"] = median(row[kind]["rounds_rps"])
+    rows = sorted(summary.values(), key=lambda r: (r["pipeline"], TESTS.split(",").index(_base(r["test"]))))
+    data = {"clients": CLIENTS, "threads": threads, "requests": {str(p): n for p, n in requests.items()}, "servers": kinds, "rows": rows,
+            "runs": runs}
+    _print(data)
+    return data
+
+
+def _base(test):
+    return "ping" if test.startswith("ping") else test
+
+
+def _print(data):
+    kinds = data["servers"]
+    print(f"\n== throughput (redis-benchmark, {data['clients']} clients, ops/s of the best round; x = / Redis)")
+    head = f"{'test':<12}{'-P':>4}" + "".join(f"{k:>12}" for k in kinds)
+    print(head + ("   brim p99 ms" if "brim" in kinds else ""))
+    for r in data["rows"]:
+        line = f"{r['test']:<12}{r['pipeline']:>4}"
+        for k in kinds:
+            line += f"{r[k]['rps']:>12.0f}" if k in r else f"{'-':>12}"
+        if "brim" in r:
+            line += f"{r['brim'].get('p99_ms', 0):>14.3f}"
+        print(line)
+
+
+def headline(data):
+    """One-line summary for the report's headline list."""
+    out = []
+    for p in PIPELINES:
+        ratios = [r["brim"]["rps"] / r["redis"]["rps"] for r in data["rows"]
+                  if r["pipeline"] == p and "brim" in r and "redis" in r and r["redis"]["rps"]]
+        if ratios:
+            geo = 1.0
+            for x in ratios:
+                geo *= x
+            geo **= 1 / len(ratios)
+            out.append(f"Throughput at -P {p}: Brim {geo:.2f}× Redis 7.0 ops/s (geometric mean over "
+                       f"{len(ratios)} redis-benchmark tests).")
+    return out
+
+
+def report(data, rep):
+    """Markdown section: one table per pipeline depth, ratios to Redis, and a bar plot of ops/s."""
+    kinds = [k for k in data["servers"]]
+    md = [f"redis-benchmark with {data['clients']} clients, `--threads {data['threads']}`, `-r 100000`; requests "
+          f"per test: {data['requests']['1']:,} at -P 1, {data['requests']['16']:,} at -P 16 (keys as strings in "
+          "JSON). Each server ran in every round (A/B/A/B order); the table shows the best round's ops/s "
+          "(the median over rounds is in the JSON) and that round's latencies in ms. `null` is the null RESP "
+          "server (benches/nullserver): it parses each command and answers without any keyspace, the "
+          "physical limit of loopback I/O plus redis-benchmark on this machine (its LRANGE reply is an empty "
+          "array, so lrange_100 is not a fair limit there).\n"]
+    for p in PIPELINES:
+        rows = [r for r in data["rows"] if r["pipeline"] == p]
+        if not rows:
+            continue
+        headers = ["test"] + [f"{k} ops/s" for k in kinds]
+        if "redis" in kinds:
+            headers += [f"{k} / redis" for k in kinds if k != "redis"]
+        headers += [f"{k} p50/p99/p99.9 ms" for k in kinds if k != "null"]
+        table = []
+        for r in rows:
+            line = [r["test"]] + [rep.num(r[k]["rps"]) if k in r else "–" for k in kinds]
+            if "redis" in kinds:
+                line += [rep.ratio(r.get(k, {}).get("rps"), r.get("redis", {}).get("rps")) for k in kinds
+                         if k != "redis"]
+            for k in kinds:
+                if k == "null":
+                    continue
+                c = r.get(k)
+                line.append("–" if not c else "/".join(f"{c.get(x, 0):.3f}" for x in ("p50_ms", "p99_ms", "p999_ms")))
+            table.append(line)
+        md.append(f"**-P {p}**\n\n" + rep.table(headers, table))
+        md.append(rep.bars(f"bench-throughput-p{p}", f"ops/s per command, -P {p}, {data['clients']} clients",
+                           [r["test"] for r in rows],
+                           {k: [r.get(k, {}).get("rps", 0) for r in rows] for k in kinds}, ylabel="ops/s"))
+    return "\n".join(x for x in md if x)
