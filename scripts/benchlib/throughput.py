@@ -60,7 +60,7 @@ def parse(out):
 
 def run(h):
     """Every server (and the null server) in A/B/A/B rotation; each round runs both pipeline depths."""
-    requests = {1: h.size(ci=2_000, quick=50_000, full=300_000), 16: h.size(ci=10_000, quick=200_000, full=1_500_000)}
+    requests = {1: h.size(ci=2_000, quick=30_000, full=300_000), 16: h.size(ci=10_000, quick=150_000, full=1_500_000)}
     threads = max(1, h.cores // 2)
     kinds = list(h.kinds) + (["null"] if h.bins.get("null") else [])
     runs = []

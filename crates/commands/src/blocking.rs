@@ -46,10 +46,10 @@ use crate::args::{is, parse_i64, SYNTAX, WRONGTYPE};
 use crate::client::{Client, ClientHandle};
 use crate::ctx::Ctx;
 use crate::dispatch::touch_mode;
-use crate::strings::float::is_valid_long_double;
 use crate::lists::{move_and_reply, pop_and_reply, PopReply, Popped};
 use crate::shared::{unix_ms, Shared};
 use crate::stats::{bump, WorkerStats};
+use crate::strings::float::is_valid_long_double;
 use crate::table::{cmd, Registration};
 use crate::zsets::{self, PopShape};
 
@@ -238,7 +238,11 @@ impl Default for Registry {
 impl Registry {
     /// No client blocked.
     pub fn new() -> Self {
-        Registry { inner: Mutex::new(Inner::default()), blocked: AtomicUsize::new(0), next_seq: AtomicU64::new(1) }
+        Registry {
+            inner: Mutex::new(Inner::default()),
+            blocked: AtomicUsize::new(0),
+            next_seq: AtomicU64::new(1),
+        }
     }
 
     /// Number of blocked clients (INFO `blocked_clients`).
@@ -654,11 +658,8 @@ fn parse_end(arg: &[u8]) -> Option<End> {
 
 /// Register the calling client as waiting on `keys` (call with their stripes locked).
 fn block(ctx: &mut Ctx, keys: &[&[u8]], op: Op, timeout_ms: u64) {
-    let deadline = if timeout_ms == 0 {
-        None
-    } else {
-        Instant::now().checked_add(Duration::from_millis(timeout_ms))
-    };
+    let deadline =
+        if timeout_ms == 0 { None } else { Instant::now().checked_add(Duration::from_millis(timeout_ms)) };
     let w = ctx.shared.blocking.block(
         ctx.client.handle.clone(),
         ctx.client.db,
@@ -901,9 +902,10 @@ mod tests {
         assert_eq!(r.clients_in_timeout_table(), 1);
         assert!(r.has_waiters(0, b"j"));
         assert!(!r.has_waiters(1, b"k"));
-        let order: Vec<u64> = std::iter::successors(r.next_after(0, b"k", 0), |w| r.next_after(0, b"k", w.seq))
-            .map(|w| w.client_id())
-            .collect();
+        let order: Vec<u64> =
+            std::iter::successors(r.next_after(0, b"k", 0), |w| r.next_after(0, b"k", w.seq))
+                .map(|w| w.client_id())
+                .collect();
         assert_eq!(order, vec![1, 2, 3]);
         assert!(r.claim(&a));
         assert!(!r.claim(&a), "served twice");

@@ -1,4 +1,4 @@
-//! Persistence commands and hooks: SAVE, BGSAVE [SCHEDULE], DUMP, RESTORE, the `save`
+//! Persistence commands and hooks: SAVE, BGSAVE [SCHEDULE], DUMP, RESTORE, MIGRATE, the `save`
 //! points (checked by the server's cron through [`cron`]), loading the RDB file at start-up
 //! ([`load_at_startup`]), saving on shutdown ([`before_shutdown`], [`signal_shutdown`]),
 //! and the `rdb_*` fields of INFO persistence ([`info`]).
@@ -34,8 +34,13 @@ use crate::shared::{unix_ms, Shared, ShutdownKind};
 use crate::table::{cmd, exclusive, Registration};
 
 /// The persistence family.
-pub const COMMANDS: &[Registration] =
-    &[exclusive("save", save), exclusive("bgsave", bgsave), cmd("dump", dump), cmd("restore", restore)];
+pub const COMMANDS: &[Registration] = &[
+    exclusive("save", save),
+    exclusive("bgsave", bgsave),
+    cmd("dump", dump),
+    cmd("restore", restore),
+    cmd("migrate", migrate),
+];
 
 /// Redis's CONFIG_BGSAVE_RETRY_DELAY: seconds between save-point attempts after a failure.
 const BGSAVE_RETRY_DELAY_S: i64 = 5;
@@ -790,6 +795,186 @@ fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
     notify::keyspace_event(ctx, class::GENERIC, "restore", key);
     notify::key_ready(ctx, key);
     ctx.out.ok();
+}
+
+/// MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password |
+/// AUTH2 username password] [KEYS key ...]: DUMP each key, RESTORE it on the target (another
+/// Brim or a Redis), and delete it here unless COPY, as Redis's migrateCommand. The
+/// connection is not cached: each call connects (and SELECTs) afresh.
+fn migrate(ctx: &mut Ctx, args: &[&[u8]]) {
+    let (mut copy, mut replace) = (false, false);
+    let (mut user, mut pass): (Option<&[u8]>, Option<&[u8]>) = (None, None);
+    let mut keys: Vec<&[u8]> = vec![args[3]];
+    let mut j = 6;
+    while j < args.len() {
+        let more = args.len() - 1 - j;
+        let a = args[j];
+        if is(a, "copy") {
+            copy = true;
+        } else if is(a, "replace") {
+            replace = true;
+        } else if is(a, "auth") && more >= 1 {
+            pass = Some(args[j + 1]);
+            j += 1;
+        } else if is(a, "auth2") && more >= 2 {
+            user = Some(args[j + 1]);
+            pass = Some(args[j + 2]);
+            j += 2;
+        } else if is(a, "keys") {
+            if !args[3].is_empty() {
+                ctx.error(
+                    "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string",
+                );
+                return;
+            }
+            keys = args[j + 1..].to_vec();
+            break;
+        } else {
+            ctx.error(SYNTAX);
+            return;
+        }
+        j += 1;
+    }
+    let (Some(timeout), Some(dbid)) = (parse_i64(args[5]), parse_i64(args[4])) else {
+        ctx.error(NOT_INTEGER);
+        return;
+    };
+    let timeout = if timeout <= 0 { 1000 } else { timeout };
+    // Serialize the keys that exist (expired ones are skipped).
+    let opts = value_options(&ctx.shared.config);
+    let acc = ctx.acc;
+    let mut found: Vec<(&[u8], Vec<u8>, i64)> = Vec::new();
+    for &k in &keys {
+        let mut stripe = ctx.db().lock(k);
+        let Some(e) = stripe.get(k, &acc) else { continue };
+        let ttl = match e.expire_at() {
+            Some(w) => (w - acc.now_ms).max(1),
+            None => 0,
+        };
+        match brim_persist::dump::create(&e.value(), &opts) {
+            Ok(p) => found.push((k, p, ttl)),
+            Err(err) => {
+                drop(stripe);
+                ctx.error(&format!("ERR {err}"));
+                return;
+            }
+        }
+    }
+    if found.is_empty() {
+        ctx.out.simple("NOKEY");
+        return;
+    }
+    let mut req = Vec::new();
+    let mut push_cmd = |parts: &[&[u8]]| {
+        req.extend_from_slice(format!("*{}\r\n", parts.len()).as_bytes());
+        for p in parts {
+            req.extend_from_slice(format!("${}\r\n", p.len()).as_bytes());
+            req.extend_from_slice(p);
+            req.extend_from_slice(b"\r\n");
+        }
+    };
+    if let Some(p) = pass {
+        match user {
+            Some(u) => push_cmd(&[b"AUTH", u, p]),
+            None => push_cmd(&[b"AUTH", p]),
+        }
+    }
+    let db = dbid.to_string();
+    push_cmd(&[b"SELECT", db.as_bytes()]);
+    for (k, payload, ttl) in &found {
+        let ttl = ttl.to_string();
+        if replace {
+            push_cmd(&[b"RESTORE", k, ttl.as_bytes(), payload, b"REPLACE"]);
+        } else {
+            push_cmd(&[b"RESTORE", k, ttl.as_bytes(), payload]);
+        }
+    }
+    let host = String::from_utf8_lossy(args[1]).into_owned();
+    let port = String::from_utf8_lossy(args[2]).into_owned();
+    let replies = match migrate_exchange(&host, &port, &req, pass.is_some(), found.len(), timeout as u64) {
+        Ok(r) => r,
+        Err(MigrateError::Connect) => {
+            ctx.error("IOERR error or timeout connecting to the client");
+            return;
+        }
+        Err(MigrateError::Write) => {
+            ctx.error("IOERR error or timeout writing to target instance");
+            return;
+        }
+        Err(MigrateError::Read) => {
+            ctx.error("IOERR error or timeout reading to target instance");
+            return;
+        }
+    };
+    // replies: [auth], select, one per key.
+    let head = 1 + pass.is_some() as usize;
+    let pre_err = replies[..head].iter().find(|l| l.starts_with(b"-"));
+    let mut error: Option<String> = None;
+    for (i, (k, _, _)) in found.iter().enumerate() {
+        let line = &replies[head + i];
+        let err_line = pre_err.or(if line.starts_with(b"-") { Some(line) } else { None });
+        if let Some(l) = err_line {
+            if error.is_none() {
+                error = Some(String::from_utf8_lossy(&l[1..]).into_owned());
+            }
+        } else if !copy {
+            let removed = ctx.db().lock(k).remove(k, &acc);
+            if removed {
+                notify::keyspace_event(ctx, class::GENERIC, "del", k);
+            }
+        }
+    }
+    match error {
+        Some(e) => ctx.error(&format!("ERR Target instance replied with error: {e}")),
+        None => ctx.out.ok(),
+    }
+}
+
+enum MigrateError {
+    Connect,
+    Write,
+    Read,
+}
+
+/// Send `req` to `host:port` and read `keys` reply lines (plus AUTH's and SELECT's).
+fn migrate_exchange(
+    host: &str,
+    port: &str,
+    req: &[u8],
+    auth: bool,
+    keys: usize,
+    timeout_ms: u64,
+) -> Result<Vec<Vec<u8>>, MigrateError> {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpStream, ToSocketAddrs};
+    let t = Duration::from_millis(timeout_ms);
+    let addr = format!("{host}:{port}");
+    let target = addr.to_socket_addrs().ok().and_then(|mut a| a.next()).ok_or(MigrateError::Connect)?;
+    // Redis connects without blocking and learns of a refused connection when it writes.
+    let mut s = TcpStream::connect_timeout(&target, t).map_err(|e| match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => MigrateError::Write,
+        _ => MigrateError::Connect,
+    })?;
+    let _ = s.set_read_timeout(Some(t));
+    let _ = s.set_write_timeout(Some(t));
+    let _ = s.set_nodelay(true);
+    s.write_all(req).map_err(|_| MigrateError::Write)?;
+    let mut r = BufReader::new(s);
+    let n = keys + 1 + auth as usize;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut line = Vec::new();
+        match r.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return Err(MigrateError::Read),
+            Ok(_) => {
+                while line.last().is_some_and(|c| *c == b'\n' || *c == b'\r') {
+                    line.pop();
+                }
+                out.push(line);
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -98,13 +98,18 @@ fn existing(raw: &mut Raw, range: std::ops::Range<usize>) -> Vec<bool> {
     pipeline(raw, &cmds).iter().map(|r| int(r) == 1).collect()
 }
 
-/// Lower maxmemory to `max` and wait (up to 10 s) until used_memory is under it.
+/// What INFO's own reply and the connection's buffers may add on top of a limit that eviction
+/// just met (Redis's tests allow 4 KB for the same reason).
+const SLACK: i64 = 16 * 1024;
+
+/// Lower maxmemory to `max` and wait (up to 10 s) until used_memory is under it (give or take
+/// what the INFO command used to check it costs).
 fn shrink_to(raw: &mut Raw, max: i64) {
     assert_eq!(raw.cmd_str(&["CONFIG", "SET", "maxmemory", &max.to_string()]), "+OK\r\n");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let u = used(raw);
-        if u <= max {
+        if u <= max + SLACK {
             return;
         }
         assert!(Instant::now() < deadline, "used_memory {u} still over maxmemory {max}");
@@ -558,7 +563,7 @@ fn live_config_set_maxmemory_evicts_in_the_background_while_serving() {
         let p = Instant::now();
         assert_eq!(ping.cmd(&["PING"]), b"+PONG\r\n");
         worst = worst.max(p.elapsed());
-        if used(&mut ping) <= max {
+        if used(&mut ping) <= max + SLACK {
             break;
         }
         assert!(t.elapsed() < Duration::from_secs(10), "eviction did not finish");
@@ -578,7 +583,8 @@ fn evictions_fire_the_evicted_keyspace_event() {
     assert!(sub.cmd_str(&["SUBSCRIBE", "__keyevent@0__:evicted"]).contains("subscribe"));
     fill(&mut b, 1000, 100, |_| None);
     let cost = key_cost(&mut b);
-    shrink_by(&mut b, 10 * cost);
+    shrink_by(&mut b, 300 * cost);
+    assert!(info_num(&mut b, "stats", "evicted_keys") > 0);
     let msg = String::from_utf8_lossy(&sub.read_reply()).into_owned();
     assert!(msg.contains("__keyevent@0__:evicted") && msg.contains("key:"), "{msg}");
 }

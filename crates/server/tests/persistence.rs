@@ -737,3 +737,75 @@ fn bgsave_is_a_point_in_time_snapshot_under_writes() {
     // Brim itself moved on.
     assert_eq!(run(&mut b, &["GET", "k1"]), "$3\r\nnew\r\n");
 }
+
+#[test]
+fn migrate_moves_keys_between_brim_and_redis() {
+    let brim = Server::start(&[]);
+    let redis = Server::redis(&["--requirepass", "secret"]);
+    let (mut b, mut r) = (brim.raw(), redis.raw());
+    assert_eq!(run(&mut r, &["AUTH", "secret"]), "+OK\r\n");
+    populate(&mut b);
+    let want = snapshot(&mut b);
+    let rport = redis.port.to_string();
+    // Brim -> Redis, every key of database 0 at once, into Redis's database 0.
+    let keys: Vec<String> = want.keys().filter(|(db, _)| *db == 0).map(|(_, k)| k.clone()).collect();
+    let mut m: Vec<&str> = vec!["MIGRATE", "127.0.0.1", &rport, "", "0", "5000", "AUTH", "secret", "KEYS"];
+    m.extend(keys.iter().map(|k| k.as_str()));
+    assert_eq!(run(&mut b, &m), "+OK\r\n");
+    assert_eq!(run(&mut b, &["DBSIZE"]), ":0\r\n");
+    let moved = snapshot(&mut r);
+    let db0: BTreeMap<_, _> =
+        want.iter().filter(|((db, _), _)| *db == 0).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let strip = |m: &BTreeMap<(u32, String), (String, Vec<String>, String)>| {
+        m.iter()
+            .map(|(k, (t, v, e))| (k.clone(), (t.clone(), v.clone(), e != "-1")))
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(strip(&moved), strip(&db0), "values and which keys expire");
+    // Redis -> Brim (no password on Brim), one key, COPY keeps it in Redis.
+    let bport = brim.port.to_string();
+    assert_eq!(run(&mut r, &["MIGRATE", "127.0.0.1", &bport, "h:many", "3", "5000", "COPY"]), "+OK\r\n");
+    assert_eq!(run(&mut r, &["EXISTS", "h:many"]), ":1\r\n");
+    run(&mut b, &["SELECT", "3"]);
+    assert_eq!(run(&mut b, &["HLEN", "h:many"]), ":600\r\n");
+    // Target errors, NOKEY, REPLACE.
+    assert_eq!(
+        run(&mut r, &["MIGRATE", "127.0.0.1", &bport, "h:many", "3", "5000", "COPY"]),
+        "-ERR Target instance replied with error: BUSYKEY Target key name already exists.\r\n"
+    );
+    assert_eq!(run(&mut r, &["MIGRATE", "127.0.0.1", &bport, "h:many", "3", "5000", "REPLACE"]), "+OK\r\n");
+    assert_eq!(run(&mut r, &["EXISTS", "h:many"]), ":0\r\n");
+    assert_eq!(
+        run(&mut b, &["MIGRATE", "127.0.0.1", &rport, "h:many", "0", "5000"]),
+        "-ERR Target instance replied with error: NOAUTH Authentication required.\r\n"
+    );
+    assert_eq!(run(&mut b, &["HLEN", "h:many"]), ":600\r\n", "kept after an error");
+}
+
+#[test]
+fn migrate_errors_match_redis() {
+    let brim = Server::start(&[]);
+    let redis = Server::redis(&[]);
+    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let closed = free_port().to_string();
+    for raw in [&mut b, &mut r] {
+        run(raw, &["SET", "k", "v"]);
+    }
+    assert_same(
+        &mut b,
+        &mut r,
+        &[
+            &["MIGRATE", "127.0.0.1", &closed, "nokey", "0", "100"],
+            &["MIGRATE", "127.0.0.1", &closed, "k", "0", "100"],
+            &["MIGRATE", "127.0.0.1", &closed, "k", "0", "100", "KEYS", "k"],
+            &["MIGRATE", "127.0.0.1", &closed, "", "0", "100", "KEYS", "nokey"],
+            &["MIGRATE", "127.0.0.1", &closed, "k", "0", "100", "BOGUS"],
+            &["MIGRATE", "127.0.0.1", &closed, "k", "0", "100", "AUTH"],
+            &["MIGRATE", "127.0.0.1", &closed, "k", "0", "100", "AUTH2", "u"],
+            &["MIGRATE", "127.0.0.1", &closed, "k", "x", "100"],
+            &["MIGRATE", "127.0.0.1", &closed, "k", "0", "x"],
+            &["MIGRATE", "127.0.0.1", &closed, "k", "0"],
+            &["EXISTS", "k"],
+        ],
+    );
+}

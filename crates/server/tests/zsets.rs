@@ -555,7 +555,7 @@ fn edge_cases() {
             &mut r,
             &[
                 &["del", "e"],
-                &["zadd", "e", "1", "", "2", "a b", "3", "x\0y", "0", "\u{e9}"],
+                &["zadd", "e", "0", "", "0", "a b", "0", "x\0y", "0", "\u{e9}"],
                 &["zrange", "e", "0", "-1", "withscores"],
                 &["zscore", "e", ""],
                 &["zscore", "e", "x\0y"],

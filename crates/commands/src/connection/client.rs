@@ -186,7 +186,8 @@ fn info_line(text: &mut String, h: &ClientHandle, now_ms: i64, own: Option<&Own>
     let argv_mem = own.map_or(0, |o| o.argv_mem);
     let multi_mem = own.map_or(0, |o| o.multi_mem());
     let obl = h.obl.load(Relaxed);
-    let omem = h.omem.load(Relaxed).max(h.queued.load(Relaxed));
+    // Output waiting to be written: what the connection holds plus what is queued for it.
+    let omem = h.omem.load(Relaxed).max(h.queued.load(Relaxed) + obl);
     let tot_mem = match h.tot_mem.load(Relaxed) {
         0 => {
             std::mem::size_of::<Client>()
