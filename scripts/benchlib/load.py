@@ -36,7 +36,8 @@ def strings(conn, prefix, count, value_len, start=0, extra=()):
     value = _bulk(b"v" * value_len)
     tail = b"".join(_bulk(str(a).encode()) for a in extra)
     head = b"*%d\r\n$3\r\nSET\r\n" % (3 + len(extra))
-    return pipelined(conn, (head + _bulk(key_bytes(prefix, i)) + value + tail for i in range(start, start + count)))
+    keys = range(start, start + count)
+    return pipelined(conn, (head + _bulk(key_bytes(prefix, i)) + value + tail for i in keys))
 
 
 def collection(conn, kind, prefix, keys, elements, chunk=100):

@@ -56,7 +56,8 @@ def measure(h, srv, typ, keys, elements):
     used, rss = srv.used_memory(), srv.rss()
     count = keys * elements
     return {
-        "keys": keys, "elements": elements, "dbsize": dbsize, "encoding": enc.decode() if isinstance(enc, bytes) else str(enc),
+        "keys": keys, "elements": elements, "dbsize": dbsize,
+        "encoding": enc.decode() if isinstance(enc, bytes) else str(enc),
         "used_delta": used - base_used, "rss_delta": rss - base_rss, "peak_rss": srv.peak_rss(),
         "used_per_key": (used - base_used) / keys, "rss_per_key": (rss - base_rss) / keys,
         "used_per_element": (used - base_used) / count, "rss_per_element": (rss - base_rss) / count,
@@ -118,11 +119,13 @@ def headline(data):
 def report(data, rep):
     """Markdown section: per dataset bytes per key/element for each server, ratios to Redis, payload floor."""
     kinds = data["servers"]
-    md = ["Each dataset is loaded into a fresh server; bytes = (after − before) / count, from `INFO used_memory` "
+    md = ["Each dataset is loaded into a fresh server; bytes = (after − before) / count, from "
+          "`INFO used_memory` "
           "and from the process RSS. Strings: `SET key:%010d <32 bytes>` (bytes per key). Collections: keys "
           "`key:%010d`, elements `e%07d` (list RPUSH, set SADD), `f%07d`→`v%07d` (hash HSET), `e%07d` with "
           "an integer score 0, 1, 2, ... (zset ZADD); bytes per element include the key's share. *payload* is "
-          "the floor: the key's and the elements' bytes as the client sent them (a zset score as its text). The encoding column is what "
+          "the floor: the key's and the elements' bytes as the client sent them (a zset score as its text). "
+          "The encoding column is what "
           "`OBJECT ENCODING` reports on each server.\n"]
     headers = ["dataset", "keys × elements", "payload"] + [f"{k} used" for k in kinds]
     if "redis" in kinds:

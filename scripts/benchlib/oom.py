@@ -107,7 +107,8 @@ def headline(data):
         return []
     same = [k for k in rows["redis"]["probes"] if rows["brim"]["probes"].get(k) == rows["redis"]["probes"][k]]
     held = rows["brim"]["keys_held"] / max(1, rows["redis"]["keys_held"])
-    return [f"OOM under noeviction: Brim's replies match Redis 7.0's for {len(same)}/{len(rows['redis']['probes'])} "
+    total = len(rows["redis"]["probes"])
+    return [f"OOM under noeviction: Brim's replies match Redis 7.0's for {len(same)}/{total} "
             f"probed commands; in the same room it holds {held:.2f}× as many keys before refusing writes."]
 
 
@@ -116,25 +117,26 @@ def report(data, rep):
     rows = data["rows"]
     kinds = [k for k in data["servers"] if k in rows]
     md = [f"Each server gets maxmemory = its own idle `used_memory` + {data['room_bytes'] >> 20} MiB with "
-          f"`noeviction`, then `SET oom:%010d <{data['value_len']} bytes>` until the first error. Then maxmemory is lowered "
-          "to half the memory in use (firmly over the limit) and each command below is sent once; afterwards "
-          "the limit is restored, every key is deleted with `DEL`, and a `SET` must work again (retried for up "
-          "to 10 s; the time it took is shown).\n"]
+          f"`noeviction`, then `SET oom:%010d <{data['value_len']} bytes>` until the first error. Then "
+          "maxmemory is lowered to half the memory in use (firmly over the limit) and each command below is "
+          "sent once; afterwards the limit is restored, every key is deleted with `DEL`, and a `SET` must work "
+          "again (retried for up to 10 s; the time it took is shown).\n"]
     md.append(rep.table(["", *kinds], [
         ["keys held"] + [rep.num(rows[k]["keys_held"]) for k in kinds],
         ["used_memory at OOM"] + [rep.mib(rows[k]["used_at_oom"]) for k in kinds],
         ["maxmemory"] + [rep.mib(rows[k]["maxmemory"]) for k in kinds],
         ["peak RSS"] + [rep.mib(rows[k]["peak_rss"]) for k in kinds],
         ["first error"] + [f"`{rows[k]['first_error']}`" for k in kinds],
-        ["SET after DEL of all keys"] + [f"OK after {rows[k]['recovery_seconds'] * 1000:.0f} ms" if rows[k]["recovered"]
-                                          else "still refused after 10 s" for k in kinds],
+        ["SET after DEL of all keys"] + [f"OK after {rows[k]['recovery_seconds'] * 1000:.0f} ms"
+                                          if rows[k]["recovered"] else "still refused after 10 s" for k in kinds],
     ]))
     labels = list(rows[kinds[0]]["probes"]) if kinds else []
     table = []
     for label in labels:
         line = [label] + [f"`{rows[k]['probes'].get(label, '–')}`" for k in kinds]
         if "redis" in rows and "brim" in rows:
-            line.append("yes" if rows["brim"]["probes"].get(label) == rows["redis"]["probes"].get(label) else "**no**")
+            same = rows["brim"]["probes"].get(label) == rows["redis"]["probes"].get(label)
+            line.append("yes" if same else "**no**")
         table.append(line)
     md.append("Replies once full:\n\n" + rep.table(["command", *kinds] + (["brim = redis"] if "redis" in rows and
                                                                              "brim" in rows else []), table))

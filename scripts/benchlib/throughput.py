@@ -29,7 +29,7 @@ def _name(title):
 
 
 def parse(out):
-    """Parse redis-benchmark's full (non-CSV) output into {test: {rps, avg_ms, p50_ms, p99_ms, p999_ms, max_ms}}."""
+    """Parse redis-benchmark's full (non-CSV) output: {test: {rps, avg_ms, p50_ms, p99_ms, p999_ms, max_ms}}."""
     out = out.replace("\r", "\n")
     results = {}
     blocks = re.split(r"^====== (.+?) ======$", out, flags=re.M)
@@ -41,8 +41,7 @@ def parse(out):
         m = re.search(r"throughput summary: ([\d.]+) requests per second", body)
         if m:
             r["rps"] = float(m.group(1))
-        m = re.search(r"avg\s+min\s+p50\s+p95\s+p99\s+max\s*\n\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)"
-                      r"\s+([\d.]+)", body)
+        m = re.search(r"avg\s+min\s+p50\s+p95\s+p99\s+max\s*\n\s*" + r"\s+".join([r"([\d.]+)"] * 6), body)
         if m:
             avg, _mn, p50, _p95, p99, mx = (float(x) for x in m.groups())
             r.update(avg_ms=avg, p50_ms=p50, p99_ms=p99, max_ms=mx)
@@ -60,15 +59,17 @@ def parse(out):
 
 def run(h):
     """Every server (and the null server) in A/B/A/B rotation; each round runs both pipeline depths."""
-    requests = {1: h.size(ci=2_000, quick=30_000, full=300_000), 16: h.size(ci=10_000, quick=150_000, full=1_500_000)}
+    requests = {1: h.size(ci=2_000, quick=30_000, full=150_000),
+                16: h.size(ci=10_000, quick=150_000, full=750_000)}
     threads = max(1, h.cores // 2)
     kinds = list(h.kinds) + (["null"] if h.bins.get("null") else [])
     runs = []
-    for rnd, kind in h.rotation(rounds=h.rounds(full=3), kinds=kinds):
+    for rnd, kind in h.rotation(rounds=h.rounds(full=2), kinds=kinds):
         with h.start(kind) as srv:
             for p in PIPELINES:
                 cmd = [h.redis_benchmark, "-h", "127.0.0.1", "-p", str(srv.port), "-c", str(CLIENTS),
-                       "-n", str(requests[p]), "-P", str(p), "-r", "100000", "-t", TESTS, "--threads", str(threads)]
+                       "-n", str(requests[p]), "-P", str(p), "-r", "100000", "-t", TESTS,
+                       "--threads", str(threads)]
                 h.log(f"throughput round {rnd + 1}: {kind} -P {p}")
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
                 parsed = parse(proc.stdout)
@@ -91,8 +92,8 @@ def run(h):
             if kind in row:
                 row[kind]["median_rps"] = median(row[kind]["rounds_rps"])
     rows = sorted(summary.values(), key=lambda r: (r["pipeline"], TESTS.split(",").index(_base(r["test"]))))
-    data = {"clients": CLIENTS, "threads": threads, "requests": {str(p): n for p, n in requests.items()}, "servers": kinds, "rows": rows,
-            "runs": runs}
+    data = {"clients": CLIENTS, "threads": threads, "requests": {str(p): n for p, n in requests.items()},
+            "servers": kinds, "rows": rows, "runs": runs}
     _print(data)
     return data
 
@@ -159,7 +160,8 @@ def report(data, rep):
                 if k == "null":
                     continue
                 c = r.get(k)
-                line.append("–" if not c else "/".join(f"{c.get(x, 0):.3f}" for x in ("p50_ms", "p99_ms", "p999_ms")))
+                lat = ("p50_ms", "p99_ms", "p999_ms")
+                line.append("–" if not c else "/".join(f"{c.get(x, 0):.3f}" for x in lat))
             table.append(line)
         md.append(f"**-P {p}**\n\n" + rep.table(headers, table))
         md.append(rep.bars(f"bench-throughput-p{p}", f"ops/s per command, -P {p}, {data['clients']} clients",

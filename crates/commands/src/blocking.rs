@@ -184,10 +184,13 @@ impl Waiter {
     }
 }
 
+/// The waiters on one key, by arrival order.
+type Queue = BTreeMap<u64, Arc<Waiter>>;
+
 #[derive(Default)]
 struct Inner {
     /// Waiters by database, by key, in arrival order.
-    keys: AHashMap<usize, AHashMap<Vec<u8>, BTreeMap<u64, Arc<Waiter>>>>,
+    keys: AHashMap<usize, AHashMap<Vec<u8>, Queue>>,
     /// The waiter of each blocked client.
     clients: AHashMap<u64, Arc<Waiter>>,
     /// Blocked clients with a timeout (INFO `clients_in_timeout_table`).
@@ -388,6 +391,24 @@ pub fn signal_ready(shared: &Shared, db: usize, key: &[u8]) {
         let mut r = r.borrow_mut();
         if !r.iter().any(|(d, k)| *d == db && k.as_slice() == key) {
             r.push((db, key.to_vec()));
+        }
+    });
+}
+
+/// Record every key of database `db` someone waits on as ready (SWAPDB and other
+/// whole-database changes: Redis's scanDatabaseForReadyKeys).
+pub fn signal_db(shared: &Shared, db: usize) {
+    if shared.blocking.blocked_clients() == 0 {
+        return;
+    }
+    let keys: Vec<Vec<u8>> =
+        shared.blocking.inner.lock().keys.get(&db).map(|d| d.keys().cloned().collect()).unwrap_or_default();
+    READY.with(|r| {
+        let mut r = r.borrow_mut();
+        for key in keys {
+            if !r.iter().any(|(d, k)| *d == db && *k == key) {
+                r.push((db, key));
+            }
         }
     });
 }
@@ -605,7 +626,7 @@ pub fn timeout_ms(arg: &[u8]) -> Result<u64, &'static str> {
         (v * 1000.0).ceil()
     };
     // 2^63: C's conversion of anything at or beyond it gives LLONG_MIN.
-    if ms.is_nan() || ms >= 9_223_372_036_854_775_808.0 || ms < 0.0 {
+    if ms.is_nan() || !(0.0..9_223_372_036_854_775_808.0).contains(&ms) {
         return Err(TIMEOUT_NEGATIVE);
     }
     Ok(ms as u64)

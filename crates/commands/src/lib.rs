@@ -25,6 +25,7 @@ pub mod server;
 pub mod sets;
 pub mod shared;
 pub mod slowlog;
+pub mod sort;
 pub mod spec;
 pub mod stats;
 pub mod strings;

@@ -304,14 +304,12 @@ pub fn start_bgsave(shared: &Shared) -> Result<(), String> {
 }
 
 fn bgsave(ctx: &mut Ctx, args: &[&[u8]]) {
-    let schedule = match args.len() {
-        1 => false,
-        2 if is(args[1], "schedule") => true,
-        _ => {
-            ctx.error(SYNTAX);
-            return;
-        }
-    };
+    // SCHEDULE only matters while another background job (an AOF rewrite in Redis) runs;
+    // Brim has none, so it starts at once like a plain BGSAVE.
+    if args.len() > 2 || (args.len() == 2 && !is(args[1], "schedule")) {
+        ctx.error(SYNTAX);
+        return;
+    }
     if STATE.bgsave_in_progress.load(Relaxed) {
         ctx.error("ERR Background save already in progress");
         return;
@@ -321,7 +319,6 @@ fn bgsave(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.out.simple("Background saving scheduled");
         return;
     }
-    let _ = schedule;
     match start_bgsave(ctx.shared) {
         Ok(()) => ctx.out.simple("Background saving started"),
         Err(e) => {
@@ -1005,6 +1002,13 @@ mod tests {
         assert_eq!(n, 100);
         assert!(shared.keyspace.db(1).lock(b"k1").get(b"k1", &acc).is_some());
         assert!(writes_refused(&shared).is_none());
+        let cfg = Config::from_str_config("save 60 1").expect("config");
+        let with_points = Shared::new(Arc::new(cfg), String::new());
+        assert!(writes_refused(&with_points).is_none());
+        STATE.last_bgsave_ok.store(false, Relaxed);
+        assert_eq!(writes_refused(&with_points), Some(MISCONF));
+        assert!(writes_refused(&shared).is_none(), "no save points: writes go on");
+        STATE.last_bgsave_ok.store(true, Relaxed);
         std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 

@@ -125,9 +125,9 @@ fn flushall(ctx: &mut Ctx, args: &[&[u8]]) {
 
 /// Keep the engine's lazy-free switches (`lazyfree-lazy-server-del`,
 /// `lazyfree-lazy-expire`: see `brim_engine::lazyfree::configure`) in step with the
-/// configuration. Call before each command (two relaxed loads; stores only on change) and
-/// once at start-up.
-pub fn sync_lazyfree_config(shared: &crate::shared::Shared) {
+/// configuration; CONFIG SET calls it when either changes (start-up configures it in
+/// `Shared::new`).
+pub(crate) fn sync_lazyfree_config(shared: &crate::shared::Shared) {
     let cfg = &shared.config;
     brim_engine::lazyfree::configure(cfg.lazyfree_lazy_server_del(), cfg.lazyfree_lazy_expire());
 }

@@ -118,6 +118,7 @@ impl Shared {
     /// Shared state for a server with `config`.
     pub fn new(config: Arc<Config>, executable: String) -> Self {
         let keyspace = Keyspace::new(config.databases(), brim_engine::db::DEFAULT_STRIPES);
+        brim_engine::lazyfree::configure(config.lazyfree_lazy_server_del(), config.lazyfree_lazy_expire());
         let stripe_map = brim_engine::expire::StripeMap::new(&keyspace);
         let now = unix_ms();
         Shared {

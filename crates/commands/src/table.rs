@@ -74,6 +74,7 @@ fn registrations() -> impl Iterator<Item = &'static Registration> {
         crate::bitmaps::COMMANDS,
         crate::hyperloglog::COMMANDS,
         crate::geo::COMMANDS,
+        crate::sort::COMMANDS,
         crate::persistence::COMMANDS,
         crate::memory::COMMANDS,
         crate::pubsub::COMMANDS,

@@ -321,8 +321,11 @@ pub struct Settings {
 
 /// Buckets of pending rehash moved per stripe per slow cycle.
 const UPKEEP_BUCKETS: usize = 256;
-/// Freed bytes that make the cycle ask the allocator to return pages to the system.
+/// Freed bytes that make the cycle ask the allocator to return pages to the system while
+/// keys keep expiring.
 const PURGE_BYTES: usize = 4 << 20;
+/// The same once the expiring is over.
+const PURGE_TAIL_BYTES: usize = 256 << 10;
 
 /// The active expiry state: where the next cycle starts, the fast-cycle clock.
 #[derive(Debug)]
@@ -390,8 +393,8 @@ impl ActiveExpire {
         let next_slow = *self.next_slow.get_or_insert(now);
         if now >= next_slow {
             self.next_slow = Some(now + period);
-            self.cycle(ks, CycleKind::Slow, hz, &p, s, clock, on_expired);
-            self.maybe_purge();
+            let r = self.cycle(ks, CycleKind::Slow, hz, &p, s, clock, on_expired);
+            self.maybe_purge(r.expired > 0);
         } else if s.enabled && self.wants_fast(&p, now) {
             self.cycle(ks, CycleKind::Fast, hz, &p, s, clock, on_expired);
         }
@@ -501,25 +504,30 @@ impl ActiveExpire {
         report
     }
 
-    /// After a wave of frees, have jemalloc hand unused dirty pages back to the system (at
-    /// most once a second while the wave lasts, once more when it is over), so RSS follows
-    /// used_memory down instead of waiting for jemalloc's 10 s decay.
-    fn maybe_purge(&mut self) {
+    /// After frees, have jemalloc hand unused dirty pages back to the system, so RSS follows
+    /// used_memory down instead of waiting for jemalloc's 10 s decay: while a wave of expiry
+    /// lasts (`expiring`), at most once a second and only after [`PURGE_BYTES`] were freed;
+    /// once it is over (a slow cycle found nothing to reclaim), as soon as anything
+    /// noticeable was freed since the last purge.
+    fn maybe_purge(&mut self, expiring: bool) {
         let used = crate::alloc::used_memory();
         if used > self.purge_mark {
             self.purge_mark = used;
             return;
         }
-        if self.purge_mark - used < PURGE_BYTES {
-            return;
-        }
+        let freed = self.purge_mark - used;
         let now = Instant::now();
-        if self.last_purge.is_some_and(|t| now.duration_since(t) < Duration::from_secs(1)) {
-            return;
+        let due = if expiring {
+            freed >= PURGE_BYTES
+                && self.last_purge.is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+        } else {
+            freed >= PURGE_TAIL_BYTES
+        };
+        if due {
+            purge_allocator();
+            self.purge_mark = used;
+            self.last_purge = Some(now);
         }
-        purge_allocator();
-        self.purge_mark = used;
-        self.last_purge = Some(now);
     }
 }
 
@@ -549,7 +557,7 @@ pub fn purge_allocator() {
 mod tests {
     use super::*;
     use crate::lru::Access;
-    use crate::stripe::{SetExpire, EXPIRED_KEYS};
+    use crate::stripe::{SetExpire, Stripe, EXPIRED_KEYS};
     use crate::value::NewValue;
 
     fn settings(report_keys: bool) -> Settings {
@@ -658,6 +666,49 @@ mod tests {
             wait > Duration::from_millis(50),
             "nothing to do: sleep until the next slow cycle ({wait:?})"
         );
+    }
+
+    #[test]
+    fn upkeep_gives_back_what_the_remaining_keys_do_not_need() {
+        let acc = Access::at(0);
+        let mut big = Stripe::new(3);
+        let mut fresh = Stripe::new(3);
+        for i in 0..5000u32 {
+            let key = format!("k{i}");
+            let when = if i < 300 { 10_000_000 } else { 100 };
+            big.set(key.as_bytes(), NewValue::Int(i as i64), SetExpire::At(when), &acc);
+            if i < 300 {
+                fresh.set(key.as_bytes(), NewValue::Int(i as i64), SetExpire::At(when), &acc);
+            }
+        }
+        while fresh.rehash_step(1 << 20) {}
+        let mut cursor = 0;
+        while big.len() > 300 {
+            big.expire_sweep(&mut cursor, 1000, 1_000, None);
+        }
+        assert_eq!(big.volatile_len(), 300);
+        for _ in 0..100 {
+            big.upkeep(1 << 20);
+        }
+        // The bucket array is what inserting the 300 remaining keys grows; the expire list
+        // holds at most four times its keys.
+        assert_eq!(big.overhead_parts().0, fresh.overhead_parts().0);
+        assert!(big.overhead_parts().1 <= 4 * 300 * 8);
+        let check = Access::at(1_000).no_touch();
+        for i in 0..300u32 {
+            let key = format!("k{i}");
+            assert_eq!(
+                big.get(key.as_bytes(), &check).and_then(|e| e.str()),
+                Some(crate::StrRef::Int(i as i64))
+            );
+        }
+        // Everything gone: nothing is kept.
+        let mut cursor = 0;
+        while !big.is_empty() {
+            big.expire_sweep(&mut cursor, 1000, 20_000_000, None);
+        }
+        big.upkeep(1 << 20);
+        assert_eq!(big.overhead_parts(), (0, 0));
     }
 
     #[test]

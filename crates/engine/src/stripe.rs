@@ -867,13 +867,11 @@ impl Stripe {
     /// remaining keys would have grown (rebuilt in one go while small; big tables shrink
     /// incrementally by themselves), and a volatile list far larger than its keys.
     pub fn upkeep(&mut self, buckets: usize) {
-        if self.table.is_rehashing() {
+        let len = self.table.len();
+        if len <= UPKEEP_REBUILD_MAX && self.table.slots() >= 2 * natural_slots(len).max(1) {
+            self.rebuild_table();
+        } else if self.table.is_rehashing() {
             self.table.rehash_step(buckets);
-        } else {
-            let len = self.table.len();
-            if len <= UPKEEP_REBUILD_MAX && self.table.slots() >= 2 * natural_slots(len).max(1) {
-                self.rebuild_table();
-            }
         }
         let (len, cap) = (self.volatile.len(), self.volatile.capacity());
         if len == 0 && cap > 0 {

@@ -697,3 +697,62 @@ fn many_waiters_across_workers() {
         assert_eq!(ctl.cmd(&["EXISTS", &format!("k{k}")]), b":0\r\n");
     }
 }
+
+#[test]
+fn timeouts_racing_pushes_lose_and_duplicate_nothing() {
+    // Brim only: waiters with 1 ms timeouts on several threads race pushers on both workers;
+    // every pushed element ends up exactly once in a waiter's reply or in the list.
+    let brim = Server::start(&[]);
+    let port = brim.port;
+    let pushed: usize = 2000;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let waiters: Vec<_> = (0..6)
+        .map(|i| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut c = Raw::connect(port);
+                let mut got = Vec::new();
+                let timeout = if i % 2 == 0 { "0.001" } else { "0.01" };
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let r = c.cmd(&["BLPOP", "k", "other", timeout]);
+                    if r != b"*-1\r\n" {
+                        got.push(String::from_utf8_lossy(&r).into_owned());
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    let pushers: Vec<_> = (0..2)
+        .map(|p| {
+            std::thread::spawn(move || {
+                let mut c = Raw::connect(port);
+                for i in (p..pushed).step_by(2) {
+                    c.cmd(&["RPUSH", "k", &format!("e{i}")]);
+                }
+            })
+        })
+        .collect();
+    for p in pushers {
+        p.join().expect("pusher");
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut seen: Vec<String> = Vec::new();
+    for w in waiters {
+        for r in w.join().expect("waiter") {
+            let elem = r.rsplit("\r\n").nth(1).unwrap_or_default().to_string();
+            assert!(r.starts_with("*2\r\n$1\r\nk\r\n"), "reply {r:?}");
+            seen.push(elem);
+        }
+    }
+    let mut ctl = brim.raw();
+    let rest = ctl.cmd_str(&["LRANGE", "k", "0", "-1"]);
+    seen.extend(rest.split("\r\n").filter(|l| l.starts_with('e')).map(str::to_string));
+    seen.sort();
+    let mut want: Vec<String> = (0..pushed).map(|i| format!("e{i}")).collect();
+    want.sort();
+    assert_eq!(seen.len(), want.len(), "elements lost or duplicated");
+    assert_eq!(seen, want);
+    wait_blocked(&mut ctl, 0);
+}

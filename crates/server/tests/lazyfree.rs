@@ -362,8 +362,6 @@ fn flush_touches_only_watched_keys_that_exist() {
 /// and `lazyfree-lazy-expire` (lazy and active expiry) count like Redis, and CONFIG RESETSTAT
 /// zeroes `lazyfreed_objects`.
 #[test]
-#[ignore = "needs brim_commands::server::sync_lazyfree_config called before each command \
-            (dispatch::call) and brim_engine::lazyfree::reset_stats in CONFIG RESETSTAT"]
 fn server_del_and_expire_counts_match_redis() {
     let (_bs, _rs, mut b, mut r) = pair(&[]);
     let fields = (0..1000).map(|i| format!("f{i} v")).collect::<Vec<_>>().join(" ");

@@ -600,6 +600,37 @@ fn failed_saves_are_reported_and_abort_shutdown() {
     assert_eq!(run(&mut b, &["GET", "k"]), "$1\r\nv\r\n", "still running");
     assert_eq!(run(&mut b, &["CONFIG", "SET", "dir", dir.path()]), "+OK\r\n");
     assert_eq!(run(&mut b, &["SAVE"]), "+OK\r\n");
+    // FORCE exits even though the save fails.
+    let gone = Dir::new("gone2");
+    assert_eq!(run(&mut b, &["CONFIG", "SET", "dir", gone.path()]), "+OK\r\n");
+    std::fs::remove_dir_all(&gone.0).expect("remove dir");
+    let mut brim = brim;
+    b.send(&encode(&[b"SHUTDOWN", b"SAVE", b"FORCE"]));
+    assert!(b.is_closed());
+    assert!(brim.wait_exit());
+}
+
+#[test]
+fn sigterm_with_a_failing_save_keeps_running() {
+    let dir = Dir::new("sigterm-fail");
+    let gone = Dir::new("sigterm-gone");
+    let mut brim = brim_in(&dir, "t.rdb", &["--save", "3600 1", "--enable-protected-configs", "yes"]);
+    let mut b = brim.raw();
+    run(&mut b, &["SET", "k", "v"]);
+    assert_eq!(run(&mut b, &["CONFIG", "SET", "dir", gone.path()]), "+OK\r\n");
+    std::fs::remove_dir_all(&gone.0).expect("remove dir");
+    let term = |pid: u32| {
+        let status = Command::new("kill").args(["-TERM", &pid.to_string()]).status().expect("kill");
+        assert!(status.success());
+    };
+    term(brim.child.id());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(run(&mut b, &["GET", "k"]), "$1\r\nv\r\n", "still serving after a failed save");
+    assert_eq!(run(&mut b, &["CONFIG", "SET", "dir", dir.path()]), "+OK\r\n");
+    term(brim.child.id());
+    assert!(brim.wait_exit());
+    let brim = brim_in(&dir, "t.rdb", &[]);
+    assert_eq!(run(&mut brim.raw(), &["GET", "k"]), "$1\r\nv\r\n");
 }
 
 /// Start Brim on a file expected to be refused: it must exit with an error, not crash.

@@ -38,10 +38,14 @@ pub(super) fn set(ctx: &mut Ctx, args: &[&[u8]]) {
 /// What changing a directive does beyond storing its value.
 fn apply_side_effects(ctx: &Ctx, changed: &[&'static str]) {
     for name in changed {
-        if *name == "loglevel" {
-            if let Some(hook) = LOGLEVEL_HOOK.get() {
-                hook(ctx.shared.config.loglevel().as_str());
+        match *name {
+            "loglevel" => {
+                if let Some(hook) = LOGLEVEL_HOOK.get() {
+                    hook(ctx.shared.config.loglevel().as_str());
+                }
             }
+            "lazyfree-lazy-server-del" | "lazyfree-lazy-expire" => super::sync_lazyfree_config(ctx.shared),
+            _ => {}
         }
     }
 }
@@ -71,6 +75,7 @@ fn reset_stats(shared: &crate::shared::Shared) {
     }
     s.errorstats.lock().clear();
     brim_engine::stripe::EXPIRED_KEYS.store(0, Relaxed);
+    brim_engine::lazyfree::reset_stats();
     super::info::reset_instantaneous_metrics();
 }
 
