@@ -261,6 +261,15 @@ impl<'a> Session<'a> {
         if shared.config.maxmemory() > 0 && self.refused_for_memory(client, out, cmd) {
             return Outcome::Done;
         }
+        if cmd.spec.has(flags::WRITE) || (cmd.spec.name == "ping" && cmd.spec.container.is_none()) {
+            if let Some(e) = crate::persistence::writes_refused(shared) {
+                reject(self.worker, cmd, out, e);
+                if client.multi.is_some() {
+                    client.multi_error = true;
+                }
+                return Outcome::Done;
+            }
+        }
         if client.handle.pubsub.any()
             && !out.is_resp3()
             && !(cmd.spec.container.is_none() && crate::pubsub::allowed_when_subscribed(cmd.spec.name))

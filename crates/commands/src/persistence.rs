@@ -391,7 +391,8 @@ fn start_bgsave_async(msg: Option<String>) {
 /// write commands (and PING) with it, as Redis's processCommand does.
 pub fn writes_refused(shared: &Shared) -> Option<&'static str> {
     let cfg = &shared.config;
-    if cfg.stop_writes_on_bgsave_error() && !cfg.save().is_empty() && !STATE.last_bgsave_ok.load(Relaxed) {
+    // The atomic first: this runs before every write command.
+    if !STATE.last_bgsave_ok.load(Relaxed) && cfg.stop_writes_on_bgsave_error() && !cfg.save().is_empty() {
         Some(MISCONF)
     } else {
         None
