@@ -29,9 +29,9 @@
 //! Inside EXEC nothing blocks: the commands reply a null at once, as Redis does for clients
 //! that may not block.
 
-use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -184,8 +184,9 @@ impl Waiter {
     }
 }
 
-/// The waiters on one key, by arrival order.
-type Queue = BTreeMap<u64, Arc<Waiter>>;
+/// The waiters on one key, in arrival order (ascending sequence numbers: they are given
+/// out under the registry lock), so a waiter is found by binary search.
+type Queue = VecDeque<Arc<Waiter>>;
 
 #[derive(Default)]
 struct Inner {
@@ -195,6 +196,8 @@ struct Inner {
     clients: AHashMap<u64, Arc<Waiter>>,
     /// Blocked clients with a timeout (INFO `clients_in_timeout_table`).
     timed: usize,
+    /// The last sequence number given out.
+    last_seq: u64,
 }
 
 impl Inner {
@@ -207,7 +210,9 @@ impl Inner {
         let Some(db) = self.keys.get_mut(&w.db) else { return };
         for k in &w.keys {
             if let Some(q) = db.get_mut(k.as_slice()) {
-                q.remove(&w.seq);
+                if let Ok(i) = q.binary_search_by_key(&w.seq, |x| x.seq) {
+                    q.remove(i);
+                }
                 if q.is_empty() {
                     db.remove(k.as_slice());
                 }
@@ -229,7 +234,6 @@ pub struct Registry {
     inner: Mutex<Inner>,
     /// Number of blocked clients (read without the lock by the pushers' fast path).
     blocked: AtomicUsize,
-    next_seq: AtomicU64,
 }
 
 impl Default for Registry {
@@ -241,11 +245,7 @@ impl Default for Registry {
 impl Registry {
     /// No client blocked.
     pub fn new() -> Self {
-        Registry {
-            inner: Mutex::new(Inner::default()),
-            blocked: AtomicUsize::new(0),
-            next_seq: AtomicU64::new(1),
-        }
+        Registry { inner: Mutex::new(Inner::default()), blocked: AtomicUsize::new(0) }
     }
 
     /// Number of blocked clients (INFO `blocked_clients`).
@@ -291,8 +291,10 @@ impl Registry {
                 uniq.push(k.to_vec());
             }
         }
+        let mut g = self.inner.lock();
+        g.last_seq += 1;
         let w = Arc::new(Waiter {
-            seq: self.next_seq.fetch_add(1, Relaxed),
+            seq: g.last_seq,
             handle,
             db,
             keys: uniq,
@@ -302,7 +304,6 @@ impl Registry {
             result: Mutex::new(None),
             notify: Notify::new(),
         });
-        let mut g = self.inner.lock();
         if let Some(old) = g.clients.get(&w.handle.id).cloned() {
             // A client waits once at a time; a stale entry cannot stay behind.
             g.unlink(&old);
@@ -313,7 +314,7 @@ impl Registry {
         }
         let dbmap = g.keys.entry(db).or_default();
         for k in &w.keys {
-            dbmap.entry(k.clone()).or_default().insert(w.seq, w.clone());
+            dbmap.entry(k.clone()).or_default().push_back(w.clone());
         }
         self.blocked.store(g.clients.len(), Relaxed);
         w
@@ -323,7 +324,7 @@ impl Registry {
     fn next_after(&self, db: usize, key: &[u8], after: u64) -> Option<Arc<Waiter>> {
         let g = self.inner.lock();
         let q = g.keys.get(&db)?.get(key)?;
-        q.range(after.saturating_add(1)..).next().map(|(_, w)| w.clone())
+        q.get(q.partition_point(|w| w.seq <= after)).cloned()
     }
 
     /// Take `w` out of the registry if it is still waiting; whoever succeeds decides its
@@ -379,6 +380,8 @@ thread_local! {
     static READY: RefCell<Vec<(usize, Vec<u8>)>> = const { RefCell::new(Vec::new()) };
     /// The waiter the command running on this thread registered.
     static NEW_WAITER: RefCell<Option<Arc<Waiter>>> = const { RefCell::new(None) };
+    /// How long that command ran, µs.
+    static BLOCKED_USEC: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Record that `key` of database `db` may serve blocked clients (when anyone waits on it);
@@ -435,14 +438,33 @@ pub struct Blocked {
     pub silent: bool,
     /// When to time out; `None` once a server took the waiter first (its reply is coming).
     pub deadline: Option<Instant>,
+    /// The command's arguments (for the slow log, written when it is unblocked).
+    pub args: Vec<Vec<u8>>,
+    /// Time the command took before blocking, µs.
+    pub usec: u64,
 }
 
 impl Blocked {
-    /// The blocked state of the command `cmd_id` that registered `waiter`.
-    pub fn new(waiter: Arc<Waiter>, cmd_id: usize) -> Self {
+    /// The blocked state of the command `cmd_id` (`args`) that registered `waiter` (its
+    /// running time is the one [`note_blocked_usec`] recorded on this thread).
+    pub fn new(waiter: Arc<Waiter>, cmd_id: usize, args: &[&[u8]]) -> Self {
         let deadline = waiter.deadline;
-        Blocked { waiter, cmd_id, silent: false, deadline }
+        let usec = BLOCKED_USEC.with(|u| u.replace(0));
+        Blocked {
+            waiter,
+            cmd_id,
+            silent: false,
+            deadline,
+            args: args.iter().map(|a| a.to_vec()).collect(),
+            usec,
+        }
     }
+}
+
+/// Record how long the command that just blocked on this thread ran (its statistics wait
+/// for [`count_unblocked`]).
+pub fn note_blocked_usec(us: u64) {
+    BLOCKED_USEC.with(|u| u.set(us));
 }
 
 /// The reply of a blocked command if it is decided: served, `CLIENT UNBLOCK`ed, or timed
@@ -467,15 +489,31 @@ pub fn poll(shared: &Shared, b: &mut Blocked) -> Option<Reply> {
 }
 
 /// Count a blocked command's execution once its reply is there (Redis's
-/// updateStatsOnUnblock): a call, a failed call when the reply is an error.
-pub fn count_unblocked(worker: &WorkerStats, cmd_id: usize, failed: bool) {
-    if let Some(stat) = worker.commands.get(cmd_id) {
+/// updateStatsOnUnblock): a call, its time, a failed call when the reply is an error, and
+/// the slow log.
+pub fn count_unblocked(shared: &Shared, worker: &WorkerStats, b: &Blocked, failed: bool) {
+    if let Some(stat) = worker.commands.get(b.cmd_id) {
         bump(&stat.calls, 1);
+        bump(&stat.usec, b.usec);
         if failed {
             bump(&stat.failed, 1);
         }
     }
     bump(&worker.commands_processed, 1);
+    let threshold = shared.config.slowlog_log_slower_than();
+    if threshold >= 0 && b.usec >= threshold as u64 {
+        let h = &b.waiter.handle;
+        let name = h.name.lock().clone().unwrap_or_default();
+        let args: Vec<&[u8]> = b.args.iter().map(|a| a.as_slice()).collect();
+        shared.slowlog.lock().push(
+            &args,
+            b.usec,
+            unix_ms() / 1000,
+            h.addr.clone(),
+            name,
+            shared.config.slowlog_max_len() as usize,
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -963,18 +1001,18 @@ mod tests {
     fn poll_times_out_once() {
         let shared = Shared::new(Arc::new(brim_config::Config::new()), String::new());
         let w = shared.blocking.block(handle(9), 0, &[b"k"], pop_op(), false, Some(Instant::now()));
-        let mut b = Blocked::new(w.clone(), 0);
+        let mut b = Blocked::new(w.clone(), 0, &[]);
         assert_eq!(poll(&shared, &mut b).expect("timed out").as_bytes(), b"*-1\r\n");
         assert!(!shared.blocking.is_blocked(9));
         assert!(poll(&shared, &mut b).is_none());
         assert!(b.deadline.is_none(), "no second timeout");
         let forever = shared.blocking.block(handle(10), 0, &[b"k"], pop_op(), false, None);
-        let mut f = Blocked::new(forever, 0);
+        let mut f = Blocked::new(forever, 0, &[]);
         assert!(poll(&shared, &mut f).is_none());
         assert!(shared.blocking.is_blocked(10));
         // Claimed by a server: the timeout does not answer, the server's reply does.
         let late = shared.blocking.block(handle(11), 0, &[b"k"], pop_op(), false, Some(Instant::now()));
-        let mut l = Blocked::new(late.clone(), 0);
+        let mut l = Blocked::new(late.clone(), 0, &[]);
         assert!(shared.blocking.claim(&late));
         assert!(poll(&shared, &mut l).is_none());
         assert!(l.deadline.is_none());

@@ -224,7 +224,7 @@ impl<'a> Session<'a> {
         let Some(b) = self.blocked.as_mut() else { return true };
         let Some(mut reply) = crate::blocking::poll(self.shared, b) else { return false };
         let errors = reply.take_errors();
-        crate::blocking::count_unblocked(self.worker, b.cmd_id, !errors.is_empty());
+        crate::blocking::count_unblocked(self.shared, self.worker, b, !errors.is_empty());
         if !b.silent {
             out.raw(reply.as_bytes());
         }
@@ -314,7 +314,7 @@ impl<'a> Session<'a> {
         crate::blocking::serve_ready(shared, self.worker);
         match waiter {
             Some(waiter) => {
-                self.blocked = Some(crate::blocking::Blocked::new(waiter, cmd.id));
+                self.blocked = Some(crate::blocking::Blocked::new(waiter, cmd.id, args));
                 Outcome::Blocked
             }
             None => Outcome::Done,
@@ -380,14 +380,16 @@ pub fn call(
     let blocked = crate::blocking::has_new_waiter();
     let stat = &worker.commands[cmd.id];
     // A command that blocked is counted when it is unblocked (`Session::resume`), as Redis.
-    if !blocked {
+    if blocked {
+        crate::blocking::note_blocked_usec(us);
+    } else {
         bump(&stat.calls, 1);
+        bump(&stat.usec, us);
         if !errors_before && out.has_errors() {
             bump(&stat.failed, 1);
         }
         bump(&worker.commands_processed, 1);
     }
-    bump(&stat.usec, us);
     if shared.has_monitors.load(Relaxed) && !cmd.spec.has(flags::SKIP_MONITOR | flags::ADMIN) {
         feed_monitors(shared, client, args);
     }

@@ -131,11 +131,8 @@ fn parse_lon_lat(ctx: &mut Ctx, lon: &[u8], lat: &[u8]) -> Option<[f64; 2]> {
     }
     let [x, y] = xy;
     if !(hash::LONG_MIN..=hash::LONG_MAX).contains(&x) || !(hash::LAT_MIN..=hash::LAT_MAX).contains(&y) {
-        let msg = format!(
-            "ERR invalid longitude,latitude pair {},{}",
-            c_format(c"%f", x),
-            c_format(c"%f", y)
-        );
+        let msg =
+            format!("ERR invalid longitude,latitude pair {},{}", c_format(c"%f", x), c_format(c"%f", y));
         ctx.error(&msg);
         return None;
     }
@@ -744,10 +741,11 @@ mod tests {
 
     #[test]
     fn search_finds_points_in_both_encodings() {
-        let mut pairs: Vec<(Vec<u8>, f64)> = [("Palermo", 13.361389, 38.115556), ("Catania", 15.087269, 37.502669)]
-            .iter()
-            .map(|(m, x, y)| (m.as_bytes().to_vec(), hash::encode_score(*x, *y).unwrap_or(0) as f64))
-            .collect();
+        let mut pairs: Vec<(Vec<u8>, f64)> =
+            [("Palermo", 13.361389, 38.115556), ("Catania", 15.087269, 37.502669)]
+                .iter()
+                .map(|(m, x, y)| (m.as_bytes().to_vec(), hash::encode_score(*x, *y).unwrap_or(0) as f64))
+                .collect();
         pairs.sort_by(|a, b| cmp_key(a.1, &a.0, b.1, &b.0));
         let big = brim_engine::zset::ZSet::from_sorted(&pairs);
         let shape = Shape { xy: [15.0, 37.0], conversion: 1000.0, kind: Kind::Circle { radius: 200.0 } };

@@ -683,7 +683,10 @@ mod tests {
             encode(&[b"message", b"ch", b"hello"]),
             b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$5\r\nhello\r\n"
         );
-        assert_eq!(encode(&[b"pmessage", b"c*", b"ch", b""]).len(), 41);
+        assert_eq!(
+            encode(&[b"pmessage", b"c*", b"ch", b""]),
+            b"*4\r\n$8\r\npmessage\r\n$2\r\nc*\r\n$2\r\nch\r\n$0\r\n\r\n"
+        );
     }
 
     #[test]

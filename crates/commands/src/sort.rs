@@ -582,7 +582,12 @@ fn sort_generic(ctx: &mut Ctx, args: &[&[u8]], readonly: bool) {
                 }
             }
         }
-        let flags = SortFlags { desc: a.desc, alpha: a.alpha, bypattern: a.sortby.is_some(), store: a.store.is_some() };
+        let flags = SortFlags {
+            desc: a.desc,
+            alpha: a.alpha,
+            bypattern: a.sortby.is_some(),
+            store: a.store.is_some(),
+        };
         if !conversion_error {
             let cmp = |x: &SortObj, y: &SortObj| sort_compare(flags, x, y);
             if a.sortby.is_some() && (start != 0 || end != vectorlen - 1) {

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! 0   next      8 bytes   intrusive chain link of the table bucket
-//! 8   lru       4 bytes   LRU clock or LFU data (24 bits used, as in Redis)
+//! 8   lru       4 bytes   LRU clock (10 ms units) or LFU data (see lru.rs)
 //! 12  flags     1 byte    bit 0: has expire; bits 1-3: payload kind
 //! 13  [expire   8 bytes   absolute unix ms, only with the expire flag
 //!      vidx     4 bytes]  index in the stripe's volatile list, only with the expire flag

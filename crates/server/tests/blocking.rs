@@ -453,6 +453,17 @@ fn waiters_take_only_their_type() {
         note(&mut log, "del", ctl.cmd(&["DEL", "k"]));
         note(&mut log, "push", ctl.cmd(&["LPUSH", "k", "w"]));
         note(&mut log, "lw", lw.read_reply());
+        // Databases are separate.
+        note(&mut log, "select", lw.cmd(&["SELECT", "1"]));
+        send(&mut lw, &["BLPOP", "k", "0"]);
+        wait_blocked(&mut ctl, 1);
+        note(&mut log, "push db0", ctl.cmd(&["RPUSH", "k", "db0"]));
+        wait_blocked(&mut ctl, 1);
+        ctl.cmd(&["SELECT", "1"]);
+        note(&mut log, "push db1", ctl.cmd(&["RPUSH", "k", "db1"]));
+        note(&mut log, "lw", lw.read_reply());
+        ctl.cmd(&["SELECT", "0"]);
+        note(&mut log, "db0 k", ctl.cmd(&["LRANGE", "k", "0", "-1"]));
         log
     });
 }
@@ -755,4 +766,57 @@ fn timeouts_racing_pushes_lose_and_duplicate_nothing() {
     assert_eq!(seen.len(), want.len(), "elements lost or duplicated");
     assert_eq!(seen, want);
     wait_blocked(&mut ctl, 0);
+}
+
+/// The argument lists of the slow log's entries, newest first.
+fn slowlog_args(con: &mut redis::Connection) -> Vec<Vec<String>> {
+    let entries: Vec<redis::Value> =
+        redis::cmd("SLOWLOG").arg("GET").arg("-1").query(con).expect("SLOWLOG GET");
+    entries
+        .into_iter()
+        .filter_map(|e| match e {
+            redis::Value::Array(fields) => match fields.get(3) {
+                Some(redis::Value::Array(args)) => Some(
+                    args.iter()
+                        .map(|a| match a {
+                            redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                            other => format!("{other:?}"),
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn blocked_commands_are_counted_and_slow_logged_when_unblocked() {
+    transcript_same(&["--slowlog-log-slower-than", "0"], |s| {
+        let mut log = Vec::new();
+        let mut ctl = s.raw();
+        let mut w = s.raw();
+        let mut con = s.client();
+        ctl.cmd(&["SLOWLOG", "RESET"]);
+        ctl.cmd(&["CONFIG", "RESETSTAT"]);
+        send(&mut w, &["BLPOP", "k", "0"]);
+        wait_blocked(&mut ctl, 1);
+        let stats = ctl.cmd_str(&["INFO", "commandstats"]);
+        log.push(format!("while blocked: {}", stats.contains("cmdstat_blpop")));
+        ctl.cmd(&["RPUSH", "k", "v"]);
+        note(&mut log, "w", w.read_reply());
+        assert_eq!(w.cmd(&["BRPOP", "k", "0.01"]), b"*-1\r\n");
+        let stats = ctl.cmd_str(&["INFO", "commandstats"]);
+        for l in stats.lines().filter(|l| l.starts_with("cmdstat_b")) {
+            let calls = l.split(',').filter(|f| f.contains("calls=")).collect::<Vec<_>>().join(",");
+            log.push(calls);
+        }
+        for args in slowlog_args(&mut con) {
+            if args.first().is_some_and(|a| a.starts_with('B') || a.starts_with('R')) {
+                log.push(args.join(" "));
+            }
+        }
+        log
+    });
 }

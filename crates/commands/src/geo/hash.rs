@@ -134,7 +134,13 @@ fn to_u32(v: f64) -> u32 {
 }
 
 /// `geohashEncode`: `None` where Redis returns 0.
-pub fn encode(long_range: Range, lat_range: Range, longitude: f64, latitude: f64, step: u8) -> Option<HashBits> {
+pub fn encode(
+    long_range: Range,
+    lat_range: Range,
+    longitude: f64,
+    latitude: f64,
+    step: u8,
+) -> Option<HashBits> {
     if step > 32 || step == 0 {
         return None;
     }
@@ -142,7 +148,7 @@ pub fn encode(long_range: Range, lat_range: Range, longitude: f64, latitude: f64
     if zero(lat_range) || zero(long_range) {
         return None;
     }
-    if longitude > LONG_MAX || longitude < LONG_MIN || latitude > LAT_MAX || latitude < LAT_MIN {
+    if !(LONG_MIN..=LONG_MAX).contains(&longitude) || !(LAT_MIN..=LAT_MAX).contains(&latitude) {
         return None;
     }
     if latitude < lat_range.min
@@ -193,20 +199,9 @@ pub fn decode(long_range: Range, lat_range: Range, hash: HashBits) -> Option<Are
 
 /// `geohashDecodeAreaToLongLat`: the centre of a cell, clamped to the limits.
 fn area_center(area: &Area) -> [f64; 2] {
-    let mut x = (area.longitude.min + area.longitude.max) / 2.0;
-    if x > LONG_MAX {
-        x = LONG_MAX;
-    }
-    if x < LONG_MIN {
-        x = LONG_MIN;
-    }
-    let mut y = (area.latitude.min + area.latitude.max) / 2.0;
-    if y > LAT_MAX {
-        y = LAT_MAX;
-    }
-    if y < LAT_MIN {
-        y = LAT_MIN;
-    }
+    // C's `if (x > MAX) x = MAX; if (x < MIN) x = MIN;` (NaN stays NaN, as with clamp).
+    let x = ((area.longitude.min + area.longitude.max) / 2.0).clamp(LONG_MIN, LONG_MAX);
+    let y = ((area.latitude.min + area.latitude.max) / 2.0).clamp(LAT_MIN, LAT_MAX);
     [x, y]
 }
 
@@ -371,7 +366,9 @@ pub fn areas_by_shape(shape: &Shape) -> Cells {
     let [longitude, latitude] = shape.xy;
     let mut radius_meters = match shape.kind {
         Kind::Circle { radius } => radius,
-        Kind::Rect { width, height } => ((width / 2.0) * (width / 2.0) + (height / 2.0) * (height / 2.0)).sqrt(),
+        Kind::Rect { width, height } => {
+            ((width / 2.0) * (width / 2.0) + (height / 2.0) * (height / 2.0)).sqrt()
+        }
     };
     radius_meters *= shape.conversion;
 

@@ -76,6 +76,7 @@ fn reset_stats(shared: &crate::shared::Shared) {
     s.errorstats.lock().clear();
     brim_engine::stripe::EXPIRED_KEYS.store(0, Relaxed);
     brim_engine::lazyfree::reset_stats();
+    crate::memory::reset_stats();
     super::info::reset_instantaneous_metrics();
 }
 
