@@ -47,6 +47,13 @@ def _show(r):
     return str(r)
 
 
+def _short(shown):
+    """A long bulk reply as its first bytes and its length, for the table."""
+    if len(shown) > 24 and shown[:1] in "'\"":
+        return f"{shown[:9]}…{shown[0]} ({len(shown) - 2} bytes)"
+    return shown
+
+
 def run(h):
     """Fill each server to its limit, probe, recover."""
     over = h.size(ci=2 << 20, quick=8 << 20, full=32 << 20)
@@ -133,7 +140,7 @@ def report(data, rep):
     labels = list(rows[kinds[0]]["probes"]) if kinds else []
     table = []
     for label in labels:
-        line = [label] + [f"`{rows[k]['probes'].get(label, '–')}`" for k in kinds]
+        line = [label] + [f"`{_short(rows[k]['probes'].get(label, '–'))}`" for k in kinds]
         if "redis" in rows and "brim" in rows:
             same = rows["brim"]["probes"].get(label) == rows["redis"]["probes"].get(label)
             line.append("yes" if same else "**no**")

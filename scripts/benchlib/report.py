@@ -133,8 +133,8 @@ def _cache_hit_ratio(data, rep):
     kinds = [k for k in data.get("servers", []) if any(isinstance(r.get(k), dict) for r in rows)]
     if not rows or not kinds:
         return ""
-    series = {k: [(r.get(k) or {}).get("hit_ratio_warm", 0) for r in rows] for k in kinds}
-    return rep.bars("bench-cache-hit-ratio", "hit ratio (second half of the stream) per eviction policy",
+    series = {k: [(r.get(k) or {}).get("hit_ratio", 0) for r in rows] for k in kinds}
+    return rep.bars("bench-cache-hit-ratio", "hit ratio per eviction policy",
                     [r["policy"] for r in rows], series, ylabel="hit ratio")
 
 
@@ -168,7 +168,7 @@ def render(results, scenarios, out_dir=DOCS, plots=True, install=True):
           "machine, one at a time, on a loopback port, with the same settings (`--save '' --appendonly no`, "
           "defaults otherwise), in A/B/A/B order.", "",
           "## Machine and versions", "",
-          rep.table(["", ""], [
+          rep.table(["", "value"], [
               ["CPU", f"{m.get('cores', '?')} cores, {m.get('cpu', '?')}"],
               ["memory", f"{m.get('memory_bytes', 0) / (1 << 30):.1f} GiB"],
               ["kernel", m.get("kernel", "?")], ["OS", m.get("os", "?")],

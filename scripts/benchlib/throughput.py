@@ -123,10 +123,7 @@ def headline(data):
         ratios = [r["brim"]["rps"] / r["redis"]["rps"] for r in data["rows"]
                   if r["pipeline"] == p and "brim" in r and "redis" in r and r["redis"]["rps"]]
         if ratios:
-            geo = 1.0
-            for x in ratios:
-                geo *= x
-            geo **= 1 / len(ratios)
+            geo = _geomean(ratios)
             out.append(f"Throughput at -P {p}: Brim {geo:.2f}× Redis 7.0 ops/s (geometric mean over "
                        f"{len(ratios)} redis-benchmark tests).")
     return out
@@ -136,12 +133,14 @@ def report(data, rep):
     """Markdown section: one table per pipeline depth, ratios to Redis, and a bar plot of ops/s."""
     kinds = [k for k in data["servers"]]
     md = [f"redis-benchmark with {data['clients']} clients, `--threads {data['threads']}`, `-r 100000`; requests "
-          f"per test: {data['requests']['1']:,} at -P 1, {data['requests']['16']:,} at -P 16 (keys as strings in "
-          "JSON). Each server ran in every round (A/B/A/B order); the table shows the best round's ops/s "
-          "(the median over rounds is in the JSON) and that round's latencies in ms. `null` is the null RESP "
+          f"per test: {data['requests']['1']:,} at -P 1, {data['requests']['16']:,} at -P 16. Each server ran "
+          "in every round (A/B/A/B order); the tables show the best round's ops/s (every round is in the JSON, "
+          "and the drift table below sums them up) and that round's latencies in ms. `null` is the null RESP "
           "server (benches/nullserver): it parses each command and answers without any keyspace, the "
           "physical limit of loopback I/O plus redis-benchmark on this machine (its LRANGE reply is an empty "
-          "array, so lrange_100 is not a fair limit there).\n"]
+          "array, so lrange_100 is no limit there). At -P 1 on this 2-core VM the round trip is dominated by "
+          "waking the other process up, and a single-threaded null server does not beat the real servers "
+          "there; at -P 16 it is the ceiling.\n"]
     for p in PIPELINES:
         rows = [r for r in data["rows"] if r["pipeline"] == p]
         if not rows:
@@ -167,4 +166,36 @@ def report(data, rep):
         md.append(rep.bars(f"bench-throughput-p{p}", f"ops/s per command, -P {p}, {data['clients']} clients",
                            [r["test"] for r in rows],
                            {k: [r.get(k, {}).get("rps", 0) for r in rows] for k in kinds}, ylabel="ops/s"))
+    md.append(_drift(data, rep))
     return "\n".join(x for x in md if x)
+
+
+def _geomean(xs):
+    xs = [x for x in xs if x]
+    if not xs:
+        return None
+    g = 1.0
+    for x in xs:
+        g *= x
+    return g ** (1 / len(xs))
+
+
+def _drift(data, rep):
+    """Per round and server, the geometric mean ops/s over all tests: rounds that differ show drift."""
+    runs = data.get("runs", [])
+    rounds = sorted({r["round"] for r in runs})
+    kinds = data["servers"]
+    table = []
+    for p in PIPELINES:
+        for rnd in rounds:
+            line = [f"-P {p}, round {rnd + 1}"]
+            for k in kinds:
+                g = _geomean([r["rps"] for r in runs if r["round"] == rnd and r["server"] == k
+                              and r["pipeline"] == p])
+                line.append(rep.num(g))
+            table.append(line)
+    if not table:
+        return ""
+    return ("Drift check: geometric mean ops/s over all tests, per round (A/B/A/B order, so a machine that "
+            "slowed down shows in every server's row of that round):\n\n"
+            + rep.table(["round"] + list(kinds), table))

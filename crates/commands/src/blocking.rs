@@ -116,6 +116,17 @@ impl Op {
     }
 }
 
+/// How a blocked command's wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// A key it waited on was served to it.
+    Served,
+    /// `CLIENT UNBLOCK` ended it.
+    Unblocked,
+    /// Its timeout passed.
+    TimedOut,
+}
+
 /// A blocked client: what it waits on, what to do, and where its reply goes.
 #[derive(Debug)]
 pub struct Waiter {
@@ -134,7 +145,7 @@ pub struct Waiter {
     /// When it times out (`None`: never).
     deadline: Option<Instant>,
     /// Its reply, once decided.
-    result: Mutex<Option<Reply>>,
+    result: Mutex<Option<(Reply, Ending)>>,
     /// Wakes its connection when the reply is there.
     notify: Notify,
 }
@@ -167,12 +178,12 @@ impl Waiter {
     }
 
     /// Hand the reply over and wake the connection.
-    fn complete(&self, reply: Reply) {
-        *self.result.lock() = Some(reply);
+    fn complete(&self, reply: Reply, how: Ending) {
+        *self.result.lock() = Some((reply, how));
         self.notify.notify_one();
     }
 
-    fn take_result(&self) -> Option<Reply> {
+    fn take_result(&self) -> Option<(Reply, Ending)> {
         self.result.lock().take()
     }
 
@@ -366,7 +377,7 @@ impl Registry {
         } else {
             r.null_array();
         }
-        w.complete(r);
+        w.complete(r, Ending::Unblocked);
         true
     }
 }
@@ -461,8 +472,8 @@ impl Blocked {
     }
 }
 
-/// Record how long the command that just blocked on this thread ran (its statistics wait
-/// for [`count_unblocked`]).
+/// Record how long the command that just blocked on this thread ran (for
+/// [`count_unblocked`]).
 pub fn note_blocked_usec(us: u64) {
     BLOCKED_USEC.with(|u| u.set(us));
 }
@@ -470,7 +481,7 @@ pub fn note_blocked_usec(us: u64) {
 /// The reply of a blocked command if it is decided: served, `CLIENT UNBLOCK`ed, or timed
 /// out now (the deadline passed and no server took it first). `None`: keep waiting (for
 /// the waiter's notification, and until `b.deadline`).
-pub fn poll(shared: &Shared, b: &mut Blocked) -> Option<Reply> {
+pub fn poll(shared: &Shared, b: &mut Blocked) -> Option<(Reply, Ending)> {
     let w = &b.waiter;
     if let Some(r) = w.take_result() {
         return Some(r);
@@ -479,7 +490,7 @@ pub fn poll(shared: &Shared, b: &mut Blocked) -> Option<Reply> {
         if shared.blocking.claim(w) {
             let mut r = w.new_reply();
             r.null_array();
-            return Some(r);
+            return Some((r, Ending::TimedOut));
         }
         // Served (or unblocked) concurrently: its reply is on its way, with a notification.
         b.deadline = None;
@@ -488,23 +499,30 @@ pub fn poll(shared: &Shared, b: &mut Blocked) -> Option<Reply> {
     None
 }
 
-/// Count a blocked command's execution once its reply is there (Redis's
-/// updateStatsOnUnblock): a call, its time, a failed call when the reply is an error, and
-/// the slow log.
-pub fn count_unblocked(shared: &Shared, worker: &WorkerStats, b: &Blocked, failed: bool) {
+/// The statistics of a blocked command once its wait ended, as Redis 7.0.15 keeps them
+/// (the call itself was counted when it blocked, without a slow log entry): a timeout adds
+/// nothing; a served command adds its time again, a failed call if its reply is an error,
+/// and its slow log entry; CLIENT UNBLOCK (TIMEOUT or ERROR alike) adds its time, a failed
+/// call and a slow log entry without arguments (Redis's updateStatsOnUnblock then runs
+/// after the arguments were freed).
+pub fn count_unblocked(shared: &Shared, worker: &WorkerStats, b: &Blocked, how: Ending, error_reply: bool) {
+    if how == Ending::TimedOut {
+        return;
+    }
     if let Some(stat) = worker.commands.get(b.cmd_id) {
-        bump(&stat.calls, 1);
         bump(&stat.usec, b.usec);
-        if failed {
+        if error_reply || how == Ending::Unblocked {
             bump(&stat.failed, 1);
         }
     }
-    bump(&worker.commands_processed, 1);
     let threshold = shared.config.slowlog_log_slower_than();
     if threshold >= 0 && b.usec >= threshold as u64 {
         let h = &b.waiter.handle;
         let name = h.name.lock().clone().unwrap_or_default();
-        let args: Vec<&[u8]> = b.args.iter().map(|a| a.as_slice()).collect();
+        let args: Vec<&[u8]> = match how {
+            Ending::Served => b.args.iter().map(|a| a.as_slice()).collect(),
+            _ => Vec::new(),
+        };
         shared.slowlog.lock().push(
             &args,
             b.usec,
@@ -635,7 +653,7 @@ fn serve_one(shared: &Shared, worker: &WorkerStats, w: &Waiter, key: &[u8]) -> F
         }
     };
     crate::notify::flush_engine_events(&mut ctx);
-    w.complete(out);
+    w.complete(out, Ending::Served);
     flow
 }
 
@@ -972,10 +990,11 @@ mod tests {
         assert_eq!(r.next_after(0, b"k", 0).map(|w| w.client_id()), Some(2));
         assert!(r.unblock(3, true));
         assert!(!r.unblock(3, true));
-        let reply = c.take_result().expect("unblocked reply");
+        let (reply, how) = c.take_result().expect("unblocked reply");
+        assert_eq!(how, Ending::Unblocked);
         assert_eq!(reply.as_bytes(), b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
         assert!(r.unblock(2, false));
-        assert_eq!(b.take_result().expect("timeout reply").as_bytes(), b"_\r\n");
+        assert_eq!(b.take_result().expect("timeout reply").0.as_bytes(), b"_\r\n");
         assert_eq!(r.blocked_clients(), 0);
         assert_eq!(r.clients_in_timeout_table(), 0);
         assert!(r.inner.lock().keys.is_empty());
@@ -1002,7 +1021,8 @@ mod tests {
         let shared = Shared::new(Arc::new(brim_config::Config::new()), String::new());
         let w = shared.blocking.block(handle(9), 0, &[b"k"], pop_op(), false, Some(Instant::now()));
         let mut b = Blocked::new(w.clone(), 0, &[]);
-        assert_eq!(poll(&shared, &mut b).expect("timed out").as_bytes(), b"*-1\r\n");
+        let (reply, how) = poll(&shared, &mut b).expect("timed out");
+        assert_eq!((reply.as_bytes(), how), (&b"*-1\r\n"[..], Ending::TimedOut));
         assert!(!shared.blocking.is_blocked(9));
         assert!(poll(&shared, &mut b).is_none());
         assert!(b.deadline.is_none(), "no second timeout");
@@ -1016,7 +1036,7 @@ mod tests {
         assert!(shared.blocking.claim(&late));
         assert!(poll(&shared, &mut l).is_none());
         assert!(l.deadline.is_none());
-        late.complete(late.new_reply());
+        late.complete(late.new_reply(), Ending::Served);
         assert!(poll(&shared, &mut l).is_some());
     }
 }

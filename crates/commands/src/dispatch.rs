@@ -177,7 +177,8 @@ impl<'a> Session<'a> {
 
     /// Run one command from the network and write its reply (honouring CLIENT REPLY).
     /// Returns [`Outcome::Paused`] without running it while CLIENT PAUSE holds it back: the
-    /// caller waits and offers the same command again.
+    /// caller waits and offers the same command again. Returns [`Outcome::Blocked`] when it
+    /// blocked (BLPOP, ...): its reply comes through [`Session::resume`].
     pub fn execute(&mut self, client: &mut Client, out: &mut Reply, args: &[&[u8]]) -> Outcome {
         if args.is_empty() {
             return Outcome::Done;
@@ -222,9 +223,9 @@ impl<'a> Session<'a> {
     /// and return `true`: the client runs commands again. `false`: still blocked.
     pub fn resume(&mut self, out: &mut Reply) -> bool {
         let Some(b) = self.blocked.as_mut() else { return true };
-        let Some(mut reply) = crate::blocking::poll(self.shared, b) else { return false };
+        let Some((mut reply, how)) = crate::blocking::poll(self.shared, b) else { return false };
         let errors = reply.take_errors();
-        crate::blocking::count_unblocked(self.shared, self.worker, b, !errors.is_empty());
+        crate::blocking::count_unblocked(self.shared, self.worker, b, how, !errors.is_empty());
         if !b.silent {
             out.raw(reply.as_bytes());
         }
@@ -379,16 +380,15 @@ pub fn call(
     let us = start.elapsed().as_micros() as u64;
     let blocked = crate::blocking::has_new_waiter();
     let stat = &worker.commands[cmd.id];
-    // A command that blocked is counted when it is unblocked (`Session::resume`), as Redis.
+    bump(&stat.calls, 1);
+    bump(&stat.usec, us);
+    if !errors_before && out.has_errors() {
+        bump(&stat.failed, 1);
+    }
+    bump(&worker.commands_processed, 1);
     if blocked {
+        // The rest of its statistics and its slow log entry come when it is unblocked.
         crate::blocking::note_blocked_usec(us);
-    } else {
-        bump(&stat.calls, 1);
-        bump(&stat.usec, us);
-        if !errors_before && out.has_errors() {
-            bump(&stat.failed, 1);
-        }
-        bump(&worker.commands_processed, 1);
     }
     if shared.has_monitors.load(Relaxed) && !cmd.spec.has(flags::SKIP_MONITOR | flags::ADMIN) {
         feed_monitors(shared, client, args);

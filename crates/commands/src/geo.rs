@@ -24,7 +24,7 @@ use brim_resp::Reply;
 
 use crate::args::{is, parse_i64, NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::ctx::Ctx;
-use crate::notify::{class, keyspace_event};
+use crate::notify::{class, key_ready, keyspace_event};
 use crate::sort::{glibc_qsort, pqsort};
 use crate::table::{cmd, Registration};
 use crate::zsets::{self, AddError, AddFlags, Lookup};
@@ -688,6 +688,7 @@ fn georadius_generic(ctx: &mut Ctx, args: &[&[u8]], src: usize, v: Variant) {
     if !pairs.is_empty() {
         let event = if v.is_search() { "geosearchstore" } else { "georadiusstore" };
         keyspace_event(ctx, class::ZSET, event, dst);
+        key_ready(ctx, dst);
     } else if deleted {
         keyspace_event(ctx, class::GENERIC, "del", dst);
     }

@@ -220,6 +220,7 @@ fn rename_generic(ctx: &mut Ctx, args: &[&[u8]], nx: bool) {
     };
     ml.stripe(dst).put(dst, detached, &acc);
     drop(ml);
+    crate::notify::key_ready(ctx, dst);
     if nx {
         ctx.out.int(1);
     } else {
@@ -257,6 +258,9 @@ fn move_(ctx: &mut Ctx, args: &[&[u8]]) {
         None => 0,
     };
     drop((src, dst));
+    if moved == 1 {
+        crate::blocking::signal_ready(ctx.shared, target, key);
+    }
     ctx.out.int(moved);
 }
 
@@ -374,6 +378,9 @@ fn copy(ctx: &mut Ctx, args: &[&[u8]]) {
         }
     };
     drop(locks);
+    if reply == 1 {
+        crate::blocking::signal_ready(ctx.shared, dst_id, newkey);
+    }
     ctx.hit_or_miss(true);
     ctx.out.int(reply);
 }

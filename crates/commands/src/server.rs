@@ -158,6 +158,8 @@ fn swapdb(ctx: &mut Ctx, args: &[&[u8]]) {
     if a != b {
         let ks = &ctx.shared.keyspace;
         ks.db(a as usize).swap_with(ks.db(b as usize));
+        crate::blocking::signal_db(ctx.shared, a as usize);
+        crate::blocking::signal_db(ctx.shared, b as usize);
     }
     ctx.out.ok();
 }

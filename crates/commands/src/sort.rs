@@ -30,7 +30,7 @@ use brim_engine::{NewValue, Object, PackedKind, SetExpire, StrRef, ValueRef};
 use crate::args::{is, parse_i64, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::ctx::Ctx;
 use crate::lists::{limit as list_limit, list_view};
-use crate::notify::{class, keyspace_event};
+use crate::notify::{class, key_ready, keyspace_event};
 use crate::table::{exclusive, Registration};
 use crate::zsets::c_str;
 
@@ -635,6 +635,7 @@ fn sort_generic(ctx: &mut Ctx, args: &[&[u8]], readonly: bool) {
             ctx.out.int(outputlen as i64);
             if !items.is_empty() {
                 keyspace_event(ctx, class::LIST, "sortstore", dst);
+                key_ready(ctx, dst);
             } else if deleted {
                 keyspace_event(ctx, class::GENERIC, "del", dst);
             }

@@ -326,6 +326,8 @@ const UPKEEP_BUCKETS: usize = 256;
 const PURGE_BYTES: usize = 4 << 20;
 /// The same once the expiring is over.
 const PURGE_TAIL_BYTES: usize = 256 << 10;
+/// How long after a wave of expiry the cycle keeps purging once a second.
+const PURGE_AFTER_WAVE: Duration = Duration::from_secs(5);
 
 /// The active expiry state: where the next cycle starts, the fast-cycle clock.
 #[derive(Debug)]
@@ -338,6 +340,8 @@ pub struct ActiveExpire {
     /// used_memory when the allocator last purged (or the highest seen since).
     purge_mark: usize,
     last_purge: Option<Instant>,
+    /// When a slow cycle last found keys to reclaim.
+    last_wave: Option<Instant>,
     keys: Vec<Box<[u8]>>,
 }
 
@@ -358,6 +362,7 @@ impl ActiveExpire {
             next_slow: None,
             purge_mark: 0,
             last_purge: None,
+            last_wave: None,
             keys: Vec::new(),
         }
     }
@@ -508,20 +513,28 @@ impl ActiveExpire {
     /// used_memory down instead of waiting for jemalloc's 10 s decay: while a wave of expiry
     /// lasts (`expiring`), at most once a second and only after [`PURGE_BYTES`] were freed;
     /// once it is over (a slow cycle found nothing to reclaim), as soon as anything
-    /// noticeable was freed since the last purge.
+    /// noticeable was freed since the last purge, and once a second for
+    /// [`PURGE_AFTER_WAVE`].
     fn maybe_purge(&mut self, expiring: bool) {
+        let now = Instant::now();
+        if expiring {
+            self.last_wave = Some(now);
+        }
         let used = crate::alloc::used_memory();
         if used > self.purge_mark {
             self.purge_mark = used;
             return;
         }
         let freed = self.purge_mark - used;
-        let now = Instant::now();
+        let since_last = self.last_purge.map(|t| now.duration_since(t));
+        let a_second_ago = since_last.is_none_or(|d| d >= Duration::from_secs(1));
         let due = if expiring {
-            freed >= PURGE_BYTES
-                && self.last_purge.is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+            freed >= PURGE_BYTES && a_second_ago
         } else {
-            freed >= PURGE_TAIL_BYTES
+            // Right after a wave, once a second for a few seconds more: what the wave's
+            // clients and threads free afterwards goes back too.
+            let after_wave = self.last_wave.is_some_and(|t| now.duration_since(t) < PURGE_AFTER_WAVE);
+            freed >= PURGE_TAIL_BYTES || (after_wave && a_second_ago)
         };
         if due {
             purge_allocator();

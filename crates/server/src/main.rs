@@ -28,7 +28,7 @@ unsafe impl Sync for ConfPtr {}
 /// `maxmemory` this keeps RSS within about 1% of the limit instead of about 6%.
 #[used]
 #[export_name = "malloc_conf"]
-static MALLOC_CONF: ConfPtr = ConfPtr(b"narenas:1,slab_sizes:1-4096:8\0".as_ptr());
+static MALLOC_CONF: ConfPtr = ConfPtr(c"narenas:1,slab_sizes:1-4096:8".as_ptr().cast());
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();

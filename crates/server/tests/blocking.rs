@@ -798,22 +798,45 @@ fn blocked_commands_are_counted_and_slow_logged_when_unblocked() {
         let mut ctl = s.raw();
         let mut w = s.raw();
         let mut con = s.client();
+        let id = client_id(&mut w);
         ctl.cmd(&["SLOWLOG", "RESET"]);
         ctl.cmd(&["CONFIG", "RESETSTAT"]);
+        let counts = |ctl: &mut Raw, log: &mut Vec<String>, when: &str| {
+            let stats = ctl.cmd_str(&["INFO", "commandstats"]);
+            let mut lines: Vec<String> = stats
+                .lines()
+                .filter(|l| l.starts_with("cmdstat_b"))
+                .map(|l| l.split(',').filter(|f| f.contains("calls=")).collect::<Vec<_>>().join(","))
+                .collect();
+            lines.sort();
+            log.push(format!("{when}: {}", lines.join(" ")));
+        };
         send(&mut w, &["BLPOP", "k", "0"]);
         wait_blocked(&mut ctl, 1);
-        let stats = ctl.cmd_str(&["INFO", "commandstats"]);
-        log.push(format!("while blocked: {}", stats.contains("cmdstat_blpop")));
+        counts(&mut ctl, &mut log, "blocked");
         ctl.cmd(&["RPUSH", "k", "v"]);
         note(&mut log, "w", w.read_reply());
+        counts(&mut ctl, &mut log, "served");
         assert_eq!(w.cmd(&["BRPOP", "k", "0.01"]), b"*-1\r\n");
-        let stats = ctl.cmd_str(&["INFO", "commandstats"]);
-        for l in stats.lines().filter(|l| l.starts_with("cmdstat_b")) {
-            let calls = l.split(',').filter(|f| f.contains("calls=")).collect::<Vec<_>>().join(",");
-            log.push(calls);
+        counts(&mut ctl, &mut log, "timed out");
+        for how in ["TIMEOUT", "ERROR"] {
+            send(&mut w, &["BLMPOP", "0", "1", "k", "LEFT"]);
+            wait_blocked(&mut ctl, 1);
+            ctl.cmd(&["CLIENT", "UNBLOCK", &id, how]);
+            note(&mut log, how, w.read_reply());
+            counts(&mut ctl, &mut log, how);
         }
+        ctl.cmd(&["SET", "str", "x"]);
+        send(&mut w, &["BLMOVE", "k", "str", "LEFT", "LEFT", "0"]);
+        wait_blocked(&mut ctl, 1);
+        ctl.cmd(&["RPUSH", "k", "v"]);
+        note(&mut log, "wrong type", w.read_reply());
+        counts(&mut ctl, &mut log, "wrong type");
         for args in slowlog_args(&mut con) {
-            if args.first().is_some_and(|a| a.starts_with('B') || a.starts_with('R')) {
+            if !args
+                .first()
+                .is_some_and(|a| a.eq_ignore_ascii_case("info") || a.eq_ignore_ascii_case("client"))
+            {
                 log.push(args.join(" "));
             }
         }

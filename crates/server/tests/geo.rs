@@ -3,7 +3,8 @@
 //! (replies compared byte for byte: coordinates, distances, hashes, orderings, errors,
 //! RESP3), in both sorted-set encodings, plus long randomized runs of searches (circles and
 //! boxes of every size, near the poles and the antimeridian, COUNT, ANY, ASC, DESC, STORE,
-//! STOREDIST) over random points and over ties (points at the same place).
+//! STOREDIST) over random points and over ties (points at the same place), the keyspace
+//! events, and the wake-up of a client blocked on a STORE destination.
 
 mod common;
 
@@ -474,4 +475,76 @@ fn geo_sets_are_sorted_sets() {
         geopos g a
     ";
     same_both_encodings(&mut b, &mut r, script);
+}
+
+/// The keyspace notifications `commands` cause (every event, as `__keyevent@*` messages),
+/// up to a final marker command.
+fn events(server: &common::Server, commands: &str) -> Vec<Vec<u8>> {
+    let mut c = server.raw();
+    c.cmd(&["config", "set", "notify-keyspace-events", "KEA"]);
+    let mut sub = server.raw();
+    sub.cmd(&["psubscribe", "__keyevent@0__:*"]);
+    for line in commands.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        c.cmd(&args);
+    }
+    c.cmd(&["geoadd", "marker", "1", "1", "m"]);
+    let mut got = Vec::new();
+    loop {
+        let m = sub.read_reply();
+        if m.ends_with(b"$6\r\nmarker\r\n") {
+            return got;
+        }
+        got.push(m);
+    }
+}
+
+#[test]
+fn keyspace_events_match() {
+    let script = "
+        geoadd g 13.361389 38.115556 Palermo 15.087269 37.502669 Catania
+        geoadd g 13.361389 38.115556 Palermo
+        geoadd g xx 1 1 nosuch
+        geoadd g ch 1 1 Palermo
+        georadius g 15 37 200 km store dst
+        georadius g 15 37 200 km storedist dst
+        geosearchstore dst2 g fromlonlat 15 37 byradius 200 km
+        geosearchstore dst2 g fromlonlat 0 0 byradius 1 km
+        geosearchstore dst2 g fromlonlat 0 0 byradius 1 km
+        georadius nokey 0 0 1 km store dst
+        geosearch g fromlonlat 15 37 byradius 200 km
+    ";
+    let brim = common::Server::start(&[]);
+    let redis = common::Server::redis(&[]);
+    assert_eq!(events(&brim, script), events(&redis, script));
+}
+
+#[test]
+fn stored_results_wake_blocked_clients() {
+    for server in [common::Server::start(&[]), common::Server::redis(&[])] {
+        let mut c = server.raw();
+        c.cmd(&["geoadd", "g", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"]);
+        let mut blocked = server.raw();
+        blocked.send(&encode(&[b"bzpopmin", b"dst", b"5"]));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert_eq!(
+            c.cmd_str(&[
+                "geosearchstore",
+                "dst",
+                "g",
+                "fromlonlat",
+                "15",
+                "37",
+                "byradius",
+                "200",
+                "km",
+                "storedist"
+            ]),
+            ":2\r\n"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&blocked.read_reply()),
+            "*3\r\n$3\r\ndst\r\n$7\r\nCatania\r\n$18\r\n56.441257870158204\r\n"
+        );
+    }
 }

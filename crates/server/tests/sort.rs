@@ -4,7 +4,9 @@
 //! patterns (no sorting: native order, DESC, LIMIT), GET patterns (`#`, hash fields,
 //! missing keys), STORE (list results, empty results deleting the key), the errors, the
 //! special cases (a packed sorted set becomes a skiplist, an unsorted set is sorted ALPHA
-//! when stored), and randomized runs of BY + LIMIT (Redis's partial quicksort) with ties.
+//! when stored), randomized runs of BY + LIMIT (Redis's partial quicksort) with ties, the
+//! keyspace hits and misses of pattern lookups, the keyspace events, and the wake-up of a
+//! client blocked on a STORE destination.
 
 mod common;
 
@@ -420,5 +422,58 @@ fn keyspace_hits_and_misses() {
     );
     for f in ["keyspace_hits", "keyspace_misses"] {
         assert_eq!(info_field(&mut b, "stats", f), info_field(&mut r, "stats", f), "{f}");
+    }
+}
+
+/// The keyspace notifications `commands` cause (every event, as `__keyevent@*` messages),
+/// up to a final marker command.
+fn events(server: &common::Server, commands: &str) -> Vec<Vec<u8>> {
+    let mut c = server.raw();
+    c.cmd(&["config", "set", "notify-keyspace-events", "KEA"]);
+    let mut sub = server.raw();
+    sub.cmd(&["psubscribe", "__keyevent@0__:*"]);
+    for line in commands.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        c.cmd(&args);
+    }
+    c.cmd(&["rpush", "marker", "m"]);
+    let mut got = Vec::new();
+    loop {
+        let m = sub.read_reply();
+        if m.ends_with(b"$6\r\nmarker\r\n") {
+            return got;
+        }
+        got.push(m);
+    }
+}
+
+#[test]
+fn keyspace_events_match() {
+    let script = "
+        rpush l 3 1 2
+        sort l
+        sort l store dst
+        sort l store dst
+        sort nokey store dst
+        sort nokey store dst
+        sort l limit 0 0 store l2
+        sadd s b a
+        sort s by nosort store dst
+    ";
+    let brim = common::Server::start(&[]);
+    let redis = common::Server::redis(&[]);
+    assert_eq!(events(&brim, script), events(&redis, script));
+}
+
+#[test]
+fn stored_results_wake_blocked_clients() {
+    for server in [common::Server::start(&[]), common::Server::redis(&[])] {
+        let mut c = server.raw();
+        c.cmd(&["rpush", "l", "3", "1", "2"]);
+        let mut blocked = server.raw();
+        blocked.send(&encode(&[b"blpop", b"dst", b"5"]));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert_eq!(c.cmd_str(&["sort", "l", "store", "dst"]), ":3\r\n");
+        assert_eq!(String::from_utf8_lossy(&blocked.read_reply()), "*2\r\n$3\r\ndst\r\n$1\r\n1\r\n");
     }
 }
