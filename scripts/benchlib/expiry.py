@@ -5,7 +5,7 @@ For each server: 100,000 keys without TTL (`key:%012d`, 32-byte values, the keys
 then nothing touches them. For 12 s after the load, DBSIZE is sampled every 50 ms and used_memory and RSS every
 250 ms. Reported: how long after their deadline on paper 50%, 90% and 99% of the volatile keys are gone (the time
 DBSIZE falls to 100,000 + 1% of 500,000, interpolated between samples, minus the time by which 99% of the
-deadlines had passed; the target for Brim is <= 0.25 s, Redis 7.0 takes 0.35-0.8 s), used_memory and RSS at the
+deadlines had passed; the target for Brim is <= 0.25 s), used_memory and RSS at the
 end against the 100,000-key baseline (targets: within 1% and 10%), the expiry cycle's CPU
 (`expire_cycle_cpu_milliseconds`), and redis-benchmark's GET p99 (50 clients) while the wave runs against the
 same before it.

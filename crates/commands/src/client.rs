@@ -203,6 +203,9 @@ pub struct Client {
     pub close_after_reply: bool,
     /// Executing inside EXEC.
     pub in_exec: bool,
+    /// The time every command of the running EXEC sees (Redis freezes the clock for a
+    /// transaction), unix ms.
+    pub frozen_now: Option<i64>,
 }
 
 impl Client {
@@ -220,6 +223,7 @@ impl Client {
             reply_mode: ReplyMode::On,
             close_after_reply: false,
             in_exec: false,
+            frozen_now: None,
         }
     }
 

@@ -368,7 +368,8 @@ pub fn call(
     args: &[&[u8]],
 ) {
     let Some(handler) = cmd.handler else { return };
-    let acc = Access { now_ms: unix_ms(), touch: touch_mode(shared, client) };
+    let now_ms = client.frozen_now.unwrap_or_else(unix_ms);
+    let acc = Access { now_ms, touch: touch_mode(shared, client) };
     let errors_before = out.has_errors();
     let start = Instant::now();
     crate::notify::sync_engine_log(shared);

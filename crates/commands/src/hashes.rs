@@ -884,7 +884,6 @@ fn rand_with_count(ctx: &mut Ctx, v: View<'_>, l: i64, withvalues: bool, rng: &m
 // HSCAN.
 // ---------------------------------------------------------------------------------------
 
-
 /// HSCAN key cursor [MATCH pattern] [COUNT count]
 fn hscan(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some(cursor) = parse_cursor(args[2]) else {

@@ -220,6 +220,8 @@ fn rename_generic(ctx: &mut Ctx, args: &[&[u8]], nx: bool) {
     };
     ml.stripe(dst).put(dst, detached, &acc);
     drop(ml);
+    keyspace_event(ctx, class::GENERIC, "rename_from", src);
+    keyspace_event(ctx, class::GENERIC, "rename_to", dst);
     crate::notify::key_ready(ctx, dst);
     if nx {
         ctx.out.int(1);
@@ -259,6 +261,8 @@ fn move_(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     drop((src, dst));
     if moved == 1 {
+        keyspace_event(ctx, class::GENERIC, "move_from", key);
+        crate::notify::keyspace_event_in(ctx, target, class::GENERIC, "move_to", key);
         crate::blocking::signal_ready(ctx.shared, target, key);
     }
     ctx.out.int(moved);
@@ -379,6 +383,7 @@ fn copy(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     drop(locks);
     if reply == 1 {
+        crate::notify::keyspace_event_in(ctx, dst_id, class::GENERIC, "copy_to", newkey);
         crate::blocking::signal_ready(ctx.shared, dst_id, newkey);
     }
     ctx.hit_or_miss(true);

@@ -29,6 +29,14 @@ use crate::shared::Shared;
 /// Report event `event` of class `class` (a `class::*` bit) on `key` in the client's
 /// database. One relaxed load when notifications are off.
 pub fn keyspace_event(ctx: &mut Ctx, class: u32, event: &str, key: &[u8]) {
+    let db = ctx.client.db;
+    keyspace_event_in(ctx, db, class, event, key);
+}
+
+/// [`keyspace_event`] for a key in database `db`, which need not be the client's (MOVE's
+/// `move_to`, COPY's `copy_to`); the calling client hears its own events before its reply,
+/// as in Redis.
+pub fn keyspace_event_in(ctx: &mut Ctx, db: usize, class: u32, event: &str, key: &[u8]) {
     let flags = ctx.shared.config.notify_keyspace_events();
     if flags == 0 {
         return;
@@ -37,7 +45,6 @@ pub fn keyspace_event(ctx: &mut Ctx, class: u32, event: &str, key: &[u8]) {
     if flags & class == 0 {
         return;
     }
-    let db = ctx.client.db;
     let mut own = Own { id: ctx.client.handle.id, out: &mut *ctx.out };
     publish(ctx.shared, flags, db, event, key, Some(&mut own));
 }

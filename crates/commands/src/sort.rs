@@ -454,7 +454,7 @@ fn load(ctx: &Ctx, key: &[u8]) -> Result<(Source, Vec<Vec<u8>>), ()> {
         if let Some(mut e) = s.get_mut(key, &acc.no_touch()) {
             if let ValueRef::Packed(PackedKind::ZSet, b) = e.value() {
                 let z = ZSet::from_packed(b);
-                e.set_value(NewValue::Obj(Box::new(Object::ZSet(z))));
+                e.convert(NewValue::Obj(Box::new(Object::ZSet(z))));
             }
         }
     }

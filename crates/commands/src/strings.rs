@@ -16,6 +16,7 @@ use brim_resp::{Aggregate, Reply};
 
 use crate::args::{is, parse_i64, NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::ctx::Ctx;
+use crate::notify::{class, keyspace_event};
 use crate::table::{cmd, Registration};
 
 /// The string family.
@@ -286,6 +287,10 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &ExtOpts, command: &s
     };
     s.set(key, NewValue::Str(value), expire, &acc);
     drop(s);
+    keyspace_event(ctx, class::STRING, "set", key);
+    if when.is_some() {
+        keyspace_event(ctx, class::GENERIC, "expire", key);
+    }
     if !o.get {
         match replies {
             SetReplies::OkOrNull => ctx.out.ok(),
@@ -323,6 +328,8 @@ fn getset(ctx: &mut Ctx, args: &[&[u8]]) {
     let mut s = db_of(ctx).lock(key);
     if reply_get(ctx, &mut s, key) {
         s.set(key, NewValue::Str(value), SetExpire::Clear, &acc);
+        drop(s);
+        keyspace_event(ctx, class::STRING, "set", key);
     }
 }
 
@@ -342,6 +349,8 @@ fn getdel(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     write_str(ctx.out, v);
     e.delete();
+    drop(s);
+    keyspace_event(ctx, class::GENERIC, "del", key);
 }
 
 fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -371,13 +380,24 @@ fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
         None => None,
     };
     write_str(ctx.out, v);
-    match when {
+    let event = match when {
         // An absolute time already past deletes the key.
-        Some((kind, ms)) if !kind.relative() && ms <= acc.now_ms => e.delete(),
-        Some((_, ms)) => e.set_expire(Some(ms)),
-        None if o.persist && e.expire_at().is_some() => e.set_expire(None),
-        None => {}
-    }
+        Some((kind, ms)) if !kind.relative() && ms <= acc.now_ms => {
+            e.delete();
+            "del"
+        }
+        Some((_, ms)) => {
+            e.set_expire(Some(ms));
+            "expire"
+        }
+        None if o.persist && e.expire_at().is_some() => {
+            e.set_expire(None);
+            "persist"
+        }
+        None => return,
+    };
+    drop(s);
+    keyspace_event(ctx, class::GENERIC, event, key);
 }
 
 fn mget(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -428,6 +448,9 @@ fn mset_generic(ctx: &mut Ctx, args: &[&[u8]], nx: bool) {
         }
     }
     drop(locked);
+    for key in pairs.iter().step_by(2) {
+        keyspace_event(ctx, class::STRING, "set", key);
+    }
     if nx {
         ctx.out.int(1);
     } else {
@@ -470,10 +493,14 @@ fn append(ctx: &mut Ctx, args: &[&[u8]]) {
         }
         buf.extend_from_slice(value);
         let total = buf.len();
+        drop(s);
+        keyspace_event(ctx, class::STRING, "append", key);
         ctx.out.int(total as i64);
         return;
     }
     s.set(key, NewValue::Str(value), SetExpire::Clear, &acc);
+    drop(s);
+    keyspace_event(ctx, class::STRING, "append", key);
     ctx.out.int(value.len() as i64);
 }
 
@@ -589,6 +616,8 @@ fn setrange(ctx: &mut Ctx, args: &[&[u8]]) {
             dst.copy_from_slice(value);
         }
         let total = buf.len();
+        drop(s);
+        keyspace_event(ctx, class::STRING, "setrange", key);
         ctx.out.int(total as i64);
         return;
     }
@@ -608,6 +637,8 @@ fn setrange(ctx: &mut Ctx, args: &[&[u8]]) {
         dst.copy_from_slice(value);
     }
     s.set(key, NewValue::Raw(buf), SetExpire::Clear, &acc);
+    drop(s);
+    keyspace_event(ctx, class::STRING, "setrange", key);
     ctx.out.int(end as i64);
 }
 
@@ -638,10 +669,14 @@ fn incr_decr(ctx: &mut Ctx, key: &[u8], by: i64) {
             return;
         };
         e.set_value(NewValue::Int(value));
+        drop(s);
+        keyspace_event(ctx, class::STRING, "incrby", key);
         ctx.out.int(value);
         return;
     }
     s.set(key, NewValue::Int(by), SetExpire::Clear, &acc);
+    drop(s);
+    keyspace_event(ctx, class::STRING, "incrby", key);
     ctx.out.int(by);
 }
 
@@ -697,6 +732,8 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
         match result {
             Ok(text) => {
                 e.set_value(NewValue::Plain(&text));
+                drop(s);
+                keyspace_event(ctx, class::STRING, "incrbyfloat", key);
                 ctx.out.bulk(&text);
             }
             Err(err) => ctx.error(incr_float_error(err)),
@@ -706,6 +743,8 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
     match float::incr_by_float(None, by) {
         Ok(text) => {
             s.set(key, NewValue::Plain(&text), SetExpire::Clear, &acc);
+            drop(s);
+            keyspace_event(ctx, class::STRING, "incrbyfloat", key);
             ctx.out.bulk(&text);
         }
         Err(err) => ctx.error(incr_float_error(err)),

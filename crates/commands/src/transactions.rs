@@ -88,6 +88,7 @@ fn exec(ctx: &mut Ctx, _args: &[&[u8]]) {
     unwatch_all(shared, ctx.client);
     ctx.client.handle.multi.store(-1, Relaxed);
     ctx.client.in_exec = true;
+    ctx.client.frozen_now = Some(ctx.acc.now_ms);
     ctx.out.array(queue.len());
     for q in &queue {
         let argv: Vec<&[u8]> = q.iter().map(|a| a.as_slice()).collect();
@@ -96,6 +97,7 @@ fn exec(ctx: &mut Ctx, _args: &[&[u8]]) {
         }
     }
     ctx.client.in_exec = false;
+    ctx.client.frozen_now = None;
     ctx.client.multi_error = false;
 }
 

@@ -290,7 +290,11 @@ fn typed_getters_defaults() {
     assert_eq!(cfg.active_expire_effort(), 1);
     assert_eq!(cfg.notify_keyspace_events(), 0);
     assert_eq!((cfg.hash_max_listpack_entries(), cfg.hash_max_listpack_value()), (512, 64));
-    assert_eq!((cfg.list_max_listpack_size(), cfg.list_compress_depth()), (-2, 0));
+    assert_eq!(
+        (cfg.list_max_listpack_size(), cfg.list_compress_depth()),
+        (-2, 1),
+        "Brim compresses interior list chunks by default"
+    );
     assert_eq!(cfg.set_max_intset_entries(), 512);
     assert_eq!((cfg.set_max_listpack_entries(), cfg.set_max_listpack_value()), (128, 64));
     assert_eq!((cfg.zset_max_listpack_entries(), cfg.zset_max_listpack_value()), (128, 64));

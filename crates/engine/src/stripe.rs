@@ -194,6 +194,18 @@ impl<'a> EntryMut<'a> {
     /// Replace the value, keeping the expire time.
     pub fn set_value(&mut self, value: NewValue) {
         self.signal();
+        self.replace_value(value);
+    }
+
+    /// Store the same value in another encoding (SORT turning a packed sorted set into a
+    /// skiplist): not a change, so WATCH and the change counter don't see it. The snapshot
+    /// hook still runs first, since the entry is rebuilt.
+    pub fn convert(&mut self, value: NewValue) {
+        self.stripe.before_write();
+        self.replace_value(value);
+    }
+
+    fn replace_value(&mut self, value: NewValue) {
         // SAFETY: `e` is live and linked at `link`; rebuild returns a fresh entry that takes
         // over the link.
         unsafe {

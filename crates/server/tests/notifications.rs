@@ -80,7 +80,6 @@ fn compare(flags: &str, setup: &[&[&str]], cmds: &[&[&str]]) -> Vec<(String, Str
 }
 
 #[test]
-#[ignore = "the keys family (keys.rs) does not report keyspace events yet"]
 fn generic_events_match_redis() {
     let got = compare(
         "KEg",
@@ -101,7 +100,6 @@ fn generic_events_match_redis() {
 }
 
 #[test]
-#[ignore = "the strings family (strings.rs) does not report keyspace events yet"]
 fn string_events_match_redis() {
     compare(
         "KE$",
@@ -260,7 +258,6 @@ fn all_classes_stream_matches_redis() {
 }
 
 #[test]
-#[ignore = "the strings and keys families do not report keyspace events yet"]
 fn all_classes_stream_with_strings_and_keys_matches_redis() {
     compare(
         "KEA",

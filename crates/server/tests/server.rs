@@ -124,7 +124,10 @@ fn info_has_every_section_and_the_fields_redis_prints() {
             .find(|(h, _)| h == section)
             // Brim's additions: its version, and the peak's time (Redis 8's field).
             .map(|(_, f)| {
-                f.iter().map(|(k, _)| k.as_str()).filter(|k| !["brim_version", "used_memory_peak_time"].contains(k)).collect()
+                f.iter()
+                    .map(|(k, _)| k.as_str())
+                    .filter(|k| !["brim_version", "used_memory_peak_time"].contains(k))
+                    .collect()
             })
             .unwrap_or_default();
         let want: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();

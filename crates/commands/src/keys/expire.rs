@@ -2,6 +2,7 @@
 
 use crate::args::{is, parse_i64, NOT_INTEGER};
 use crate::ctx::Ctx;
+use crate::notify::{class, keyspace_event};
 
 use super::db;
 
@@ -74,8 +75,8 @@ fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], name: &str, basetime: i64, unit
     let key = args[1];
     let acc = ctx.acc;
     let mut stripe = db(ctx).lock(key);
-    let reply = match stripe.get_mut(key, &acc) {
-        None => 0,
+    let event = match stripe.get_mut(key, &acc) {
+        None => None,
         Some(mut e) => {
             let current = e.expire_at();
             let refused = (flags & NX != 0 && current.is_some())
@@ -83,18 +84,29 @@ fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], name: &str, basetime: i64, unit
                 || (flags & GT != 0 && current.is_none_or(|c| when <= c))
                 || (flags & LT != 0 && current.is_some_and(|c| when >= c));
             if refused {
-                0
+                None
             } else if when <= acc.now_ms {
                 e.delete();
-                1
+                Some("del")
             } else {
                 e.set_expire(Some(when));
-                1
+                Some("expire")
             }
         }
     };
     drop(stripe);
-    ctx.out.int(reply);
+    // Redis reports a deletion before its reply, a new expire time after it.
+    match event {
+        None => ctx.out.int(0),
+        Some("del") => {
+            keyspace_event(ctx, class::GENERIC, "del", key);
+            ctx.out.int(1);
+        }
+        Some(ev) => {
+            ctx.out.int(1);
+            keyspace_event(ctx, class::GENERIC, ev, key);
+        }
+    }
 }
 
 /// TTL key
@@ -151,5 +163,8 @@ pub(super) fn persist(ctx: &mut Ctx, args: &[&[u8]]) {
         _ => 0,
     };
     drop(stripe);
+    if reply == 1 {
+        keyspace_event(ctx, class::GENERIC, "persist", key);
+    }
     ctx.out.int(reply);
 }

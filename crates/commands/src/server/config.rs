@@ -77,6 +77,7 @@ fn reset_stats(shared: &crate::shared::Shared) {
     brim_engine::stripe::EXPIRED_KEYS.store(0, Relaxed);
     brim_engine::lazyfree::reset_stats();
     crate::memory::reset_stats();
+    brim_engine::expire::STATS.reset();
     super::info::reset_instantaneous_metrics();
 }
 
