@@ -271,21 +271,30 @@ pub fn pop_and_reply(ctx: &mut Ctx, s: &mut Stripe, key: &[u8], end: End, how: P
     if matches!(how, PopReply::Count(_) | PopReply::KeyCount(_)) {
         ctx.out.array(n);
     }
-    let mut left = n;
-    let mut write = |x: Elem| {
-        write_elem(ctx.out, x);
-        left -= 1;
-        left > 0
+    let deleted = if n == 1 {
+        // The common case: one walk of the end chunk, no reverse iteration.
+        let popped = update(e, lim, |l| l.pop(end, lim));
+        if let Some((Some(v), _)) = &popped {
+            write_elem(ctx.out, elem_of(v));
+        }
+        popped.is_some_and(|(_, d)| d)
+    } else {
+        let mut left = n;
+        let mut write = |x: Elem| {
+            write_elem(ctx.out, x);
+            left -= 1;
+            left > 0
+        };
+        match end {
+            End::Head => view.for_each(&mut write),
+            End::Tail => view.for_each_rev(&mut write),
+        }
+        let start = match end {
+            End::Head => 0,
+            End::Tail => llen - n,
+        };
+        update(e, lim, |l| l.remove_range(start, n, lim)).is_some_and(|(_, d)| d)
     };
-    match end {
-        End::Head => view.for_each(&mut write),
-        End::Tail => view.for_each_rev(&mut write),
-    }
-    let start = match end {
-        End::Head => 0,
-        End::Tail => llen - n,
-    };
-    let deleted = update(e, lim, |l| l.remove_range(start, n, lim)).is_some_and(|(_, d)| d);
     keyspace_event(ctx, class::LIST, pop_event(end), key);
     if deleted {
         keyspace_event(ctx, class::GENERIC, "del", key);

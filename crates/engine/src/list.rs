@@ -553,13 +553,34 @@ impl List {
     }
 
     /// Remove and return the element at `end` (its text).
-    pub fn pop(&mut self, end: End, limit: Limit) -> Option<Vec<u8>> {
-        let at = match end {
+    pub fn pop(&mut self, end: End, _limit: Limit) -> Option<Vec<u8>> {
+        // Removing an end element never makes a chunk interior: no settling needed.
+        let ci = match end {
             End::Head => 0,
-            End::Tail => self.len.checked_sub(1)?,
+            End::Tail => self.chunks.len().checked_sub(1)?,
         };
-        let v = self.as_ref().get_with(at, |e| e.to_vec())?;
-        self.remove_range(at, 1, limit);
+        let c = self.chunks.get_mut(ci)?;
+        let buf = c.raw_mut();
+        // One walk of the end chunk: the element's bounds, then cut it out.
+        let (a, b) = match end {
+            End::Head => (0, packed::read(buf, 0)?.1),
+            End::Tail => {
+                let (mut last, mut at) = (0, 0);
+                while let Some((_, next)) = packed::read(buf, at) {
+                    (last, at) = (at, next);
+                }
+                (last, at)
+            }
+        };
+        let v = packed::read(buf, a)?.0.to_vec();
+        buf.drain(a..b);
+        shrink(buf);
+        c.count -= 1;
+        if c.count == 0 {
+            self.chunks.remove(ci);
+        }
+        self.len -= 1;
+        self.fit_deque();
         Some(v)
     }
 
