@@ -151,6 +151,44 @@ def _expiry_memory(data, rep):
                      xlabel="seconds since the load started", ylabel="MiB")
 
 
+def bgsave_section(data, rep):
+    """The bgsave scenario's section: per server, the dataset, the snapshot's peak extra memory (fork COW
+    included), its length, and the SET p99 with and without it; plus the memory-over-time plot."""
+    def p99(r):
+        return "–" if not r else f"{r['p99_ms']:.3f}"
+
+    md = [f"{data['keys']:,} strings `key:%012d` with {data['value_len']}-byte values, then redis-benchmark "
+          f"`-t set -r {data['keys']} -d {data['value_len']} -c {data['clients']} -P 1` in the background and "
+          "BGSAVE once its clients are connected; RSS and used_memory sampled every 50 ms until "
+          "`rdb_bgsave_in_progress:0`. *extra memory*: peak of (server RSS − its RSS just before BGSAVE) + the "
+          "forked children's Private_Dirty (/proc/<child>/smaps_rollup: the pages copy-on-write duplicated), "
+          "÷ the dataset's used_memory. *tree RSS*: the naive sum of the RSS of the server and its children "
+          "above the same baseline (the child's RSS counts the pages it shares with the parent). *control*: "
+          "the server's RSS growth under the same write load without BGSAVE. *snapshot*: measured from BGSAVE "
+          "to `rdb_bgsave_in_progress:0` (`rdb_last_bgsave_time_sec` beside it). SET p99 during the snapshot "
+          "vs the same request count without it.\n"]
+    rows = []
+    for r in data["rows"]:
+        rows.append([r["server"], rep.mib(r["used_memory"]), rep.mib(r["pre_rss"]), rep.mib(r["peak_extra"]),
+                     f"{r['peak_extra_over_used']:.3f}", rep.mib(r["peak_tree_rss_above_pre"]),
+                     rep.mib(r["peak_child_private_dirty"]), rep.mib(r.get("rdb_last_cow_size")),
+                     rep.mib(r["control_peak_rss_above_pre"]),
+                     f"{r['snapshot_s']:.2f} ({r['rdb_last_bgsave_time_sec']})",
+                     f"{r['set_rps_probe']:,.0f}", p99(r["set_bgsave"]), p99(r["set_quiet"])])
+    md.append(rep.table(["server", "used_memory", "RSS before", "extra memory", "÷ used", "tree RSS +",
+                         "child Private_Dirty", "rdb_last_cow_size", "control RSS +", "snapshot s (INFO)",
+                         "SET/s", "SET p99 snapshot (ms)", "SET p99 quiet (ms)"], rows))
+    series = {}
+    for r in data["rows"]:
+        s = r.get("series", {})
+        if s.get("t"):
+            series[f"{r['server']} extra"] = (s["t"], [(a - r["pre_rss"] + d) / (1 << 20)
+                                                      for a, d in zip(s["rss"], s["child_dirty"])])
+    md.append(rep.lines("bench-bgsave-memory", "extra memory during BGSAVE (RSS growth + child COW)", series,
+                        xlabel="seconds since BGSAVE", ylabel="MiB"))
+    return "\n".join(x for x in md if x)
+
+
 #: Plots the issue asks for that a scenario's own report() does not draw: (scenario, function).
 EXTRAS = [("cache", _cache_hit_ratio), ("expiry", _expiry_memory)]
 

@@ -9,24 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{assert_same, encode, Raw, Server};
-
-/// Brim and Redis started with the same extra arguments, plus a raw connection to each.
-fn pair(extra: &[&str]) -> (Server, Server, Raw, Raw) {
-    let brim = Server::start(extra);
-    let redis = Server::redis(extra);
-    let (b, r) = (brim.raw(), redis.raw());
-    (brim, redis, b, r)
-}
-
-/// Run a script (one command per line, arguments split on whitespace, `#` comments) on both
-/// servers and compare every reply byte for byte.
-fn same(b: &mut Raw, r: &mut Raw, script: &str) {
-    for line in script.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        let args: Vec<&str> = line.split_whitespace().collect();
-        assert_same(b, r, &[&args]);
-    }
-}
+use common::{encode, pair, same, Raw, Server};
 
 /// The integer in a `:n` reply.
 fn int(reply: &[u8]) -> i64 {

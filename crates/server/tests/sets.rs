@@ -11,15 +11,7 @@ mod common;
 use std::collections::HashSet;
 use std::thread;
 
-use common::{assert_same, Raw, Server};
-
-/// Brim and Redis started with the same extra arguments, plus a raw connection to each.
-fn pair(extra: &[&str]) -> (Server, Server, Raw, Raw) {
-    let brim = Server::start(extra);
-    let redis = Server::redis(extra);
-    let (b, r) = (brim.raw(), redis.raw());
-    (brim, redis, b, r)
-}
+use common::{assert_same, pair, Raw, Server};
 
 /// The non-empty, non-comment lines of a script, split on whitespace.
 fn lines(script: &str) -> Vec<Vec<&str>> {
