@@ -39,6 +39,44 @@ pub fn parse_f64(arg: &[u8]) -> Option<f64> {
     }
 }
 
+/// The part of an argument C's string functions see: up to the first NUL byte (Redis
+/// compares option names with `strcasecmp` on NUL-terminated strings).
+pub fn c_str(arg: &[u8]) -> &[u8] {
+    match arg.iter().position(|&b| b == 0) {
+        Some(n) => arg.get(..n).unwrap_or(arg),
+        None => arg,
+    }
+}
+
+/// The `[MATCH pattern] [COUNT count]` options of HSCAN, SSCAN and ZSCAN from `args[from..]`,
+/// as Redis's scanGenericCommand reads them: COUNT below 1 is a syntax error, a pattern of
+/// `*` matches everything (`None`). The error is the whole reply text.
+pub fn parse_scan_options<'a>(
+    args: &[&'a [u8]],
+    from: usize,
+) -> Result<(usize, Option<&'a [u8]>), &'static str> {
+    let mut count = 10usize;
+    let mut pattern = None;
+    let mut i = from;
+    while i < args.len() {
+        let left = args.len() - i;
+        let opt = c_str(args[i]);
+        if is(opt, "count") && left >= 2 {
+            match parse_i64(args[i + 1]) {
+                None => return Err(NOT_INTEGER),
+                Some(c) if c < 1 => return Err(SYNTAX),
+                Some(c) => count = usize::try_from(c).unwrap_or(usize::MAX),
+            }
+        } else if is(opt, "match") && left >= 2 {
+            pattern = Some(args[i + 1]).filter(|p| *p != b"*");
+        } else {
+            return Err(SYNTAX);
+        }
+        i += 2;
+    }
+    Ok((count, pattern))
+}
+
 /// Whether `arg` equals `word`, ASCII case-insensitively.
 pub fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())

@@ -13,7 +13,7 @@ pub mod strbuf;
 
 use brim_engine::Db;
 
-use crate::args::{is, parse_i64, NOT_INTEGER, SYNTAX, WRONGTYPE};
+use crate::args::{c_str, is, parse_i64, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::ctx::Ctx;
 use crate::notify::{class, keyspace_event};
 use crate::table::{cmd, Registration};
@@ -41,14 +41,6 @@ const BITFIELD_TYPE_ERR: &str =
 /// replies are written through `ctx`.
 fn db_of<'a>(ctx: &Ctx<'a>) -> &'a Db {
     ctx.shared.keyspace.db(ctx.client.db)
-}
-
-/// The part of an argument a C string function sees: up to the first NUL byte.
-fn c_str(arg: &[u8]) -> &[u8] {
-    match arg.iter().position(|&b| b == 0) {
-        Some(n) => arg.get(..n).unwrap_or(arg),
-        None => arg,
-    }
 }
 
 /// Redis's getBitOffsetFromArgument: a bit offset, or with `hash` and `bits > 0` a

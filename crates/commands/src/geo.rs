@@ -141,7 +141,7 @@ fn parse_lon_lat(ctx: &mut Ctx, lon: &[u8], lat: &[u8]) -> Option<[f64; 2]> {
 
 /// Meters per unit (`extractUnitOrReply`), writing the error reply on failure.
 fn parse_unit(ctx: &mut Ctx, arg: &[u8]) -> Option<f64> {
-    let u = zsets::c_str(arg);
+    let u = crate::args::c_str(arg);
     let f = if is(u, "m") {
         1.0
     } else if is(u, "km") {
@@ -527,7 +527,7 @@ fn parse_query<'a>(ctx: &mut Ctx, args: &[&'a [u8]], v: Variant, z: Option<ZRef<
         ctx.error(&format!("ERR {what} is not compatible with WITHDIST, WITHHASH and WITHCOORD options"));
         return None;
     }
-    let name = String::from_utf8_lossy(zsets::c_str(args[0])).into_owned();
+    let name = String::from_utf8_lossy(crate::args::c_str(args[0])).into_owned();
     if v.is_search() && !(frommember || fromloc) {
         ctx.error(&format!("ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {name}"));
         return None;

@@ -27,7 +27,9 @@ use brim_engine::{EntryMut, NewValue, Object, PackedKind, Rng, SetExpire, ValueR
 use brim_glob::glob_match;
 use brim_resp::Reply;
 
-use crate::args::{is, parse_cursor, parse_i64, NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
+use crate::args::{
+    c_str, is, parse_cursor, parse_i64, parse_scan_options, NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE,
+};
 use crate::ctx::Ctx;
 use crate::notify::{class, keyspace_event};
 use crate::strings::float::{self, IncrFloatError};
@@ -709,14 +711,6 @@ fn with_rng<R>(f: impl FnOnce(&mut Rng) -> R) -> R {
     r
 }
 
-/// The part of an argument C's `strcasecmp` sees: up to the first NUL byte.
-fn c_str(arg: &[u8]) -> &[u8] {
-    match arg.iter().position(|&b| b == 0) {
-        Some(n) => arg.get(..n).unwrap_or(arg),
-        None => arg,
-    }
-}
-
 /// HRANDFIELD key [count [WITHVALUES]]
 fn hrandfield(ctx: &mut Ctx, args: &[&[u8]]) {
     let key = args[1];
@@ -897,30 +891,10 @@ fn hscan(ctx: &mut Ctx, args: &[&[u8]]) {
             ctx.out.array(0);
             return;
         };
-        let mut count: i64 = 10;
-        let mut pattern: Option<&[u8]> = None;
-        let mut i = 3;
-        while i < args.len() {
-            let left = args.len() - i;
-            let opt = c_str(args[i]);
-            if is(opt, "count") && left >= 2 {
-                let Some(c) = parse_i64(args[i + 1]) else {
-                    ctx.error(NOT_INTEGER);
-                    return;
-                };
-                if c < 1 {
-                    ctx.error(SYNTAX);
-                    return;
-                }
-                count = c;
-            } else if is(opt, "match") && left >= 2 {
-                pattern = Some(args[i + 1]).filter(|p| *p != b"*");
-            } else {
-                ctx.error(SYNTAX);
-                return;
-            }
-            i += 2;
-        }
+        let (count, pattern) = match parse_scan_options(args, 3) {
+            Ok(o) => o,
+            Err(e) => return ctx.error(e),
+        };
         let matches = |f: &[u8]| pattern.is_none_or(|p| glob_match(p, f, false));
         let mut found: Vec<(Elem<'_>, Elem<'_>)> = Vec::new();
         let next = match v {
@@ -932,7 +906,6 @@ fn hscan(ctx: &mut Ctx, args: &[&[u8]]) {
             // As Redis: scan buckets until COUNT elements (fields and values both count)
             // were collected, the scan ends, or 10 × COUNT steps were taken; then filter.
             View::Big(h) => {
-                let count = usize::try_from(count).unwrap_or(usize::MAX);
                 let mut max_steps = count.saturating_mul(10);
                 let mut visited: Vec<(&[u8], &[u8])> = Vec::new();
                 let mut c = cursor;

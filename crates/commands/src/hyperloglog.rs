@@ -13,7 +13,7 @@ pub mod hll;
 
 use brim_engine::{Db, EntryRef, StrRef};
 
-use crate::args::WRONGTYPE;
+use crate::args::{c_str, WRONGTYPE};
 use crate::bitmaps::strbuf;
 use crate::ctx::Ctx;
 use crate::notify::{class, keyspace_event};
@@ -62,14 +62,6 @@ fn hll_bytes<'a>(e: &EntryRef<'a>) -> Result<&'a [u8], Bad> {
         Some(StrRef::Int(_)) => Err(Bad::NotHll),
         Some(StrRef::Bytes(b)) if hll::is_valid(b) => Ok(b),
         Some(StrRef::Bytes(_)) => Err(Bad::NotHll),
-    }
-}
-
-/// The part of an argument a C string function sees: up to the first NUL byte.
-fn c_str(arg: &[u8]) -> &[u8] {
-    match arg.iter().position(|&b| b == 0) {
-        Some(n) => arg.get(..n).unwrap_or(arg),
-        None => arg,
     }
 }
 

@@ -25,7 +25,7 @@ use brim_engine::{Access, Object, Rng, SetExpire, Stripe};
 use brim_glob::glob_match;
 use brim_resp::Reply;
 
-use crate::args::{is, parse_cursor, parse_i64, NOT_INTEGER, SYNTAX, WRONGTYPE};
+use crate::args::{c_str, parse_cursor, parse_scan_options, WRONGTYPE};
 use crate::ctx::Ctx;
 use crate::notify::{class, keyspace_event};
 use crate::table::{cmd, Registration};
@@ -101,14 +101,6 @@ fn rng() -> Rng {
         s.set(next);
         Rng::new(next ^ 0xD1B5_4A32_D192_ED03)
     })
-}
-
-/// The part of an option a C string comparison sees: up to the first NUL byte.
-fn c_str(arg: &[u8]) -> &[u8] {
-    match arg.iter().position(|&b| b == 0) {
-        Some(n) => arg.get(..n).unwrap_or(arg),
-        None => arg,
-    }
 }
 
 /// The set stored at `key` in `s`, looked up for reading (counting a hit or a miss), handed
@@ -373,30 +365,10 @@ fn sscan(ctx: &mut Ctx, args: &[&[u8]]) {
             return;
         };
         // Options are parsed only for an existing set, as in Redis.
-        let mut count: i64 = 10;
-        let mut pattern: Option<&[u8]> = None;
-        let mut i = 3;
-        while i < args.len() {
-            let left = args.len() - i;
-            let opt = c_str(args[i]);
-            if is(opt, "count") && left >= 2 {
-                let Some(c) = parse_i64(args[i + 1]) else {
-                    ctx.error(NOT_INTEGER);
-                    return;
-                };
-                if c < 1 {
-                    ctx.error(SYNTAX);
-                    return;
-                }
-                count = c;
-            } else if is(opt, "match") && left >= 2 {
-                pattern = Some(args[i + 1]).filter(|p| *p != b"*");
-            } else {
-                ctx.error(SYNTAX);
-                return;
-            }
-            i += 2;
-        }
+        let (count, pattern) = match parse_scan_options(args, 3) {
+            Ok(o) => o,
+            Err(e) => return ctx.error(e),
+        };
         let mut found: Vec<Elem<'_>> = Vec::new();
         let next = match r {
             // A packed set is returned whole, with cursor 0.
@@ -407,7 +379,6 @@ fn sscan(ctx: &mut Ctx, args: &[&[u8]]) {
             // As Redis 7.0: scan buckets until COUNT members were collected, the scan ends,
             // or 10 × COUNT more steps were taken; then filter by the pattern.
             SetRef::Big(s) => {
-                let count = usize::try_from(count).unwrap_or(usize::MAX);
                 let mut steps = count.saturating_mul(10);
                 let mut c = cursor;
                 loop {

@@ -27,12 +27,12 @@ use brim_engine::set::SetRef;
 use brim_engine::zset::{ZRef, ZSet};
 use brim_engine::{NewValue, Object, PackedKind, SetExpire, StrRef, ValueRef};
 
+use crate::args::c_str;
 use crate::args::{is, parse_i64, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::ctx::Ctx;
 use crate::lists::{limit as list_limit, list_view};
 use crate::notify::{class, key_ready, keyspace_event};
 use crate::table::{exclusive, Registration};
-use crate::zsets::c_str;
 
 /// SORT and SORT_RO.
 pub const COMMANDS: &[Registration] = &[exclusive("sort", sort), exclusive("sort_ro", sort_ro)];

@@ -14,7 +14,7 @@ pub mod float;
 use brim_engine::{Db, NewValue, SetExpire, StrRef, Stripe};
 use brim_resp::{Aggregate, Reply};
 
-use crate::args::{is, parse_i64, NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
+use crate::args::{c_str, is, parse_i64, NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::ctx::Ctx;
 use crate::notify::{class, keyspace_event};
 use crate::table::{cmd, Registration};
@@ -68,15 +68,6 @@ pub fn write_str(out: &mut Reply, s: StrRef) {
 /// stripe can stay locked while the handler writes replies through `ctx`.
 fn db_of<'a>(ctx: &Ctx<'a>) -> &'a Db {
     ctx.shared.keyspace.db(ctx.client.db)
-}
-
-/// The part of an argument a C string comparison sees: up to the first NUL byte (Redis
-/// compares option names with `strcasecmp` and byte tests on the NUL-terminated sds).
-fn c_str(arg: &[u8]) -> &[u8] {
-    match arg.iter().position(|&b| b == 0) {
-        Some(n) => arg.get(..n).unwrap_or(arg),
-        None => arg,
-    }
 }
 
 /// Whether a string of `size + append` bytes is allowed (Redis's checkStringLength); writes

@@ -33,7 +33,7 @@ use brim_engine::zset::{self, Limits, ScoreRange, Stored, ZRef, ZWork};
 use brim_engine::{Access, EntryMut, NewValue, Object, PackedKind, Rng, SetExpire, Stripe, ValueRef};
 use brim_resp::Reply;
 
-use crate::args::{is, parse_i64, NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
+use crate::args::{c_str, is, parse_i64, parse_scan_options, NOT_FLOAT, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::ctx::Ctx;
 use crate::notify::{class, key_ready, keyspace_event};
 use crate::table::{cmd, Registration};
@@ -88,14 +88,6 @@ pub const RANDOM_REPLY_MAX: u64 = 10_000_000;
 // ---------------------------------------------------------------------------------------
 // Argument parsing.
 // ---------------------------------------------------------------------------------------
-
-/// The part of an argument C's string functions see: up to the first NUL byte.
-pub(crate) fn c_str(arg: &[u8]) -> &[u8] {
-    match arg.iter().position(|&b| b == 0) {
-        Some(n) => arg.get(..n).unwrap_or(arg),
-        None => arg,
-    }
-}
 
 /// Whether option argument `arg` is `word` (Redis compares with `strcasecmp`).
 pub(crate) fn opt(arg: &[u8], word: &str) -> bool {
@@ -1176,31 +1168,10 @@ fn zscan(ctx: &mut Ctx, args: &[&[u8]]) {
         }
         Lookup::Found(z) => z,
     };
-    let mut count: usize = 10;
-    let mut pattern: Option<&[u8]> = None;
-    let mut i = 3;
-    while i < args.len() {
-        let left = args.len() - i;
-        if opt(args[i], "count") && left >= 2 {
-            match parse_i64(args[i + 1]) {
-                None => {
-                    ctx.out.error(NOT_INTEGER);
-                    return;
-                }
-                Some(c) if c < 1 => {
-                    ctx.out.error(SYNTAX);
-                    return;
-                }
-                Some(c) => count = usize::try_from(c).unwrap_or(usize::MAX),
-            }
-        } else if opt(args[i], "match") && left >= 2 {
-            pattern = Some(args[i + 1]).filter(|p| *p != b"*");
-        } else {
-            ctx.out.error(SYNTAX);
-            return;
-        }
-        i += 2;
-    }
+    let (count, pattern) = match parse_scan_options(args, 3) {
+        Ok(o) => o,
+        Err(e) => return ctx.out.error(e),
+    };
     let keep = |m: &[u8]| pattern.is_none_or(|p| brim_glob::glob_match(p, m, false));
     let mut found: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let next = match z {
