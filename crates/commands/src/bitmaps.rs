@@ -131,11 +131,11 @@ fn getbit(ctx: &mut Ctx, args: &[&[u8]]) {
     let acc = ctx.acc;
     let mut s = db_of(ctx).lock(key);
     let Some(e) = s.get(key, &acc) else {
-        ctx.hit_or_miss(false);
+        ctx.hit_or_miss(key, false);
         ctx.out.int(0);
         return;
     };
-    ctx.hit_or_miss(true);
+    ctx.hit_or_miss(key, true);
     let Some(v) = e.str() else {
         ctx.error(WRONGTYPE);
         return;
@@ -167,11 +167,11 @@ fn bitcount(ctx: &mut Ctx, args: &[&[u8]]) {
     // Redis 7.0 looks the key up before parsing the range: a missing key is 0 whatever
     // the arguments.
     let Some(e) = s.get(key, &acc) else {
-        ctx.hit_or_miss(false);
+        ctx.hit_or_miss(key, false);
         ctx.out.int(0);
         return;
     };
-    ctx.hit_or_miss(true);
+    ctx.hit_or_miss(key, true);
     let Some(v) = e.str() else {
         ctx.error(WRONGTYPE);
         return;
@@ -225,11 +225,11 @@ fn bitpos(ctx: &mut Ctx, args: &[&[u8]]) {
     let mut s = db_of(ctx).lock(key);
     // A missing key is an infinite run of zeros.
     let Some(e) = s.get(key, &acc) else {
-        ctx.hit_or_miss(false);
+        ctx.hit_or_miss(key, false);
         ctx.out.int(if bit { -1 } else { 0 });
         return;
     };
-    ctx.hit_or_miss(true);
+    ctx.hit_or_miss(key, true);
     let Some(v) = e.str() else {
         ctx.error(WRONGTYPE);
         return;
@@ -315,9 +315,9 @@ fn bitop(ctx: &mut Ctx, args: &[&[u8]]) {
     let mut maxlen = 0usize;
     for &src in sources {
         match locked.stripe(src).get(src, &acc) {
-            None => ctx.hit_or_miss(false),
+            None => ctx.hit_or_miss(src, false),
             Some(e) => {
-                ctx.hit_or_miss(true);
+                ctx.hit_or_miss(src, true);
                 match e.str() {
                     Some(v) => maxlen = maxlen.max(v.len()),
                     None => {
@@ -571,7 +571,7 @@ fn bitfield_generic(ctx: &mut Ctx, args: &[&[u8]], ro: bool) {
         // Only GETs: a read (a missing key reads as zeros).
         let mut s = db_of(ctx).lock(key);
         let found = s.get(key, &acc);
-        ctx.hit_or_miss(found.is_some());
+        ctx.hit_or_miss(key, found.is_some());
         let base = match found.map(|e| e.str()) {
             Some(Some(v)) => text(v),
             Some(None) => {

@@ -42,11 +42,11 @@ use brim_resp::Reply;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-use crate::args::{is, parse_i64, SYNTAX, WRONGTYPE};
+use crate::args::{SYNTAX, WRONGTYPE};
 use crate::client::{Client, ClientHandle};
 use crate::ctx::Ctx;
 use crate::dispatch::touch_mode;
-use crate::lists::{move_and_reply, pop_and_reply, PopReply, Popped};
+use crate::lists::{move_and_reply, parse_end, parse_mpop, pop_and_reply, PopReply, Popped};
 use crate::shared::{unix_ms, Shared};
 use crate::stats::{bump, WorkerStats};
 use crate::strings::float::is_valid_long_double;
@@ -107,6 +107,22 @@ pub enum Op {
 }
 
 impl Op {
+    /// What serving this operation from `key` logs to the AOF (Redis 7.0's non-blocking
+    /// forms: LPOP / RPOP [count], LMOVE, ZPOPMIN / ZPOPMAX [count]).
+    fn logged_form(&self, key: &[u8]) -> Vec<Vec<u8>> {
+        let side = |e: &End| if *e == End::Head { b"left".to_vec() } else { b"right".to_vec() };
+        let (name, count): (&[u8], Option<usize>) = match self {
+            Op::ListPop { end, count } => (if *end == End::Head { b"LPOP" } else { b"RPOP" }, *count),
+            Op::ZPop { max, count } => (if *max { b"ZPOPMAX" } else { b"ZPOPMIN" }, *count),
+            Op::ListMove { dst, from, to } => {
+                return vec![b"LMOVE".to_vec(), key.to_vec(), dst.clone(), side(from), side(to)];
+            }
+        };
+        let mut v = vec![name.to_vec(), key.to_vec()];
+        v.extend(count.map(|n| n.to_string().into_bytes()));
+        v
+    }
+
     /// The type of key this operation takes from.
     fn wants(&self) -> ValueType {
         match self {
@@ -589,6 +605,9 @@ fn claim_for(shared: &Shared, s: &mut Stripe, key: &[u8], acc: &Access, w: &Wait
 
 /// Serve waiter `w` from `key`: pop (or move) on its behalf, reply in its protocol, wake it.
 fn serve_one(shared: &Shared, worker: &WorkerStats, w: &Waiter, key: &[u8]) -> Flow {
+    // The AOF logs the pop in its place among other clients' changes.
+    let _order = crate::propagate::is_on().then(crate::propagate::order);
+    let mods = brim_engine::stripe::thread_modifications();
     let mut client = Client::new(w.handle.clone(), true);
     client.db = w.db;
     let mut out = w.new_reply();
@@ -652,6 +671,9 @@ fn serve_one(shared: &Shared, worker: &WorkerStats, w: &Waiter, key: &[u8]) -> F
             }
         }
     };
+    if brim_engine::stripe::thread_modifications() != mods {
+        crate::propagate::log_now(shared, w.db, &w.op.logged_form(key));
+    }
     crate::notify::flush_engine_events(&mut ctx);
     w.complete(out, Ending::Served);
     flow
@@ -722,17 +744,6 @@ fn parse_timeout(ctx: &mut Ctx, arg: &[u8]) -> Option<u64> {
     }
 }
 
-/// `LEFT` / `RIGHT`.
-fn parse_end(arg: &[u8]) -> Option<End> {
-    if is(arg, "right") {
-        Some(End::Tail)
-    } else if is(arg, "left") {
-        Some(End::Head)
-    } else {
-        None
-    }
-}
-
 /// Register the calling client as waiting on `keys` (call with their stripes locked).
 fn block(ctx: &mut Ctx, keys: &[&[u8]], op: Op, timeout_ms: u64) {
     let deadline =
@@ -760,7 +771,11 @@ fn list_pop_or_block(ctx: &mut Ctx, keys: &[&[u8]], end: End, count: Option<usiz
     for &key in keys {
         match pop_and_reply(ctx, locked.stripe(key), key, end, how) {
             Popped::Missing => continue,
-            Popped::WrongType | Popped::Done => return,
+            Popped::WrongType => return,
+            Popped::Done => {
+                crate::propagate::replace(&Op::ListPop { end, count }.logged_form(key));
+                return;
+            }
         }
     }
     if ctx.client.in_exec {
@@ -791,44 +806,9 @@ fn brpop(ctx: &mut Ctx, args: &[&[u8]]) {
 /// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]: the arguments are
 /// checked as LMPOP checks them, then the timeout.
 fn blmpop(ctx: &mut Ctx, args: &[&[u8]]) {
-    let numkeys = match parse_i64(args[2]) {
-        Some(n) if n >= 1 => n as u64,
-        _ => {
-            ctx.error("ERR numkeys should be greater than 0");
-            return;
-        }
-    };
-    let where_idx = 3u64.saturating_add(numkeys);
-    let Some(&where_arg) = usize::try_from(where_idx).ok().and_then(|i| args.get(i)) else {
-        ctx.error(SYNTAX);
-        return;
-    };
-    let where_idx = where_idx as usize;
-    let Some(end) = parse_end(where_arg) else {
-        ctx.error(SYNTAX);
-        return;
-    };
-    let mut count: Option<usize> = None;
-    let mut j = where_idx + 1;
-    while j < args.len() {
-        let more = args.len() - 1 - j;
-        if count.is_none() && is(args[j], "count") && more > 0 {
-            j += 1;
-            match parse_i64(args[j]) {
-                Some(n) if n >= 1 => count = Some(usize::try_from(n).unwrap_or(usize::MAX)),
-                _ => {
-                    ctx.error("ERR count should be greater than 0");
-                    return;
-                }
-            }
-        } else {
-            ctx.error(SYNTAX);
-            return;
-        }
-        j += 1;
-    }
+    let Some((keys, end, count)) = parse_mpop(ctx, args, 2) else { return };
     let Some(timeout) = parse_timeout(ctx, args[1]) else { return };
-    list_pop_or_block(ctx, &args[3..where_idx], end, Some(count.unwrap_or(1)), timeout);
+    list_pop_or_block(ctx, &args[keys], end, Some(count), timeout);
 }
 
 /// Redis's blmoveGenericCommand: LMOVE when the source exists, else block (inside EXEC:
@@ -836,6 +816,7 @@ fn blmpop(ctx: &mut Ctx, args: &[&[u8]]) {
 fn bmove(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End, timeout: u64) {
     let mut locked = ctx.db().lock_keys([src, dst]);
     if move_and_reply(ctx, &mut locked, src, dst, from, to) != Popped::Missing {
+        crate::propagate::replace(&Op::ListMove { dst: dst.to_vec(), from, to }.logged_form(src));
         return;
     }
     if ctx.client.in_exec {
@@ -865,6 +846,7 @@ fn blmove(ctx: &mut Ctx, args: &[&[u8]]) {
 fn brpoplpush(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some(timeout) = parse_timeout(ctx, args[3]) else { return };
     bmove(ctx, args[1], args[2], End::Tail, End::Head, timeout);
+    crate::propagate::replace(&[&b"RPOPLPUSH"[..], args[1], args[2]]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -888,6 +870,7 @@ fn zpop_or_block(ctx: &mut Ctx, keys: &[&[u8]], max: bool, count: Option<usize>,
             }
             Ok(Some(p)) => {
                 drop(locked);
+                crate::propagate::replace(&Op::ZPop { max, count }.logged_form(key));
                 zsets::write_popped(ctx.out, key, &p.items, shape);
                 zsets::pop_notify(ctx, key, max, p.items.len(), p.deleted);
                 return;

@@ -88,6 +88,10 @@ pub struct ClientHandle {
     pub obuf_soft_since: AtomicI64,
     /// Pub/Sub subscriptions.
     pub pubsub: crate::pubsub::ClientSubs,
+    /// CLIENT TRACKING mode.
+    pub tracking: crate::tracking::ClientTracking,
+    /// What this client adds to the server-wide client memory sums (client eviction).
+    pub counted: crate::client_evict::Counted,
 }
 
 impl ClientHandle {
@@ -133,6 +137,8 @@ impl ClientHandle {
             queued: AtomicUsize::new(0),
             obuf_soft_since: AtomicI64::new(0),
             pubsub: crate::pubsub::ClientSubs::default(),
+            tracking: crate::tracking::ClientTracking::new(id),
+            counted: crate::client_evict::Counted::default(),
         };
         (Arc::new(h), rx)
     }

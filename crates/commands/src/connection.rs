@@ -58,6 +58,7 @@ pub const COMMANDS: &[Registration] = &[
     cmd("client|getredir", client::getredir),
     cmd("client|trackinginfo", client::trackinginfo),
     cmd("client|caching", client::caching),
+    cmd("client|tracking", client::tracking),
     cmd("client|unblock", client::unblock),
 ];
 
@@ -265,6 +266,7 @@ fn reset(ctx: &mut Ctx, _args: &[&[u8]]) {
     leave_monitor(ctx.shared, ctx.client);
     crate::pubsub::unsubscribe_all(ctx.shared, &ctx.client.handle);
     crate::transactions::discard_transaction(ctx.shared, ctx.client);
+    crate::tracking::stop(&ctx.client.handle);
     ctx.client.db = 0;
     ctx.client.handle.db.store(0, Relaxed);
     set_protocol(ctx, false);

@@ -33,8 +33,18 @@ impl<'a> Ctx<'a> {
         self.acc.now_ms
     }
 
-    /// Count a keyspace hit or miss (INFO stats).
-    pub fn hit_or_miss(&self, hit: bool) {
+    /// Count a read lookup of `key` as a keyspace hit or miss (INFO stats); a miss also
+    /// fires the `keymiss` event (class `m`), as Redis's lookupKeyRead.
+    pub fn hit_or_miss(&self, key: &[u8], hit: bool) {
+        self.count_hit_or_miss(hit);
+        if !hit {
+            crate::notify::key_miss(self.shared, self.client.db, key);
+        }
+    }
+
+    /// Count a keyspace hit or miss without any event (lookups Redis makes with
+    /// LOOKUP_NONOTIFY: OBJECT, SCAN's type checks).
+    pub fn count_hit_or_miss(&self, hit: bool) {
         let c = if hit { &self.worker.keyspace_hits } else { &self.worker.keyspace_misses };
         bump(c, 1);
     }

@@ -112,6 +112,9 @@ fn runs_in_multi(cmd: &Command) -> bool {
         && cmd.spec.container.is_none()
 }
 
+/// The reply to a command without the `loading` flag while the dataset loads.
+pub const LOADING_ERROR: &str = "LOADING Redis is loading the dataset in memory";
+
 /// The OOM error text.
 pub const OOM_ERROR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
@@ -259,7 +262,11 @@ impl<'a> Session<'a> {
             client.multi_error = true;
             return Outcome::Done;
         }
-        if shared.config.maxmemory() > 0 && self.refused_for_memory(client, out, cmd) {
+        // No eviction while the dataset loads (Redis: isSafeToPerformEvictions).
+        if shared.config.maxmemory() > 0
+            && !shared.loading.is_active()
+            && self.refused_for_memory(client, out, cmd)
+        {
             return Outcome::Done;
         }
         if cmd.spec.has(flags::WRITE) || (cmd.spec.name == "ping" && cmd.spec.container.is_none()) {
@@ -292,6 +299,13 @@ impl<'a> Session<'a> {
             }
             return Outcome::Done;
         }
+        if shared.loading.is_active() && !cmd.spec.has(flags::LOADING) {
+            reject(self.worker, cmd, out, LOADING_ERROR);
+            if client.multi.is_some() {
+                client.multi_error = true;
+            }
+            return Outcome::Done;
+        }
         if crate::connection::paused_for(shared, client, cmd) {
             self.gate.release();
             return Outcome::Paused;
@@ -313,6 +327,7 @@ impl<'a> Session<'a> {
         let waiter = crate::blocking::take_new_waiter();
         // Serve the clients blocked on keys this command (or EXEC) made ready.
         crate::blocking::serve_ready(shared, self.worker);
+        crate::tracking::flush_pending(shared, client, out);
         match waiter {
             Some(waiter) => {
                 self.blocked = Some(crate::blocking::Blocked::new(waiter, cmd.id, args));
@@ -372,12 +387,16 @@ pub fn call(
     let acc = Access { now_ms, touch: touch_mode(shared, client) };
     let errors_before = out.has_errors();
     let start = Instant::now();
+    let unit = crate::propagate::begin();
     crate::notify::sync_engine_log(shared);
     {
         let mut ctx = Ctx { shared, client: &mut *client, out: &mut *out, acc, worker };
+        crate::tracking::before_call(&ctx, cmd, args);
         handler(&mut ctx, args);
         crate::notify::flush_engine_events(&mut ctx);
+        crate::tracking::after_call(&ctx, cmd, args);
     }
+    crate::propagate::end(unit, shared, client.db, cmd, args);
     let us = start.elapsed().as_micros() as u64;
     let blocked = crate::blocking::has_new_waiter();
     let stat = &worker.commands[cmd.id];

@@ -180,11 +180,11 @@ fn read_hash(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&mut Ctx, Option<View<'_>
     let mut s = ctx.db().lock(key);
     match s.get(key, &acc) {
         None => {
-            ctx.hit_or_miss(false);
+            ctx.hit_or_miss(key, false);
             f(ctx, None);
         }
         Some(e) => {
-            ctx.hit_or_miss(true);
+            ctx.hit_or_miss(key, true);
             match View::of(e.value()) {
                 Some(v) => f(ctx, Some(v)),
                 None => ctx.error(WRONGTYPE),
@@ -594,6 +594,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
         },
     );
     if let Written::Done(t) = written {
+        crate::propagate::replace(&[&b"HSET"[..], key, field, &t]);
         ctx.out.bulk(&t);
         keyspace_event(ctx, class::HASH, "hincrbyfloat", key);
     }

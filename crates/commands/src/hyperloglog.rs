@@ -175,11 +175,11 @@ fn pfcount(ctx: &mut Ctx, args: &[&[u8]]) {
     let acc = ctx.acc;
     let mut s = db_of(ctx).lock(key);
     let Some(mut e) = s.get_mut(key, &acc) else {
-        ctx.hit_or_miss(false);
+        ctx.hit_or_miss(key, false);
         ctx.out.int(0);
         return;
     };
-    ctx.hit_or_miss(true);
+    ctx.hit_or_miss(key, true);
     if let Err(bad) = hll_bytes(&e.as_ref()) {
         bad.reply(ctx);
         return;
@@ -210,10 +210,10 @@ fn pfcount_union(ctx: &mut Ctx, keys: &[&[u8]]) {
     let mut max = Box::new([0u8; hll::REGISTERS]);
     for &key in keys {
         let Some(e) = locked.stripe(key).get(key, &acc) else {
-            ctx.hit_or_miss(false);
+            ctx.hit_or_miss(key, false);
             continue;
         };
-        ctx.hit_or_miss(true);
+        ctx.hit_or_miss(key, true);
         let bytes = match hll_bytes(&e) {
             Ok(b) => b,
             Err(bad) => {
@@ -247,10 +247,10 @@ fn pfmerge(ctx: &mut Ctx, args: &[&[u8]]) {
     // Every key, the destination included, is a source.
     for &key in keys {
         let Some(e) = locked.stripe(key).get(key, &acc) else {
-            ctx.hit_or_miss(false);
+            ctx.hit_or_miss(key, false);
             continue;
         };
-        ctx.hit_or_miss(true);
+        ctx.hit_or_miss(key, true);
         let bytes = match hll_bytes(&e) {
             Ok(b) => b,
             Err(bad) => {

@@ -129,34 +129,34 @@ fn exists(ctx: &mut Ctx, args: &[&[u8]]) {
     let keys = &args[1..];
     let acc = ctx.acc.no_touch();
     let mut ml = db(ctx).lock_keys(keys.iter().copied());
-    let n = keys.iter().filter(|k| ml.stripe(k).get(k, &acc).is_some()).count();
+    let found: Vec<bool> = keys.iter().map(|k| ml.stripe(k).get(k, &acc).is_some()).collect();
     drop(ml);
-    count_lookups(ctx, n, keys.len());
-    ctx.out.int(n as i64);
+    count_lookups(ctx, keys, &found);
 }
 
 /// TOUCH key [key ...]: like EXISTS but updates the access data.
 fn touch(ctx: &mut Ctx, args: &[&[u8]]) {
     let keys = &args[1..];
     let mut ml = db(ctx).lock_keys(keys.iter().copied());
-    let n = keys.iter().filter(|k| ml.stripe(k).get(k, &ctx.acc).is_some()).count();
+    let found: Vec<bool> = keys.iter().map(|k| ml.stripe(k).get(k, &ctx.acc).is_some()).collect();
     drop(ml);
-    count_lookups(ctx, n, keys.len());
-    ctx.out.int(n as i64);
+    count_lookups(ctx, keys, &found);
 }
 
-/// Record `hits` keyspace hits out of `total` read lookups.
-fn count_lookups(ctx: &Ctx, hits: usize, total: usize) {
-    for i in 0..total {
-        ctx.hit_or_miss(i < hits);
+/// Record the keyspace hit or miss of each of `keys` (`found` in step) and reply with the
+/// number found.
+fn count_lookups(ctx: &mut Ctx, keys: &[&[u8]], found: &[bool]) {
+    for (key, hit) in keys.iter().zip(found) {
+        ctx.hit_or_miss(key, *hit);
     }
+    ctx.out.int(found.iter().filter(|f| **f).count() as i64);
 }
 
 /// TYPE key (does not touch the key).
 fn type_(ctx: &mut Ctx, args: &[&[u8]]) {
     let acc = ctx.acc.no_touch();
     let name = db(ctx).lock(args[1]).get(args[1], &acc).map(|e| e.value_type().name());
-    ctx.hit_or_miss(name.is_some());
+    ctx.hit_or_miss(args[1], name.is_some());
     ctx.out.simple(name.unwrap_or("none"));
 }
 
@@ -364,7 +364,7 @@ fn copy(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     let Some(expire) = locks.src().get(key, &acc).map(|e| e.expire_at()) else {
         drop(locks);
-        ctx.hit_or_miss(false);
+        ctx.hit_or_miss(key, false);
         ctx.out.int(0);
         return;
     };
@@ -386,6 +386,6 @@ fn copy(ctx: &mut Ctx, args: &[&[u8]]) {
         crate::notify::keyspace_event_in(ctx, dst_id, class::GENERIC, "copy_to", newkey);
         crate::blocking::signal_ready(ctx.shared, dst_id, newkey);
     }
-    ctx.hit_or_miss(true);
+    ctx.hit_or_miss(key, true);
     ctx.out.int(reply);
 }

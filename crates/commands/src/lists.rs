@@ -125,7 +125,7 @@ fn update<R>(mut e: EntryMut<'_>, limit: Limit, f: impl FnOnce(&mut List) -> R) 
 }
 
 /// Parse `LEFT` / `RIGHT` (Redis's getListPositionFromObjectOrReply).
-fn parse_end(arg: &[u8]) -> Option<End> {
+pub fn parse_end(arg: &[u8]) -> Option<End> {
     if is(arg, "right") {
         Some(End::Tail)
     } else if is(arg, "left") {
@@ -337,24 +337,26 @@ fn rpop(ctx: &mut Ctx, args: &[&[u8]]) {
     pop_generic(ctx, args, End::Tail)
 }
 
-/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count].
-fn lmpop(ctx: &mut Ctx, args: &[&[u8]]) {
-    let numkeys = match parse_i64(args[1]) {
+/// The `numkeys key [key ...] LEFT|RIGHT [COUNT count]` part of LMPOP and BLMPOP, starting
+/// at `args[at]`: the keys' index range, the end to pop from and the count (default 1).
+/// Replies with Redis's error and returns `None` when malformed.
+pub fn parse_mpop(ctx: &mut Ctx, args: &[&[u8]], at: usize) -> Option<(std::ops::Range<usize>, End, usize)> {
+    let numkeys = match parse_i64(args[at]) {
         Some(n) if n >= 1 => n as u64,
         _ => {
             ctx.error("ERR numkeys should be greater than 0");
-            return;
+            return None;
         }
     };
-    let where_idx = 2u64.saturating_add(numkeys);
+    let where_idx = (at as u64 + 1).saturating_add(numkeys);
     let Some(where_arg) = usize::try_from(where_idx).ok().and_then(|i| args.get(i)) else {
         ctx.error(SYNTAX);
-        return;
+        return None;
     };
     let where_idx = where_idx as usize;
     let Some(end) = parse_end(where_arg) else {
         ctx.error(SYNTAX);
-        return;
+        return None;
     };
     let mut count: Option<usize> = None;
     let mut j = where_idx + 1;
@@ -363,20 +365,25 @@ fn lmpop(ctx: &mut Ctx, args: &[&[u8]]) {
         if count.is_none() && is(args[j], "count") && more > 0 {
             j += 1;
             match parse_i64(args[j]) {
-                Some(n) if n >= 1 => count = Some(n as usize),
+                Some(n) if n >= 1 => count = Some(usize::try_from(n).unwrap_or(usize::MAX)),
                 _ => {
                     ctx.error("ERR count should be greater than 0");
-                    return;
+                    return None;
                 }
             }
         } else {
             ctx.error(SYNTAX);
-            return;
+            return None;
         }
         j += 1;
     }
-    let count = count.unwrap_or(1);
-    let keys = &args[2..where_idx];
+    Some((at + 1..where_idx, end, count.unwrap_or(1)))
+}
+
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count].
+fn lmpop(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some((keys, end, count)) = parse_mpop(ctx, args, 1) else { return };
+    let keys = &args[keys];
     let mut locked = ctx.db().lock_keys(keys.iter().copied());
     for &key in keys {
         match pop_and_reply(ctx, locked.stripe(key), key, end, PopReply::KeyCount(count)) {
@@ -511,11 +518,11 @@ fn llen(ctx: &mut Ctx, args: &[&[u8]]) {
     let acc = ctx.acc;
     let mut s = ctx.db().lock(key);
     let Some(e) = s.get(key, &acc) else {
-        ctx.hit_or_miss(false);
+        ctx.hit_or_miss(key, false);
         ctx.out.int(0);
         return;
     };
-    ctx.hit_or_miss(true);
+    ctx.hit_or_miss(key, true);
     match list_view(e.value()) {
         Some(v) => ctx.out.int(v.len() as i64),
         None => ctx.error(WRONGTYPE),
@@ -548,11 +555,11 @@ fn lrange(ctx: &mut Ctx, args: &[&[u8]]) {
     let acc = ctx.acc;
     let mut s = ctx.db().lock(key);
     let Some(e) = s.get(key, &acc) else {
-        ctx.hit_or_miss(false);
+        ctx.hit_or_miss(key, false);
         ctx.out.array(0);
         return;
     };
-    ctx.hit_or_miss(true);
+    ctx.hit_or_miss(key, true);
     let Some(v) = list_view(e.value()) else {
         ctx.error(WRONGTYPE);
         return;
@@ -582,11 +589,11 @@ fn lindex(ctx: &mut Ctx, args: &[&[u8]]) {
     let acc = ctx.acc;
     let mut s = ctx.db().lock(key);
     let Some(e) = s.get(key, &acc) else {
-        ctx.hit_or_miss(false);
+        ctx.hit_or_miss(key, false);
         ctx.out.null();
         return;
     };
-    ctx.hit_or_miss(true);
+    ctx.hit_or_miss(key, true);
     let Some(v) = list_view(e.value()) else {
         ctx.error(WRONGTYPE);
         return;
@@ -660,7 +667,7 @@ fn lpos(ctx: &mut Ctx, args: &[&[u8]]) {
     let acc = ctx.acc;
     let mut s = ctx.db().lock(key);
     let Some(e) = s.get(key, &acc) else {
-        ctx.hit_or_miss(false);
+        ctx.hit_or_miss(key, false);
         if count != -1 {
             ctx.out.array(0);
         } else {
@@ -668,7 +675,7 @@ fn lpos(ctx: &mut Ctx, args: &[&[u8]]) {
         }
         return;
     };
-    ctx.hit_or_miss(true);
+    ctx.hit_or_miss(key, true);
     let Some(v) = list_view(e.value()) else {
         ctx.error(WRONGTYPE);
         return;

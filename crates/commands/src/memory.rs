@@ -81,11 +81,14 @@ fn mono_us() -> i64 {
     epoch().elapsed().as_micros() as i64 + 1
 }
 
-/// Memory Redis leaves out of the `maxmemory` check: replica output buffers and the AOF
-/// buffer (Redis's freeMemoryGetNotCountedMemory). Brim has neither yet, so 0; this is where
-/// they will be subtracted.
-pub fn mem_not_counted_for_evict(_shared: &Shared) -> u64 {
-    0
+/// Memory left out of the `maxmemory` check. Redis leaves out replica output buffers and the
+/// AOF buffer (freeMemoryGetNotCountedMemory; Brim has neither yet). Brim also leaves out the
+/// reply bytes waiting to be written to clients (unlike Redis, which counts them): a client
+/// that runs `KEYS *` or big HGETALLs without reading must not make the server evict the
+/// dataset to pay for its replies. Those are bounded by `client-output-buffer-limit`,
+/// `maxmemory-clients` and the read pause of normal clients instead (see `client_evict`).
+pub fn mem_not_counted_for_evict(shared: &Shared) -> u64 {
+    shared.clients_memory.output() + crate::persistence::aof::buffer_memory()
 }
 
 /// `used_memory` as the `maxmemory` check sees it: without what Redis does not count, and
@@ -178,11 +181,17 @@ pub fn perform_evictions(shared: &Shared) -> Evict {
             &acc,
             budget,
             || used_memory_for_eviction(shared) <= max,
-            |db, key| keyspace_event_db(shared, db, class::EVICTED, "evicted", key),
+            |db, key| {
+                crate::propagate::deleted_later(shared, db, key, true);
+                keyspace_event_db(shared, db, class::EVICTED, "evicted", key)
+            },
         ))
     });
+    crate::propagate::flush_deleted(shared);
     // Only a re-entrant call finds the evictor busy: the outer call is evicting.
     let Some(run) = run else { return Evict::Running };
+    // Clients caching the evicted keys hear of it now (before the command that evicted).
+    crate::tracking::drain_background(shared);
     shared.stats.evicted_keys.fetch_add(run.keys, Relaxed);
     let result = match run.outcome {
         Outcome::Freed if BACKGROUND.load(Relaxed) => Evict::Running,
@@ -207,20 +216,50 @@ pub fn perform_evictions(shared: &Shared) -> Evict {
     result
 }
 
+/// How often the background evictor looks at the allocator's free dirty pages.
+const DIRTY_CHECK: Duration = Duration::from_millis(100);
+
+/// Free pages the allocator may keep, under a `maxmemory` of `max`, before the background
+/// evictor returns them to the system: 1/32 of the limit, at least 1 MiB.
+fn dirty_allowance(max: u64) -> u64 {
+    (max / 32).max(1 << 20)
+}
+
+/// Under a `maxmemory`, return the allocator's free dirty pages to the system once they exceed
+/// [`dirty_allowance`] (as MEMORY PURGE does), so that RSS follows what eviction freed instead
+/// of jemalloc's 10 s decay, which without a background thread only advances when the
+/// allocator is busy. This is what keeps RSS near the limit after churn: slabs that eviction
+/// emptied are released within [`DIRTY_CHECK`]. Reads the cron's latest allocator sample.
+fn return_dirty_pages(max: u64) {
+    if max == 0 {
+        return;
+    }
+    let s = allocator::latest(unix_ms());
+    if s.dirty() > dirty_allowance(max) && allocator::purge() {
+        allocator::refresh(unix_ms());
+    }
+}
+
 /// The background evictor: a thread (`brim-evict`) that checks every 10 ms whether memory is
 /// over `maxmemory`, and evicts in slices of the tenacity time budget (releasing the keyspace
 /// gate between slices, so clients keep being served) when commands are not doing it
 /// themselves: after `CONFIG SET maxmemory` below the usage, after a command's eviction ran out
 /// of time (Redis's eviction time proc), or when memory has stayed over the limit for 100 ms
 /// with no command evicting. It also closes the over-the-limit timer when memory comes back
-/// under without any command running.
+/// under without any command running, and returns the allocator's free pages to the system
+/// when a `maxmemory` is set ([`return_dirty_pages`]).
 pub fn start_background_eviction(shared: Arc<Shared>) -> std::io::Result<()> {
     std::thread::Builder::new().name("brim-evict".into()).spawn(move || {
         let mut last_max = shared.config.maxmemory();
         let mut lowered = false;
         let mut over_since: Option<Instant> = None;
+        let mut dirty_checked = Instant::now();
         loop {
             let max = shared.config.maxmemory();
+            if dirty_checked.elapsed() >= DIRTY_CHECK {
+                dirty_checked = Instant::now();
+                return_dirty_pages(max);
+            }
             if max != 0 && (last_max == 0 || max < last_max) {
                 lowered = true;
             }
@@ -340,6 +379,7 @@ pub fn overhead(shared: &Shared, now_ms: i64) -> Overhead {
         total_allocated: used,
         startup_allocated: shared.startup_memory.load(Relaxed),
         clients_normal: clients_normal_memory(shared),
+        aof_buffer: crate::persistence::aof::buffer_memory(),
         alloc: allocator::latest(now_ms),
         ..Overhead::default()
     };

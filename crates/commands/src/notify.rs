@@ -74,12 +74,63 @@ fn wants(flags: u32, class: u32) -> bool {
 #[inline]
 pub fn sync_engine_log(shared: &Shared) {
     let flags = shared.config.notify_keyspace_events();
-    brim_engine::expire::set_event_log(wants(flags, class::EXPIRED), wants(flags, class::NEW));
+    brim_engine::expire::set_event_log(
+        wants(flags, class::EXPIRED) || crate::propagate::is_on(),
+        wants(flags, class::NEW),
+    );
+}
+
+/// Most `keymiss` events a thread holds before its command publishes them.
+const MISS_CAP: usize = 1 << 16;
+
+thread_local! {
+    /// `keymiss` events of the running command, `(db, key)`, oldest first.
+    static MISSES: std::cell::RefCell<Vec<(usize, Box<[u8]>)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Report a read lookup of `key` in database `db` that found nothing (Redis's `keymiss`,
+/// class `m`). Lookups hold stripe locks, so the event is kept and published with the
+/// engine's events ([`flush_engine_events`]): after any `expired` of the same lookup, before
+/// the command's own events. One relaxed load when `m` is off.
+pub fn key_miss(shared: &Shared, db: usize, key: &[u8]) {
+    if !wants(shared.config.notify_keyspace_events(), class::KEY_MISS) || !shared.pubsub.has_listeners() {
+        return;
+    }
+    let _ = MISSES.try_with(|m| {
+        if let Ok(mut m) = m.try_borrow_mut() {
+            if m.len() < MISS_CAP {
+                m.push((db, key.into()));
+            }
+        }
+    });
+}
+
+fn take_misses() -> Vec<(usize, Box<[u8]>)> {
+    MISSES.try_with(|m| m.try_borrow_mut().map(|mut m| std::mem::take(&mut *m)).unwrap_or_default())
+        .unwrap_or_default()
+}
+
+/// Publish the `keymiss` events kept by [`key_miss`].
+fn flush_misses(ctx: &mut Ctx) {
+    let misses = take_misses();
+    if misses.is_empty() {
+        return;
+    }
+    let flags = ctx.shared.config.notify_keyspace_events();
+    for (db, key) in misses {
+        let mut own = Own { id: ctx.client.handle.id, out: &mut *ctx.out };
+        publish(ctx.shared, flags, db, "keymiss", &key, Some(&mut own));
+    }
 }
 
 /// Publish the events the engine logged on this thread during the current command
-/// (lazily expired keys, new keys), in the order they happened.
+/// (lazily expired keys, new keys), in the order they happened, then the `keymiss` events.
 pub fn flush_engine_events(ctx: &mut Ctx) {
+    publish_engine_events(ctx);
+    flush_misses(ctx);
+}
+
+fn publish_engine_events(ctx: &mut Ctx) {
     if !brim_engine::expire::has_events() {
         return;
     }
@@ -91,6 +142,11 @@ pub fn flush_engine_events(ctx: &mut Ctx) {
             KeyEventKind::Expired => (class::EXPIRED, "expired"),
             KeyEventKind::New => (class::NEW, "new"),
         };
+        if ev.kind == KeyEventKind::Expired && crate::propagate::is_on() {
+            // The append-only file logs the deletion (Redis's propagateDeletion).
+            let db = ctx.shared.stripe_map.db_of(ev.stripe).unwrap_or(ctx.client.db);
+            crate::propagate::expired(ctx.shared, db, &ev.key);
+        }
         if flags & class == 0 {
             continue;
         }

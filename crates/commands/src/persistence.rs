@@ -33,6 +33,8 @@ use crate::notify::{self, class};
 use crate::shared::{unix_ms, Shared, ShutdownKind};
 use crate::table::{cmd, exclusive, Registration};
 
+pub mod aof;
+
 /// The persistence family.
 pub const COMMANDS: &[Registration] = &[
     exclusive("save", save),
@@ -40,6 +42,7 @@ pub const COMMANDS: &[Registration] = &[
     cmd("dump", dump),
     cmd("restore", restore),
     cmd("migrate", migrate),
+    exclusive("bgrewriteaof", aof::bgrewriteaof),
 ];
 
 /// Redis's CONFIG_BGSAVE_RETRY_DELAY: seconds between save-point attempts after a failure.
@@ -314,7 +317,11 @@ fn bgsave(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.error("ERR Background save already in progress");
         return;
     }
-    if ctx.client.in_exec {
+    if aof::rewrite_in_progress() && args.len() == 1 && !ctx.client.in_exec {
+        ctx.error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+        return;
+    }
+    if ctx.client.in_exec || aof::rewrite_in_progress() {
         STATE.bgsave_scheduled.store(true, Relaxed);
         ctx.out.simple("Background saving scheduled");
         return;
@@ -333,7 +340,9 @@ fn bgsave(ctx: &mut Ctx, args: &[&[u8]]) {
 /// including the 5-second retry delay after a failed save). The save starts on a helper
 /// thread that takes the exclusive gate, so the caller never blocks.
 pub fn cron(shared: &Shared) {
-    if STATE.bgsave_in_progress.load(Relaxed)
+    aof::cron(shared);
+    if aof::rewrite_in_progress()
+        || STATE.bgsave_in_progress.load(Relaxed)
         || STATE.loading.load(Relaxed)
         || STATE.shutdown_done.load(Relaxed)
     {
@@ -428,7 +437,8 @@ pub fn shutdown_save(shared: &Shared, kind: ShutdownKind, force: bool) -> bool {
         ShutdownKind::NoSave => false,
         ShutdownKind::Default => !shared.config.save().is_empty(),
     };
-    if !wanted {
+    // Never save a dataset still loading over its file (Redis forces NOSAVE then).
+    if !wanted || shared.loading.is_active() {
         return true;
     }
     log(false, "Saving the final RDB snapshot before exiting.");
@@ -515,6 +525,13 @@ pub fn signal_shutdown(shared: &Shared) -> bool {
 /// `Err` (already logged) means the server must not start.
 pub fn load_at_startup(shared: &Shared) -> Result<Option<LoadStats>, String> {
     let cfg = &shared.config;
+    if cfg.appendonly() {
+        STATE.loading.store(true, Relaxed);
+        let r = aof::load_at_startup(shared);
+        STATE.loading.store(false, Relaxed);
+        shared.stats.dirty_at_reset.store(total_changes(shared), Relaxed);
+        return r;
+    }
     let path = rdb_path(cfg);
     let started = Instant::now();
     STATE.loading.store(true, Relaxed);
@@ -672,13 +689,13 @@ fn dump(ctx: &mut Ctx, args: &[&[u8]]) {
         Some(e) => brim_persist::dump::create(&e.value(), &opts),
         None => {
             drop(stripe);
-            ctx.hit_or_miss(false);
+            ctx.hit_or_miss(key, false);
             ctx.out.null();
             return;
         }
     };
     drop(stripe);
-    ctx.hit_or_miss(true);
+    ctx.hit_or_miss(key, true);
     match payload {
         Ok(p) => ctx.out.bulk(&p),
         Err(e) => ctx.error(&format!("ERR {e}")),
@@ -776,6 +793,8 @@ fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     if expired {
         drop(stripe);
+        let del: &[u8] = if cfg.lazyfree_lazy_server_del() { b"UNLINK" } else { b"DEL" };
+        crate::propagate::replace(&[del, key]);
         if deleted {
             notify::keyspace_event(ctx, class::GENERIC, "del", key);
         }
@@ -790,6 +809,14 @@ fn restore(ctx: &mut Ctx, args: &[&[u8]]) {
         }
     }
     drop(stripe);
+    if ttl != 0 && !absttl {
+        // Logged with the absolute time, as Redis does.
+        let abs = when.to_string();
+        let mut logged: Vec<&[u8]> = args.to_vec();
+        logged[2] = abs.as_bytes();
+        logged.push(b"ABSTTL");
+        crate::propagate::replace(&logged);
+    }
     notify::keyspace_event(ctx, class::GENERIC, "restore", key);
     notify::key_ready(ctx, key);
     ctx.out.ok();

@@ -111,11 +111,11 @@ fn read_set(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(&mut Ctx, Option<SetRef<'_
     let mut s = ctx.db().lock(key);
     match s.get(key, &acc) {
         None => {
-            ctx.hit_or_miss(false);
+            ctx.hit_or_miss(key, false);
             f(ctx, None)
         }
         Some(e) => {
-            ctx.hit_or_miss(true);
+            ctx.hit_or_miss(key, true);
             match SetRef::of(e.value()) {
                 Some(r) => f(ctx, Some(r)),
                 None => ctx.error(WRONGTYPE),

@@ -58,6 +58,41 @@ pub struct Pause {
     pub writes_only: AtomicBool,
 }
 
+/// Loading the dataset at start-up (INFO `loading:1` and the `loading_*` fields): while
+/// `active`, commands without the `loading` flag are refused with `-LOADING`.
+#[derive(Debug, Default)]
+pub struct Loading {
+    /// The dataset is being loaded.
+    pub active: AtomicBool,
+    /// When the load started (unix s).
+    pub start_time_s: AtomicI64,
+    /// Bytes to load, bytes loaded, and the file's `used-mem`.
+    pub progress: Arc<brim_persist::file::LoadProgress>,
+}
+
+impl Loading {
+    /// Mark the load as started now.
+    pub fn begin(&self) {
+        self.start_time_s.store(unix_ms() / 1000, Relaxed);
+        self.active.store(true, Relaxed);
+    }
+
+    /// Whether the dataset is being loaded.
+    pub fn is_active(&self) -> bool {
+        self.active.load(Relaxed)
+    }
+
+    /// Run `load` (on this thread) with the files it loads reporting their progress here.
+    pub fn track<R>(&self, load: impl FnOnce() -> R) -> R {
+        brim_persist::file::track_loading(self.progress.clone(), load)
+    }
+
+    /// Mark the load as over: commands touching data run from now on.
+    pub fn finish(&self) {
+        self.active.store(false, Relaxed);
+    }
+}
+
 /// Everything the workers share.
 pub struct Shared {
     /// The databases.
@@ -112,6 +147,10 @@ pub struct Shared {
     pub stripe_map: brim_engine::expire::StripeMap,
     /// Clients blocked in BLPOP, BZPOPMIN, ... by key.
     pub blocking: crate::blocking::Registry,
+    /// Start-up loading of the dataset.
+    pub loading: Loading,
+    /// What the clients hold, summed (client eviction, `mem_not_counted_for_evict`).
+    pub clients_memory: crate::client_evict::ClientsMemory,
 }
 
 impl Shared {
@@ -148,6 +187,8 @@ impl Shared {
             pubsub: crate::pubsub::Registry::new(),
             stripe_map,
             blocking: crate::blocking::Registry::new(),
+            loading: Loading::default(),
+            clients_memory: crate::client_evict::ClientsMemory::default(),
         }
     }
 
@@ -166,7 +207,10 @@ impl Shared {
 
     /// Forget a client that disconnected.
     pub fn remove_client(&self, id: u64) {
-        self.clients.lock().remove(&id);
+        if let Some(h) = self.clients.lock().remove(&id) {
+            crate::client_evict::retract(self, &h);
+            crate::tracking::stop(&h);
+        }
         self.blocking.remove_client(id);
         let mut m = self.monitors.lock();
         m.retain(|c| c.id != id);

@@ -264,10 +264,10 @@ fn lookup_by_pattern(ctx: &Ctx, pattern: &[u8], subst: &[u8]) -> Option<Vec<u8>>
     let acc = ctx.acc;
     let mut s = ctx.db().lock(&key);
     let Some(e) = s.get(&key, &acc) else {
-        ctx.hit_or_miss(false);
+        ctx.hit_or_miss(&key, false);
         return None;
     };
-    ctx.hit_or_miss(true);
+    ctx.hit_or_miss(&key, true);
     match (field, e.value()) {
         (None, ValueRef::Str(StrRef::Int(n))) => Some(n.to_string().into_bytes()),
         (None, ValueRef::Str(StrRef::Bytes(b))) => Some(b.to_vec()),
@@ -432,11 +432,11 @@ fn load(ctx: &Ctx, key: &[u8]) -> Result<(Source, Vec<Vec<u8>>), ()> {
     let mut s = ctx.db().lock(key);
     let kind = match s.get(key, &acc) {
         None => {
-            ctx.hit_or_miss(false);
+            ctx.hit_or_miss(key, false);
             return Ok((Source::Missing, Vec::new()));
         }
         Some(e) => {
-            ctx.hit_or_miss(true);
+            ctx.hit_or_miss(key, true);
             let v = e.value();
             if list_view(v).is_some() {
                 Source::List

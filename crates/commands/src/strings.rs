@@ -101,12 +101,12 @@ fn reply_get(ctx: &mut Ctx, s: &mut Stripe, key: &[u8]) -> bool {
     let acc = ctx.acc;
     match s.get(key, &acc) {
         None => {
-            ctx.hit_or_miss(false);
+            ctx.hit_or_miss(key, false);
             ctx.out.null();
             true
         }
         Some(e) => {
-            ctx.hit_or_miss(true);
+            ctx.hit_or_miss(key, true);
             match e.str() {
                 Some(v) => {
                     write_str(ctx.out, v);
@@ -278,6 +278,10 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &ExtOpts, command: &s
     };
     s.set(key, NewValue::Str(value), expire, &acc);
     drop(s);
+    if let Some(ms) = when {
+        // Logged with the absolute time, as Redis does.
+        crate::propagate::replace(&[&b"SET"[..], key, value, b"PXAT", ms.to_string().as_bytes()]);
+    }
     keyspace_event(ctx, class::STRING, "set", key);
     if when.is_some() {
         keyspace_event(ctx, class::GENERIC, "expire", key);
@@ -296,6 +300,12 @@ fn set(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     };
     set_generic(ctx, args[1], args[2], &o, "set", SetReplies::OkOrNull);
+    if o.get && o.expire.is_none() {
+        // Logged without GET (Redis skips every GET after the value).
+        let kept: Vec<&[u8]> =
+            args.iter().enumerate().filter(|(i, a)| *i < 3 || !is(a, "get")).map(|(_, a)| *a).collect();
+        crate::propagate::replace(&kept);
+    }
 }
 
 fn setnx(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -329,11 +339,11 @@ fn getdel(ctx: &mut Ctx, args: &[&[u8]]) {
     let acc = ctx.acc;
     let mut s = db_of(ctx).lock(key);
     let Some(e) = s.get_mut(key, &acc) else {
-        ctx.hit_or_miss(false);
+        ctx.hit_or_miss(key, false);
         ctx.out.null();
         return;
     };
-    ctx.hit_or_miss(true);
+    ctx.hit_or_miss(key, true);
     let Some(v) = e.as_ref().str() else {
         ctx.error(WRONGTYPE);
         return;
@@ -341,6 +351,7 @@ fn getdel(ctx: &mut Ctx, args: &[&[u8]]) {
     write_str(ctx.out, v);
     e.delete();
     drop(s);
+    crate::propagate::replace(&[&b"DEL"[..], key]);
     keyspace_event(ctx, class::GENERIC, "del", key);
 }
 
@@ -353,11 +364,11 @@ fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
     let acc = ctx.acc;
     let mut s = db_of(ctx).lock(key);
     let Some(mut e) = s.get_mut(key, &acc) else {
-        ctx.hit_or_miss(false);
+        ctx.hit_or_miss(key, false);
         ctx.out.null();
         return;
     };
-    ctx.hit_or_miss(true);
+    ctx.hit_or_miss(key, true);
     let Some(v) = e.as_ref().str() else {
         ctx.error(WRONGTYPE);
         return;
@@ -388,6 +399,11 @@ fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
         None => return,
     };
     drop(s);
+    match (event, when) {
+        ("del", _) => crate::propagate::replace_with_del(ctx.shared, key),
+        ("expire", Some((_, ms))) => crate::propagate::replace_with_pexpireat(key, ms),
+        _ => crate::propagate::replace(&[&b"PERSIST"[..], key]),
+    }
     keyspace_event(ctx, class::GENERIC, event, key);
 }
 
@@ -399,11 +415,11 @@ fn mget(ctx: &mut Ctx, args: &[&[u8]]) {
     for &key in keys {
         match locked.stripe(key).get(key, &acc) {
             None => {
-                ctx.hit_or_miss(false);
+                ctx.hit_or_miss(key, false);
                 ctx.out.null();
             }
             Some(e) => {
-                ctx.hit_or_miss(true);
+                ctx.hit_or_miss(key, true);
                 match e.str() {
                     Some(v) => write_str(ctx.out, v),
                     None => ctx.out.null(),
@@ -501,11 +517,11 @@ fn strlen(ctx: &mut Ctx, args: &[&[u8]]) {
     let mut s = db_of(ctx).lock(key);
     match s.get(key, &acc) {
         None => {
-            ctx.hit_or_miss(false);
+            ctx.hit_or_miss(key, false);
             ctx.out.int(0);
         }
         Some(e) => {
-            ctx.hit_or_miss(true);
+            ctx.hit_or_miss(key, true);
             match e.str() {
                 Some(v) => ctx.out.int(v.len() as i64),
                 None => ctx.error(WRONGTYPE),
@@ -544,11 +560,11 @@ fn getrange(ctx: &mut Ctx, args: &[&[u8]]) {
     let acc = ctx.acc;
     let mut s = db_of(ctx).lock(key);
     let Some(e) = s.get(key, &acc) else {
-        ctx.hit_or_miss(false);
+        ctx.hit_or_miss(key, false);
         ctx.out.bulk(b"");
         return;
     };
-    ctx.hit_or_miss(true);
+    ctx.hit_or_miss(key, true);
     let Some(v) = e.str() else {
         ctx.error(WRONGTYPE);
         return;
@@ -724,6 +740,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
             Ok(text) => {
                 e.set_value(NewValue::Plain(&text));
                 drop(s);
+                crate::propagate::replace(&[&b"SET"[..], key, &text, b"KEEPTTL"]);
                 keyspace_event(ctx, class::STRING, "incrbyfloat", key);
                 ctx.out.bulk(&text);
             }
@@ -735,6 +752,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
         Ok(text) => {
             s.set(key, NewValue::Plain(&text), SetExpire::Clear, &acc);
             drop(s);
+            crate::propagate::replace(&[&b"SET"[..], key, &text, b"KEEPTTL"]);
             keyspace_event(ctx, class::STRING, "incrbyfloat", key);
             ctx.out.bulk(&text);
         }
@@ -760,11 +778,11 @@ fn lcs(ctx: &mut Ctx, args: &[&[u8]]) {
         let mut locked = db_of(ctx).lock_keys([ka, kb]);
         let mut fetch = |ctx: &Ctx, key: &[u8]| match locked.stripe(key).get(key, &acc) {
             None => {
-                ctx.hit_or_miss(false);
+                ctx.hit_or_miss(key, false);
                 Fetched::Missing
             }
             Some(e) => {
-                ctx.hit_or_miss(true);
+                ctx.hit_or_miss(key, true);
                 match e.str() {
                     Some(v) => Fetched::Str(v.to_vec()),
                     None => Fetched::WrongType,

@@ -282,11 +282,11 @@ pub fn lookup_read<'s>(ctx: &Ctx, s: &'s mut Stripe, key: &[u8]) -> Lookup<'s> {
     let acc = ctx.acc;
     match s.get(key, &acc) {
         None => {
-            ctx.hit_or_miss(false);
+            ctx.hit_or_miss(key, false);
             Lookup::Missing
         }
         Some(e) => {
-            ctx.hit_or_miss(true);
+            ctx.hit_or_miss(key, true);
             match ZRef::of(e.value()) {
                 Some(z) => Lookup::Found(z),
                 None => Lookup::WrongType,

@@ -114,6 +114,15 @@ impl Db {
             + self.stripes.len() * std::mem::size_of::<Padded>()
     }
 
+    /// The histograms of its keys' sizes, summed over the stripes (INFO keysizes).
+    pub fn keysizes(&self) -> crate::keysizes::Histogram {
+        let mut h = crate::keysizes::Histogram::default();
+        for s in self.stripes.iter() {
+            h.add_stripe(s.0.lock().keysizes());
+        }
+        h
+    }
+
     /// Modifications counted in this database.
     pub fn changes(&self) -> u64 {
         self.stripes.iter().map(|s| s.0.lock().changes()).sum()

@@ -1,26 +1,34 @@
 //! The keyspace entry: one heap allocation holding the chain link, the LRU/LFU bits, the
-//! flags, the expire time, the key and (for strings) the value itself.
+//! flags, the expire time, the key and (for strings and small collections) the value itself.
 //!
 //! ```text
 //! 0   next      8 bytes   intrusive chain link of the table bucket
 //! 8   lru       4 bytes   LRU clock (10 ms units) or LFU data (see lru.rs)
-//! 12  flags     1 byte    bit 0: has expire; bits 1-3: payload kind
+//! 12  flags     1 byte    bit 0: has expire; bits 1-3: payload kind (string, heap string,
+//!                         object, or one of the five packed kinds); bits 4-7: the key's
+//!                         length when it is 1..=15 bytes, else 0 and a keylen field follows
 //! 13  [expire   8 bytes   absolute unix ms, only with the expire flag
 //!      vidx     4 bytes]  index in the stripe's volatile list, only with the expire flag
-//!     keylen    1 or 5    < 255 in one byte, else 0xFF and a u32
+//!     [keylen   varlen]   only for keys that are empty or longer than 15 bytes
 //!     key       keylen bytes
-//!     payload   Int: i64 | Inline: len (1 or 5) + bytes | Heap: Box<Vec<u8>> | Obj: Box<Object>
-//!               | Packed: kind (1) + len (1 or 5) + packed elements (a small collection)
+//!     payload   String: varlen + bytes, or an integer marker + 1..=8 bytes
+//!               | Heap: Box<Vec<u8>> | Obj: Box<Object>
+//!               | Packed: varlen + packed elements (a small collection; format in packed.rs)
 //! ```
-//! A 14-byte key with a 32-byte value takes 61 bytes: one 64-byte size class, where Redis
-//! spends a dict entry, two objects and an sds. All fields are read and written unaligned.
-//! This module is the only place that knows the layout; everything here is `unsafe` to call
-//! with anything but a pointer it produced and that has not been freed.
+//! A varlen is one byte for 0..=245, 0xF6 and a u16, or 0xF7 and a u32. In a string payload
+//! the first byte 0xF8 + w - 1 instead marks an integer stored in w = 1..=8 bytes (little
+//! endian, sign-extended). A 14-byte key with a 32-byte value takes 60 bytes: one 64-byte
+//! size class, where Redis spends a dict entry, two objects and an sds; a sorted set of ten
+//! 8-byte members with small integer scores under that key takes 128. All fields are read
+//! and written unaligned. This module is the only place that knows the layout; everything
+//! here is `unsafe` to call with anything but a pointer it produced and that has not been
+//! freed.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::ptr::{self, NonNull};
 
 use crate::object::Object;
+use crate::packed;
 use crate::value::PackedKind;
 
 const OFF_LRU: usize = 8;
@@ -31,12 +39,23 @@ const EXPIRE_LEN: usize = 12;
 const F_EXPIRE: u8 = 1;
 const KIND_SHIFT: u8 = 1;
 const KIND_MASK: u8 = 0b1110;
+const KEYLEN_SHIFT: u8 = 4;
+/// Longest key whose length lives in the flags byte.
+const FLAGS_KEYLEN_MAX: usize = 15;
 
-const KIND_INT: u8 = 0;
-const KIND_INLINE: u8 = 1;
-const KIND_HEAP: u8 = 2;
-const KIND_OBJ: u8 = 3;
-const KIND_PACKED: u8 = 4;
+/// A string (inline bytes or an integer).
+const KIND_STR: u8 = 0;
+const KIND_HEAP: u8 = 1;
+const KIND_OBJ: u8 = 2;
+/// `KIND_PACKED_BASE + k` is a packed collection of `PackedKind` k (1..=5).
+const KIND_PACKED_BASE: u8 = 2;
+
+/// Largest length a varlen holds in its first byte.
+const LEN_SHORT_MAX: usize = 0xF5;
+const LEN_U16: u8 = 0xF6;
+const LEN_U32: u8 = 0xF7;
+/// `INT_MARKER_BASE + w` (w = 1..=8) starts a string payload that is an integer of w bytes.
+const INT_MARKER_BASE: u8 = 0xF7;
 
 /// A raw pointer to an entry.
 pub(crate) type EntryPtr = NonNull<u8>;
@@ -103,43 +122,85 @@ impl OwnedPayload {
     }
 }
 
+/// Bytes of the varlen of `n`.
 #[inline]
-fn len_prefix(n: usize) -> usize {
-    if n < 255 {
+fn varlen_size(n: usize) -> usize {
+    if n <= LEN_SHORT_MAX {
         1
+    } else if n <= u16::MAX as usize {
+        3
     } else {
         5
     }
 }
 
+/// Write the varlen of `n` at `p`; returns its size.
 #[inline]
-unsafe fn write_len(p: *mut u8, n: usize) -> usize {
-    if n < 255 {
+unsafe fn write_varlen(p: *mut u8, n: usize) -> usize {
+    if n <= LEN_SHORT_MAX {
         *p = n as u8;
         1
+    } else if let Ok(v) = u16::try_from(n) {
+        *p = LEN_U16;
+        ptr::write_unaligned(p.add(1) as *mut u16, v);
+        3
     } else {
-        *p = 255;
+        *p = LEN_U32;
         ptr::write_unaligned(p.add(1) as *mut u32, n as u32);
         5
     }
 }
 
+/// The varlen at `p`: (value, its size).
 #[inline]
-unsafe fn read_len(p: *const u8) -> (usize, usize) {
-    let b = *p;
-    if b < 255 {
-        (b as usize, 1)
-    } else {
-        (ptr::read_unaligned(p.add(1) as *const u32) as usize, 5)
+unsafe fn read_varlen(p: *const u8) -> (usize, usize) {
+    match *p {
+        LEN_U16 => (ptr::read_unaligned(p.add(1) as *const u16) as usize, 3),
+        LEN_U32 => (ptr::read_unaligned(p.add(1) as *const u32) as usize, 5),
+        b => (b as usize, 1),
     }
+}
+
+/// The width of the integer a string payload at `p` holds, if it holds one.
+#[inline]
+unsafe fn int_marker_width(p: *const u8) -> Option<usize> {
+    let b = *p;
+    (b > INT_MARKER_BASE).then(|| (b - INT_MARKER_BASE) as usize)
+}
+
+/// The `w`-byte integer at `p`.
+#[inline]
+unsafe fn read_int_at(p: *const u8, w: usize) -> i64 {
+    packed::read_int(std::slice::from_raw_parts(p, w), 0, w).unwrap_or(0)
+}
+
+/// Write `n` in its `w` low bytes at `p`.
+#[inline]
+unsafe fn write_int_at(p: *mut u8, n: i64, w: usize) {
+    ptr::copy_nonoverlapping(n.to_le_bytes().as_ptr(), p, w);
 }
 
 fn payload_size(p: &Payload) -> usize {
     match p {
-        Payload::Int(_) | Payload::Heap(_) | Payload::Obj(_) => 8,
-        Payload::Inline(b) => len_prefix(b.len()) + b.len(),
-        Payload::Packed(_, b) => 1 + len_prefix(b.len()) + b.len(),
+        Payload::Heap(_) | Payload::Obj(_) => 8,
+        Payload::Int(n) => 1 + packed::int_width(*n),
+        Payload::Inline(b) | Payload::Packed(_, b) => varlen_size(b.len()) + b.len(),
     }
+}
+
+fn kind_of(p: &Payload) -> u8 {
+    match p {
+        Payload::Int(_) | Payload::Inline(_) => KIND_STR,
+        Payload::Heap(_) => KIND_HEAP,
+        Payload::Obj(_) => KIND_OBJ,
+        Payload::Packed(k, _) => KIND_PACKED_BASE + *k as u8,
+    }
+}
+
+/// Whether the key's length goes in the flags byte (no keylen field).
+#[inline]
+fn keylen_in_flags(len: usize) -> bool {
+    (1..=FLAGS_KEYLEN_MAX).contains(&len)
 }
 
 fn layout(size: usize) -> Layout {
@@ -149,9 +210,10 @@ fn layout(size: usize) -> Layout {
 
 /// Allocate an entry. `expire` is `(unix ms, volatile index)`.
 pub(crate) fn create(key: &[u8], payload: Payload, expire: Option<(i64, u32)>, lru: u32) -> EntryPtr {
+    let short_key = keylen_in_flags(key.len());
     let size = HEADER
         + if expire.is_some() { EXPIRE_LEN } else { 0 }
-        + len_prefix(key.len())
+        + if short_key { 0 } else { varlen_size(key.len()) }
         + key.len()
         + payload_size(&payload);
     let lay = layout(size);
@@ -163,14 +225,7 @@ pub(crate) fn create(key: &[u8], payload: Payload, expire: Option<(i64, u32)>, l
         }
         ptr::write_unaligned(p as *mut usize, 0);
         ptr::write_unaligned(p.add(OFF_LRU) as *mut u32, lru);
-        let kind = match payload {
-            Payload::Int(_) => KIND_INT,
-            Payload::Inline(_) => KIND_INLINE,
-            Payload::Heap(_) => KIND_HEAP,
-            Payload::Obj(_) => KIND_OBJ,
-            Payload::Packed(..) => KIND_PACKED,
-        };
-        let mut flags = kind << KIND_SHIFT;
+        let mut flags = kind_of(&payload) << KIND_SHIFT;
         let mut off = HEADER;
         if let Some((when, vidx)) = expire {
             flags |= F_EXPIRE;
@@ -178,24 +233,26 @@ pub(crate) fn create(key: &[u8], payload: Payload, expire: Option<(i64, u32)>, l
             ptr::write_unaligned(p.add(off + 8) as *mut u32, vidx);
             off += EXPIRE_LEN;
         }
+        if short_key {
+            flags |= (key.len() as u8) << KEYLEN_SHIFT;
+        } else {
+            off += write_varlen(p.add(off), key.len());
+        }
         *p.add(OFF_FLAGS) = flags;
-        off += write_len(p.add(off), key.len());
         ptr::copy_nonoverlapping(key.as_ptr(), p.add(off), key.len());
         off += key.len();
         match payload {
-            Payload::Int(n) => ptr::write_unaligned(p.add(off) as *mut i64, n),
-            Payload::Inline(b) => {
-                off += write_len(p.add(off), b.len());
+            Payload::Int(n) => {
+                let w = packed::int_width(n);
+                *p.add(off) = INT_MARKER_BASE + w as u8;
+                write_int_at(p.add(off + 1), n, w);
+            }
+            Payload::Inline(b) | Payload::Packed(_, b) => {
+                off += write_varlen(p.add(off), b.len());
                 ptr::copy_nonoverlapping(b.as_ptr(), p.add(off), b.len());
             }
             Payload::Heap(h) => ptr::write_unaligned(p.add(off) as *mut *mut Vec<u8>, Box::into_raw(h)),
             Payload::Obj(o) => ptr::write_unaligned(p.add(off) as *mut *mut Object, Box::into_raw(o)),
-            Payload::Packed(k, b) => {
-                *p.add(off) = k as u8;
-                off += 1;
-                off += write_len(p.add(off), b.len());
-                ptr::copy_nonoverlapping(b.as_ptr(), p.add(off), b.len());
-            }
         }
         NonNull::new_unchecked(p)
     }
@@ -266,46 +323,74 @@ unsafe fn key_offset(p: EntryPtr) -> usize {
     }
 }
 
+/// The key's offset and length.
+#[inline]
+unsafe fn key_span(p: EntryPtr) -> (usize, usize) {
+    let off = key_offset(p);
+    let short = (flags(p) >> KEYLEN_SHIFT) as usize;
+    if short != 0 {
+        (off, short)
+    } else {
+        let (len, n) = read_varlen(p.as_ptr().add(off));
+        (off + n, len)
+    }
+}
+
 /// The key. The returned slice lives as long as the entry; callers pick the lifetime.
 #[inline]
 pub(crate) unsafe fn key<'a>(p: EntryPtr) -> &'a [u8] {
-    let off = key_offset(p);
-    let (len, n) = read_len(p.as_ptr().add(off));
-    std::slice::from_raw_parts(p.as_ptr().add(off + n), len)
+    let (off, len) = key_span(p);
+    std::slice::from_raw_parts(p.as_ptr().add(off), len)
 }
 
 #[inline]
 unsafe fn payload_offset(p: EntryPtr) -> usize {
-    let off = key_offset(p);
-    let (len, n) = read_len(p.as_ptr().add(off));
-    off + n + len
+    let (off, len) = key_span(p);
+    off + len
+}
+
+/// Size of a varlen at `at` and the bytes it counts.
+#[inline]
+unsafe fn varlen_total(at: *const u8) -> usize {
+    let (len, n) = read_varlen(at);
+    n + len
+}
+
+/// The bytes after a varlen at `at`.
+#[inline]
+unsafe fn varlen_bytes<'a>(at: *const u8) -> &'a [u8] {
+    let (len, n) = read_varlen(at);
+    std::slice::from_raw_parts(at.add(n), len)
 }
 
 /// The value, borrowed.
 pub(crate) unsafe fn payload<'a>(p: EntryPtr) -> PayloadRef<'a> {
     let at = p.as_ptr().add(payload_offset(p));
     match kind(p) {
-        KIND_INT => PayloadRef::Int(ptr::read_unaligned(at as *const i64)),
-        KIND_INLINE => {
-            let (len, n) = read_len(at);
-            PayloadRef::Inline(std::slice::from_raw_parts(at.add(n), len))
-        }
+        KIND_STR => match int_marker_width(at) {
+            Some(w) => PayloadRef::Int(read_int_at(at.add(1), w)),
+            None => PayloadRef::Inline(varlen_bytes(at)),
+        },
         KIND_HEAP => PayloadRef::Heap(&*ptr::read_unaligned(at as *const *const Vec<u8>)),
-        KIND_PACKED => {
-            let (len, n) = read_len(at.add(1));
-            PayloadRef::Packed(PackedKind::from_u8(*at), std::slice::from_raw_parts(at.add(1 + n), len))
-        }
-        _ => PayloadRef::Obj(&*ptr::read_unaligned(at as *const *const Object)),
+        KIND_OBJ => PayloadRef::Obj(&*ptr::read_unaligned(at as *const *const Object)),
+        k => PayloadRef::Packed(PackedKind::from_u8(k - KIND_PACKED_BASE), varlen_bytes(at)),
     }
 }
 
-/// Overwrite the integer of an `int` string; false if the entry holds something else.
+/// Overwrite the integer of an `int` string when it fits the bytes the entry keeps for it;
+/// false if it does not or the entry holds something else.
 pub(crate) unsafe fn set_int_in_place(p: EntryPtr, n: i64) -> bool {
-    if kind(p) != KIND_INT {
+    if kind(p) != KIND_STR {
         return false;
     }
-    ptr::write_unaligned(p.as_ptr().add(payload_offset(p)) as *mut i64, n);
-    true
+    let at = p.as_ptr().add(payload_offset(p));
+    match int_marker_width(at) {
+        Some(w) if packed::int_width(n) <= w => {
+            write_int_at(at.add(1), n, w);
+            true
+        }
+        _ => false,
+    }
 }
 
 /// The growable string buffer of a heap string, if that is what the entry holds.
@@ -328,17 +413,15 @@ pub(crate) unsafe fn obj_mut<'a>(p: EntryPtr) -> Option<&'a mut Object> {
 
 /// Size of the entry's own allocation (the value's separate buffers not included).
 pub(crate) unsafe fn alloc_size(p: EntryPtr) -> usize {
-    let at = payload_offset(p);
-    at + match kind(p) {
-        KIND_INLINE => {
-            let (len, n) = read_len(p.as_ptr().add(at));
-            len + n
-        }
-        KIND_PACKED => {
-            let (len, n) = read_len(p.as_ptr().add(at + 1));
-            1 + len + n
-        }
-        _ => 8,
+    let off = payload_offset(p);
+    let at = p.as_ptr().add(off);
+    off + match kind(p) {
+        KIND_HEAP | KIND_OBJ => 8,
+        KIND_STR => match int_marker_width(at) {
+            Some(w) => 1 + w,
+            None => varlen_total(at),
+        },
+        _ => varlen_total(at),
     }
 }
 
@@ -413,7 +496,7 @@ mod tests {
         let val = [b'x'; 32];
         let p = create(k, Payload::Inline(&val), None, 7);
         unsafe {
-            assert_eq!(alloc_size(p), 61);
+            assert_eq!(alloc_size(p), 60);
             assert_eq!(key(p), k);
             assert!(matches!(payload(p), PayloadRef::Inline(v) if v == val));
             assert_eq!(lru(p), 7);
@@ -430,6 +513,91 @@ mod tests {
             assert!(matches!(payload(s), PayloadRef::Int(-5)));
             free(r);
             free(s);
+        }
+    }
+
+    /// Every payload kind under `key`, with and without an expire: read back intact, and
+    /// `alloc_size` is what `create` asked for.
+    fn check_every_payload(name: &[u8]) {
+        let long = vec![b'v'; 70_000];
+        let packed_kinds =
+            [PackedKind::List, PackedKind::Hash, PackedKind::SetInts, PackedKind::Set, PackedKind::ZSet];
+        for expire in [None, Some((-5, 3))] {
+            for len in [0, 1, 245, 246, 65_535, 65_536] {
+                let p = create(name, Payload::Inline(&long[..len]), expire, 1);
+                unsafe {
+                    assert_eq!((key(p), self::expire(p)), (name, expire.map(|e| e.0)));
+                    assert!(matches!(payload(p), PayloadRef::Inline(v) if v == &long[..len]), "{len}");
+                    let want = HEADER
+                        + expire.map_or(0, |_| EXPIRE_LEN)
+                        + if keylen_in_flags(name.len()) { 0 } else { varlen_size(name.len()) }
+                        + name.len()
+                        + varlen_size(len)
+                        + len;
+                    assert_eq!(alloc_size(p), want);
+                    free(p);
+                }
+            }
+            for k in packed_kinds {
+                let p = create(name, Payload::Packed(k, &long[..300]), expire, 2);
+                unsafe {
+                    assert!(matches!(payload(p), PayloadRef::Packed(got, b) if got == k && b.len() == 300));
+                    assert_eq!(key(p), name);
+                    free(p);
+                }
+            }
+            for n in [0, -1, 127, 128, -129, 1 << 40, i64::MIN, i64::MAX] {
+                let p = create(name, Payload::Int(n), expire, 3);
+                unsafe {
+                    assert!(matches!(payload(p), PayloadRef::Int(got) if got == n), "{n}");
+                    assert_eq!(key(p), name);
+                    free(p);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_key_length_and_payload_round_trips() {
+        for len in [0, 1, 14, 15, 16, 245, 246, 300, 70_000] {
+            check_every_payload(&vec![b'k'; len]);
+        }
+    }
+
+    #[test]
+    fn integers_take_their_width_and_change_in_place_while_they_fit() {
+        let k = b"counter";
+        let p = create(k, Payload::Int(5), None, 0);
+        unsafe {
+            assert_eq!(alloc_size(p), HEADER + k.len() + 2);
+            assert!(set_int_in_place(p, -128));
+            assert!(matches!(payload(p), PayloadRef::Int(-128)));
+            assert!(!set_int_in_place(p, 128), "128 needs two bytes");
+            assert!(matches!(payload(p), PayloadRef::Int(-128)));
+            free(p);
+            let q = create(k, Payload::Int(1 << 40), Some((9, 9)), 0);
+            assert!(set_int_in_place(q, -7));
+            assert!(matches!(payload(q), PayloadRef::Int(-7)));
+            assert_eq!(alloc_size(q), HEADER + EXPIRE_LEN + k.len() + 1 + 6);
+            free(q);
+            let s = create(k, Payload::Inline(b"abc"), None, 0);
+            assert!(!set_int_in_place(s, 1));
+            free(s);
+        }
+    }
+
+    #[test]
+    fn small_sorted_set_fits_one_128_byte_class() {
+        let mut buf = Vec::new();
+        for i in 0..10 {
+            crate::packed::push_str(&mut buf, format!("e{i:07}").as_bytes());
+            crate::packed::push(&mut buf, crate::packed::Elem::Int(i));
+        }
+        let p = create(b"key:0000000000", Payload::Packed(PackedKind::ZSet, &buf), None, 0);
+        unsafe {
+            assert_eq!(alloc_size(p), 128);
+            assert!(matches!(payload(p), PayloadRef::Packed(PackedKind::ZSet, b) if b == buf));
+            free(p);
         }
     }
 }

@@ -6,11 +6,21 @@
 //!
 //! # Choosing keys
 //! - **Ranked policies** (`*-lru`, `*-lfu`, `*-lrm`, `volatile-ttl`) keep Redis's 16-entry
-//!   candidate pool ([`POOL_SIZE`]), shared by every database: each round samples
-//!   `maxmemory-samples` keys from every database that has keys (from one random non-empty
-//!   stripe of it, consecutive buckets from a random one, as `dictGetSomeKeys` does), ranks
-//!   them, and keeps the 16 best-ranked candidates seen so far, ascending. The best one is then
-//!   evicted if it still exists (a vanished key is a "ghost" and the next best is tried).
+//!   candidate pool ([`POOL_SIZE`]), shared by every database, kept warm across calls: each
+//!   population samples `maxmemory-samples` keys per eviction it serves from every database
+//!   that has keys, ranks them, and keeps the 16 best-ranked candidates seen so far,
+//!   ascending. The samples are a random run of buckets of a random stripe (as Redis's
+//!   `dictGetSomeKeys`; for `volatile-*` policies, of its expire list). Under the `allkeys-*`
+//!   policies each population also takes one key per eviction from a *sweep* that continues
+//!   where the last one stopped (stripe after stripe, SCAN's cursor within each), so that every
+//!   key is looked at at least once per pass over the keys, however unlucky the random draws.
+//!   Random sampling alone leaves a few percent of the keys never looked at while the rest
+//!   turn over: old keys that survive that way, scattered over the allocator's slabs, keep the
+//!   slabs resident long after their size class went out of use (fragmentation after churn). Redis populates before every eviction; Brim populates once for
+//!   [`EVICTIONS_PER_POPULATE`] evictions with that many times the samples (the same keys
+//!   sampled per eviction, in one walk instead of eight cold ones). The best candidate is
+//!   evicted if it still exists (a vanished key is a "ghost" and the next best is tried), and
+//!   the next victim's entry is prefetched.
 //!   Ranks: LRU and LRM = idle milliseconds (see `crate::lru` for the 10 ms clock and what LRM
 //!   records), LFU = `255 - decayed counter`, TTL = `u64::MAX - expire time`. Unlike Redis, a
 //!   candidate is re-ranked when it is picked: one that was used since it was sampled (its rank
@@ -32,7 +42,7 @@
 use std::time::{Duration, Instant};
 
 use crate::db::{Db, Keyspace, StripeGuard};
-use crate::lru::Access;
+use crate::lru::{Access, Touch};
 use crate::stripe::{Detached, EntryRef};
 use crate::table::{ElemPtr, Rng};
 
@@ -49,6 +59,16 @@ const STRIPE_TRIES: usize = 8;
 const NOTHING_RECHECK: Duration = Duration::from_millis(1);
 /// Pool rounds after which a re-ranked candidate is evicted even if it became hotter.
 const MAX_ROUNDS: usize = 64;
+/// Evictions served by one pool population. Each population samples this many times
+/// `maxmemory-samples` keys per database (so the keys sampled per eviction stay what Redis
+/// samples), from consecutive buckets of one stripe: the chains of one region are walked
+/// together, which costs little more than the first cache miss, where sampling again before
+/// every eviction paid a cold stripe, bucket and chain each time.
+const EVICTIONS_PER_POPULATE: usize = 8;
+/// Keys per database each population also takes from the sweep (one per eviction served).
+const SWEPT_PER_POPULATE: usize = 0;
+/// Most keys sampled per database in one population.
+const MAX_SAMPLE: usize = 1 << 16;
 
 /// `maxmemory-policy`, as the engine sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,6 +193,26 @@ struct Candidate {
     rank: u64,
     db: usize,
     key: Vec<u8>,
+    /// Where the key's bytes were when it was sampled: only ever prefetched (never read), so
+    /// that the lookup of the next victim finds its entry in cache.
+    at: usize,
+}
+
+/// Ask the CPU to start loading the cache line at `addr` (and the one before, where an
+/// entry's chain link and header are). A hint only: the address is never dereferenced, so a
+/// stale one is harmless.
+#[inline]
+fn prefetch(addr: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetch instructions never fault and do not read memory architecturally; SSE
+    // is part of the x86_64 baseline.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(addr as *const i8);
+        _mm_prefetch::<_MM_HINT_T0>(addr.wrapping_sub(32) as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = addr;
 }
 
 /// The candidate pool: at most [`POOL_SIZE`] entries in ascending rank; the best is last.
@@ -188,21 +228,39 @@ impl Pool {
     /// the pool is full. Equal ranks go before the existing ones.
     fn insert(&mut self, rank: u64, db: usize, key: &[u8]) {
         let k = self.slots.partition_point(|c| c.rank < rank);
-        if k == 0 && self.slots.len() == POOL_SIZE {
+        let at = key.as_ptr() as usize;
+        if self.slots.len() == POOL_SIZE {
+            if k == 0 {
+                return;
+            }
+            // Drop the worst (first) entry and shift the ones below the new rank down into
+            // its place, reusing its key buffer: one short move, no allocation.
+            self.slots[..k].rotate_left(1);
+            let c = &mut self.slots[k - 1];
+            if c.key.capacity() > CACHED_KEY_MAX {
+                c.key = key.to_vec();
+            } else {
+                c.key.clear();
+                c.key.extend_from_slice(key);
+            }
+            (c.rank, c.db, c.at) = (rank, db, at);
             return;
         }
         let mut buf = self.spare.pop().unwrap_or_default();
         buf.clear();
         buf.extend_from_slice(key);
-        self.slots.insert(k, Candidate { rank, db, key: buf });
-        if self.slots.len() > POOL_SIZE {
-            let worst = self.slots.remove(0);
-            self.recycle(worst.key);
-        }
+        self.slots.insert(k, Candidate { rank, db, key: buf, at });
     }
 
     fn pop_best(&mut self) -> Option<Candidate> {
         self.slots.pop()
+    }
+
+    /// Start loading the entry of the best candidate (the next victim).
+    fn prefetch_best(&self) {
+        if let Some(c) = self.slots.last() {
+            prefetch(c.at);
+        }
     }
 
     fn recycle(&mut self, key: Vec<u8>) {
@@ -270,6 +328,10 @@ pub struct Evictor {
     /// Per database: may hold candidate keys (false once seen empty, until the next recheck).
     has_keys: Vec<bool>,
     has_keys_volatile: bool,
+    /// Evictions left before the pool is populated again ([`EVICTIONS_PER_POPULATE`]).
+    credit: usize,
+    /// Per database: where the sampling sweep of its keys stands (`allkeys-*` policies).
+    sweeps: Vec<Sweep>,
     checked_at: Option<Instant>,
     /// When a full recheck last found nothing to evict.
     found_nothing_at: Option<Instant>,
@@ -283,6 +345,47 @@ impl std::fmt::Debug for Evictor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Evictor").field("pool", &self.pool.slots.len()).finish_non_exhaustive()
     }
+}
+
+/// Where the sweep of one database stands: the stripe, and the SCAN cursor within it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sweep {
+    stripe: usize,
+    cursor: u64,
+}
+
+/// An access that sees every key, expired or not (expired keys rank first).
+const SEE_ALL: Access = Access { now_ms: i64::MIN, touch: Touch::None };
+
+/// Visit at least `count` keys of `db` (all of them if it holds fewer), continuing from where
+/// the last visit stopped: stripe after stripe, each with SCAN's cursor, so that every key is
+/// looked at once per pass over the database. Returns how many keys were visited.
+fn sweep(db: &Db, at: &mut Sweep, count: usize, mut f: impl FnMut(EntryRef<'_>)) -> usize {
+    let n = db.stripe_count();
+    let (mut seen, mut stripes) = (0, 0);
+    while n > 0 && seen < count && stripes <= n {
+        at.stripe %= n;
+        let mut s = db.lock_stripe(at.stripe);
+        loop {
+            at.cursor = if s.is_empty() {
+                0
+            } else {
+                s.scan(at.cursor, &SEE_ALL, |e| {
+                    seen += 1;
+                    f(e)
+                })
+            };
+            if at.cursor == 0 {
+                at.stripe = (at.stripe + 1) % n;
+                stripes += 1;
+                break;
+            }
+            if seen >= count {
+                break;
+            }
+        }
+    }
+    seen
 }
 
 /// Whether a locked stripe has candidates.
@@ -318,6 +421,8 @@ impl Evictor {
             next_db: 0,
             has_keys: Vec::new(),
             has_keys_volatile: false,
+            credit: 0,
+            sweeps: Vec::new(),
             checked_at: None,
             found_nothing_at: None,
         }
@@ -332,6 +437,7 @@ impl Evictor {
     /// correctness: vanished candidates are skipped.
     pub fn clear_pool(&mut self) {
         self.pool.clear();
+        self.credit = 0;
     }
 
     /// Consider every database again if the last check is old, the policy's scope changed or
@@ -346,25 +452,34 @@ impl Evictor {
         }
     }
 
-    /// Sample every database that may hold candidates into the pool; returns how many
-    /// databases had some.
+    /// Sample every database that may hold candidates into the pool, enough for
+    /// [`EVICTIONS_PER_POPULATE`] evictions; returns how many databases had some.
     fn populate(&mut self, ks: &Keyspace, p: &Params, acc: &Access, rank_by: Rank) -> usize {
         let volatile = p.policy.volatile_only();
-        let samples = p.samples.clamp(1, 1 << 16);
+        let samples = p.samples.clamp(1, MAX_SAMPLE).saturating_mul(EVICTIONS_PER_POPULATE).min(MAX_SAMPLE);
+        self.credit = EVICTIONS_PER_POPULATE;
         let mut found = 0;
         for (i, db) in ks.dbs().iter().enumerate() {
             if !self.has_keys.get(i).copied().unwrap_or(false) {
                 continue;
             }
-            let Some(mut s) = pick_stripe(&mut self.rng, db, volatile) else {
-                self.has_keys[i] = false;
-                continue;
-            };
-            found += 1;
             let pool = &mut self.pool;
-            s.eviction_sample(volatile, samples, &mut self.scratch, |e| {
-                pool.insert(rank(rank_by, p, acc, &e), i, e.key());
-            });
+            let mut add = |e: EntryRef<'_>| pool.insert(rank(rank_by, p, acc, &e), i, e.key());
+            let stripe = pick_stripe(&mut self.rng, db, volatile);
+            let any = stripe.map(|mut s| s.eviction_sample(volatile, samples, &mut self.scratch, &mut add)).is_some();
+            if any && !volatile {
+                if self.sweeps.len() <= i {
+                    let rng = &mut self.rng;
+                    let n = db.stripe_count().max(1);
+                    self.sweeps.resize_with(i + 1, || Sweep { stripe: rng.below(n), cursor: 0 });
+                }
+                sweep(db, &mut self.sweeps[i], SWEPT_PER_POPULATE, &mut add);
+            }
+            if any {
+                found += 1;
+            } else {
+                self.has_keys[i] = false;
+            }
         }
         found
     }
@@ -391,9 +506,10 @@ impl Evictor {
     ) -> Option<Evicted> {
         let volatile = p.policy.volatile_only();
         for round in 0..MAX_ROUNDS {
-            if self.populate(ks, p, acc, rank_by) == 0 {
+            if (self.credit == 0 || self.pool.slots.is_empty()) && self.populate(ks, p, acc, rank_by) == 0 {
                 self.recheck_dbs(ks, volatile, true, now);
                 if self.populate(ks, p, acc, rank_by) == 0 {
+                    self.credit = 0;
                     return None;
                 }
             }
@@ -428,10 +544,13 @@ impl Evictor {
                     if let Some(d) = detached {
                         crate::lazyfree::free_later(d, bytes as u64);
                     }
+                    self.credit = self.credit.saturating_sub(1);
+                    self.pool.prefetch_best();
                     return Some(Evicted { db: c.db, key: c.key, bytes });
                 }
                 self.pool.recycle(c.key);
             }
+            self.credit = 0;
         }
         None
     }
@@ -557,6 +676,8 @@ pub mod allocator {
         pub retained: u64,
         /// jemalloc `stats.mapped`: bytes in active extents mapped.
         pub mapped: u64,
+        /// jemalloc `stats.metadata`: bytes of the allocator's own metadata.
+        pub metadata: u64,
         /// Resident set size of the process.
         pub rss: u64,
         /// `used_memory` when the sample was taken.
@@ -570,6 +691,7 @@ pub mod allocator {
     static RESIDENT: AtomicU64 = AtomicU64::new(0);
     static RETAINED: AtomicU64 = AtomicU64::new(0);
     static MAPPED: AtomicU64 = AtomicU64::new(0);
+    static METADATA: AtomicU64 = AtomicU64::new(0);
     static RSS: AtomicU64 = AtomicU64::new(0);
     static USED: AtomicU64 = AtomicU64::new(0);
     static AT_MS: AtomicI64 = AtomicI64::new(0);
@@ -594,6 +716,7 @@ pub mod allocator {
             resident: read(stats::resident::read()),
             retained: read(stats::retained::read()),
             mapped: read(stats::mapped::read()),
+            metadata: read(stats::metadata::read()),
             rss: process_rss(),
             used_memory: crate::alloc::used_memory() as u64,
             at_ms: now_ms.max(1),
@@ -603,10 +726,19 @@ pub mod allocator {
         RESIDENT.store(s.resident, Relaxed);
         RETAINED.store(s.retained, Relaxed);
         MAPPED.store(s.mapped, Relaxed);
+        METADATA.store(s.metadata, Relaxed);
         RSS.store(s.rss, Relaxed);
         USED.store(s.used_memory, Relaxed);
         AT_MS.store(s.at_ms, Relaxed);
         s
+    }
+
+    impl Stats {
+        /// Free pages the allocator keeps resident for reuse (dirty pages): resident minus
+        /// active pages and metadata.
+        pub fn dirty(&self) -> u64 {
+            self.resident.saturating_sub(self.active.saturating_add(self.metadata))
+        }
     }
 
     /// The latest sample (taken now if none was yet).
@@ -621,6 +753,7 @@ pub mod allocator {
             resident: RESIDENT.load(Relaxed),
             retained: RETAINED.load(Relaxed),
             mapped: MAPPED.load(Relaxed),
+            metadata: METADATA.load(Relaxed),
             rss: RSS.load(Relaxed),
             used_memory: USED.load(Relaxed),
             at_ms,
@@ -918,9 +1051,72 @@ mod tests {
     }
 
     #[test]
+    fn sweep_leaves_no_stale_keys_behind() {
+        // 1000 old keys and 1000 newer ones, then a churn of new keys, each write evicting one
+        // key: the old keys must all go (random sampling alone leaves a few percent behind).
+        let ks = Keyspace::new(1, 16);
+        let old = |i: usize| format!("old:{i}").into_bytes();
+        for i in 0..1000 {
+            set(&ks, 0, &old(i), SetExpire::Clear, &Access::at(1_000_000));
+        }
+        let mut ev = Evictor::new(21);
+        let p = params(Policy::AllkeysLru, 5);
+        for i in 0..3000 {
+            let t = Access::at(2_000_000 + i as i64 * 20);
+            set(&ks, 0, &key(i), SetExpire::Clear, &t);
+            if i >= 1000 {
+                assert!(ev.evict_one(&ks, &p, &t).is_some());
+            }
+        }
+        let old_left = (0..1000).filter(|&i| exists(&ks, 0, &old(i))).count();
+        eprintln!("old_left {old_left}");
+        assert!(old_left == 0, "{old_left} old keys survived");
+        assert_eq!(ks.db(0).len(), 2000);
+    }
+
+    #[test]
+    fn sweep_visits_every_key_once_per_pass() {
+        let ks = Keyspace::new(1, 8);
+        let acc = Access::at(1);
+        for i in 0..500 {
+            set(&ks, 0, &key(i), SetExpire::Clear, &acc);
+        }
+        let mut at = Sweep::default();
+        let mut seen = std::collections::HashMap::new();
+        let mut visited = 0;
+        while visited < 500 {
+            visited += sweep(ks.db(0), &mut at, 7, |e| *seen.entry(e.key().to_vec()).or_insert(0) += 1);
+        }
+        assert_eq!(seen.len(), 500);
+        assert!(seen.values().all(|&n| n <= 2), "a key was visited more than twice in one pass");
+        // A database with fewer keys than asked: every key, then stop.
+        let small = Keyspace::new(1, 8);
+        set(&small, 0, b"only", SetExpire::Clear, &acc);
+        assert_eq!(sweep(small.db(0), &mut Sweep::default(), 100, |_| {}), 1);
+        assert_eq!(sweep(Keyspace::new(1, 8).db(0), &mut Sweep::default(), 5, |_| {}), 0);
+    }
+
+    #[test]
+    fn pool_reuses_key_buffers_when_full() {
+        let mut pool = Pool::default();
+        for r in 0..(POOL_SIZE as u64 + 40) {
+            pool.insert(r, 0, &r.to_be_bytes());
+        }
+        let ranks: Vec<u64> = pool.slots.iter().map(|c| c.rank).collect();
+        assert_eq!(ranks, (40..POOL_SIZE as u64 + 40).collect::<Vec<_>>());
+        assert!(pool.slots.iter().all(|c| c.key == c.rank.to_be_bytes()));
+        // A long key does not keep a big buffer in the pool.
+        pool.insert(1000, 0, &[7; 4096]);
+        pool.insert(1001, 0, b"short");
+        pool.insert(1002, 0, b"short");
+        assert!(pool.slots.iter().all(|c| c.key.len() == 4096 || c.key.capacity() <= 4096));
+    }
+
+    #[test]
     fn allocator_stats_and_purge() {
         let s = allocator::refresh(123);
         assert!(s.allocated > 0 && s.active >= s.allocated && s.resident > 0 && s.rss > 0, "{s:?}");
+        assert!(s.metadata > 0 && s.dirty() < s.resident, "{s:?}");
         assert_eq!(allocator::latest(0).at_ms, 123);
         assert!(allocator::malloc_stats_text().contains("jemalloc statistics"));
         assert!(allocator::purge());

@@ -140,6 +140,76 @@ pub fn discard_events() {
     });
 }
 
+// ---------------------------------------------------------------------------------------
+// Modified-key log (client-side caching)
+// ---------------------------------------------------------------------------------------
+
+/// A change the modified-key log recorded: a key (written, deleted, expired or evicted,
+/// whatever its database), or a whole database emptied (`None`: FLUSHDB, FLUSHALL, a
+/// reload). A thread that logged more than 65,536 changes before draining gets one
+/// `None` in their place: "anything may have changed".
+pub type Modified = Option<Box<[u8]>>;
+
+static TRACK_MODIFIED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+thread_local! {
+    static MODIFIED: RefCell<Vec<Modified>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Have [`Stripe::signal`] and flushes log the keys they change, per thread, for client
+/// tracking to invalidate (off by default: then it costs one relaxed load per change).
+pub fn set_track_modified(on: bool) {
+    if TRACK_MODIFIED.load(Relaxed) != on {
+        TRACK_MODIFIED.store(on, Relaxed);
+    }
+}
+
+#[inline]
+pub(crate) fn note_modified(key: &[u8]) {
+    if TRACK_MODIFIED.load(Relaxed) {
+        push_modified(Some(key.into()));
+    }
+}
+
+/// Log that a stripe was emptied at once (its keys are not signalled one by one).
+#[inline]
+pub(crate) fn note_flushed() {
+    if TRACK_MODIFIED.load(Relaxed) {
+        push_modified(None);
+    }
+}
+
+fn push_modified(m: Modified) {
+    let _ = MODIFIED.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            if m.is_none() && l.last().is_some_and(|x| x.is_none()) {
+                return;
+            }
+            if l.len() >= LOG_CAP {
+                // Too many to remember: "anything may have changed" stands for them.
+                l.clear();
+                l.push(None);
+            }
+            l.push(m);
+        }
+    });
+}
+
+/// Move this thread's modified-key log, oldest first, to the end of `out`.
+pub fn take_modified(out: &mut Vec<Modified>) {
+    let _ = MODIFIED.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            if l.is_empty() {
+                return;
+            }
+            out.append(&mut l);
+            if l.capacity() > 1024 {
+                *l = Vec::new();
+            }
+        }
+    });
+}
+
 /// Which database a stripe belongs to, from the stripes' addresses.
 #[derive(Debug, Clone, Default)]
 pub struct StripeMap {

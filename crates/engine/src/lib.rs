@@ -8,6 +8,7 @@ mod entry;
 pub mod evict;
 pub mod expire;
 pub mod hash;
+pub mod keysizes;
 pub mod lazyfree;
 pub mod list;
 pub mod lru;

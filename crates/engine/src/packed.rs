@@ -3,20 +3,24 @@
 //! string of elements, each a header byte followed by its data:
 //!
 //! ```text
-//! 0x00..=0xEF  a string of that many bytes (0..239), the bytes follow
-//! 0xF0         a string, u16 length (little endian) follows, then the bytes
-//! 0xF1         a string, u32 length follows, then the bytes
-//! 0xF2         an integer, i8
-//! 0xF3         an integer, i16
-//! 0xF4         an integer, i32
-//! 0xF5         an integer, i64
-//! 0xF6         a double, f64 (for sorted-set scores that are not integers)
-//! 0xF7         an integer, i24 (three bytes, little endian)
+//! 0x00..=0x3F  a string of that many bytes (0..63), the bytes follow
+//! 0x40..=0xDF  an integer from -32 to 127 in the header byte itself (value = header - 0x60)
+//! 0xE0         a string, u8 length follows, then the bytes
+//! 0xE1         a string, u16 length (little endian) follows, then the bytes
+//! 0xE2         a string, u32 length follows, then the bytes
+//! 0xE3..=0xEA  an integer in 1..=8 bytes (header - 0xE2), little endian, sign-extended
+//! 0xEB         a double, f64 (little endian)
+//! 0xEC..=0xFA  a double that is the decimal m / 10^k, k = header - 0xEB (1..=15): the
+//!              integer m follows as an integer element (immediate or 1..=8 bytes)
+//! 0xFB..=0xFF  unused (malformed)
 //! ```
 //! A string that is the canonical text of an i64 is stored as an integer, so `"7"` costs
-//! two bytes. There is no back-length as in Redis's listpack: collections small enough to be
-//! packed are walked forward. Packed bytes live inline in the keyspace entry (no separate
-//! allocation, no object header), which is where small collections win memory over Redis.
+//! one byte, and a sorted-set score like `1.5` or `0.1` two. Every value has exactly one
+//! encoding (the shortest), so `encoded_len` of a decoded element is the number of bytes it
+//! was read from. There is no back-length as in Redis's listpack: collections small enough
+//! to be packed are walked forward. Packed bytes live inline in the keyspace entry (no
+//! separate allocation, no object header), which is where small collections win memory over
+//! Redis.
 
 use crate::value::parse_i64_strict;
 
@@ -60,30 +64,96 @@ impl Elem<'_> {
     }
 }
 
-const STR16: u8 = 0xF0;
-const STR32: u8 = 0xF1;
-const INT8: u8 = 0xF2;
-const INT16: u8 = 0xF3;
-const INT32: u8 = 0xF4;
-const INT64: u8 = 0xF5;
-const DOUBLE: u8 = 0xF6;
-const INT24: u8 = 0xF7;
-const I24_MIN: i64 = -(1 << 23);
-const I24_MAX: i64 = (1 << 23) - 1;
-const SHORT_MAX: usize = 0xEF;
+/// Largest length of a string whose length fits in the header byte.
+const SHORT_LAST: u8 = 0x3F;
+const SHORT_MAX: usize = SHORT_LAST as usize;
+/// First header byte of the immediate integers, and the value it stands for.
+const IMM_FIRST: u8 = 0x40;
+const IMM_LAST: u8 = 0xDF;
+const IMM_MIN: i64 = -32;
+const IMM_MAX: i64 = IMM_MIN + (IMM_LAST - IMM_FIRST) as i64;
+const STR8: u8 = 0xE0;
+const STR16: u8 = 0xE1;
+const STR32: u8 = 0xE2;
+/// `INT_BASE + n` is an integer stored in `n` bytes (1..=8).
+const INT_BASE: u8 = 0xE2;
+const INT_FIRST: u8 = INT_BASE + 1;
+const INT_LAST: u8 = INT_BASE + 8;
+const DOUBLE: u8 = 0xEB;
+/// `DEC_BASE + k` is a double written as m / 10^k (k in 1..=DEC_MAX_K).
+const DEC_BASE: u8 = 0xEB;
+const DEC_MAX_K: usize = 15;
+const DEC_FIRST: u8 = DEC_BASE + 1;
+const DEC_LAST: u8 = DEC_BASE + DEC_MAX_K as u8;
+/// Powers of ten that are exact doubles (all up to 10^22 are).
+const POW10: [f64; DEC_MAX_K + 1] =
+    [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+/// Mantissas stay below 2^53 so they convert to f64 exactly.
+const MANTISSA_LIMIT: f64 = (1u64 << 53) as f64;
+
+/// Bytes of the header of a string of `len` bytes.
+fn str_header_len(len: usize) -> usize {
+    if len <= SHORT_MAX {
+        1
+    } else if len <= u8::MAX as usize {
+        2
+    } else if len <= u16::MAX as usize {
+        3
+    } else {
+        5
+    }
+}
+
+/// Fewest bytes that hold `n` as a sign-extended little-endian integer (1..=8).
+pub(crate) fn int_width(n: i64) -> usize {
+    // Bits needed beyond the sign: the position of the highest bit that differs from it.
+    let magnitude_bits = 64 - (n ^ (n >> 63)).leading_zeros() as usize;
+    (magnitude_bits + 1).div_ceil(8).max(1)
+}
+
+/// Bytes an integer element takes.
+fn int_len(n: i64) -> usize {
+    if (IMM_MIN..=IMM_MAX).contains(&n) {
+        1
+    } else {
+        1 + int_width(n)
+    }
+}
+
+/// `d` as `(k, m)` with `d == m / 10^k` exactly (the smallest such k in 1..=15), if there is
+/// one. Zero is left out: its sign would not survive.
+fn decimal_form(d: f64) -> Option<(usize, i64)> {
+    if !d.is_finite() || d == 0.0 {
+        return None;
+    }
+    for (k, &p) in POW10.iter().enumerate().skip(1) {
+        let scaled = (d * p).round();
+        if scaled.abs() >= MANTISSA_LIMIT {
+            return None;
+        }
+        let m = scaled as i64;
+        if (m as f64 / p).to_bits() == d.to_bits() {
+            return Some((k, m));
+        }
+    }
+    None
+}
+
+/// The double a decimal element `m / 10^k` stands for.
+fn decimal_value(k: usize, m: i64) -> Option<f64> {
+    let p = POW10.get(k)?;
+    Some(m as f64 / p)
+}
 
 /// Bytes `e` takes when packed.
 pub fn encoded_len(e: Elem) -> usize {
     match e {
-        Elem::Bytes(b) if b.len() <= SHORT_MAX => 1 + b.len(),
-        Elem::Bytes(b) if b.len() <= u16::MAX as usize => 3 + b.len(),
-        Elem::Bytes(b) => 5 + b.len(),
-        Elem::Int(n) if i8::try_from(n).is_ok() => 2,
-        Elem::Int(n) if i16::try_from(n).is_ok() => 3,
-        Elem::Int(n) if (I24_MIN..=I24_MAX).contains(&n) => 4,
-        Elem::Int(n) if i32::try_from(n).is_ok() => 5,
-        Elem::Int(_) => 9,
-        Elem::Double(_) => 9,
+        Elem::Bytes(b) => str_header_len(b.len()) + b.len(),
+        Elem::Int(n) => int_len(n),
+        Elem::Double(d) => match decimal_form(d) {
+            Some((_, m)) => 1 + int_len(m),
+            None => 9,
+        },
     }
 }
 
@@ -95,45 +165,47 @@ pub fn elem_of(s: &[u8]) -> Elem<'_> {
     }
 }
 
+fn push_bytes(buf: &mut Vec<u8>, b: &[u8]) {
+    let len = b.len();
+    if len <= SHORT_MAX {
+        buf.push(len as u8);
+    } else if let Ok(l) = u8::try_from(len) {
+        buf.extend_from_slice(&[STR8, l]);
+    } else if let Ok(l) = u16::try_from(len) {
+        buf.push(STR16);
+        buf.extend_from_slice(&l.to_le_bytes());
+    } else {
+        buf.push(STR32);
+        buf.extend_from_slice(&(len as u32).to_le_bytes());
+    }
+    buf.extend_from_slice(b);
+}
+
+fn push_int(buf: &mut Vec<u8>, n: i64) {
+    if (IMM_MIN..=IMM_MAX).contains(&n) {
+        buf.push((n - IMM_MIN) as u8 + IMM_FIRST);
+    } else {
+        let w = int_width(n);
+        buf.push(INT_BASE + w as u8);
+        buf.extend_from_slice(&n.to_le_bytes()[..w]);
+    }
+}
+
 /// Append `e` to `buf`.
 pub fn push(buf: &mut Vec<u8>, e: Elem) {
     match e {
-        Elem::Bytes(b) if b.len() <= SHORT_MAX => {
-            buf.push(b.len() as u8);
-            buf.extend_from_slice(b);
-        }
-        Elem::Bytes(b) if b.len() <= u16::MAX as usize => {
-            buf.push(STR16);
-            buf.extend_from_slice(&(b.len() as u16).to_le_bytes());
-            buf.extend_from_slice(b);
-        }
-        Elem::Bytes(b) => {
-            buf.push(STR32);
-            buf.extend_from_slice(&(b.len() as u32).to_le_bytes());
-            buf.extend_from_slice(b);
-        }
-        Elem::Int(n) => {
-            if let Ok(v) = i8::try_from(n) {
-                buf.push(INT8);
-                buf.extend_from_slice(&v.to_le_bytes());
-            } else if let Ok(v) = i16::try_from(n) {
-                buf.push(INT16);
-                buf.extend_from_slice(&v.to_le_bytes());
-            } else if (I24_MIN..=I24_MAX).contains(&n) {
-                buf.push(INT24);
-                buf.extend_from_slice(&(n as i32).to_le_bytes()[..3]);
-            } else if let Ok(v) = i32::try_from(n) {
-                buf.push(INT32);
-                buf.extend_from_slice(&v.to_le_bytes());
-            } else {
-                buf.push(INT64);
-                buf.extend_from_slice(&n.to_le_bytes());
+        Elem::Bytes(b) => push_bytes(buf, b),
+        Elem::Int(n) => push_int(buf, n),
+        Elem::Double(d) => match decimal_form(d) {
+            Some((k, m)) => {
+                buf.push(DEC_BASE + k as u8);
+                push_int(buf, m);
             }
-        }
-        Elem::Double(d) => {
-            buf.push(DOUBLE);
-            buf.extend_from_slice(&d.to_le_bytes());
-        }
+            None => {
+                buf.push(DOUBLE);
+                buf.extend_from_slice(&d.to_le_bytes());
+            }
+        },
     }
 }
 
@@ -143,7 +215,36 @@ pub fn push_str(buf: &mut Vec<u8>, s: &[u8]) {
 }
 
 fn read_array<const N: usize>(buf: &[u8], at: usize) -> Option<[u8; N]> {
-    buf.get(at..at + N)?.try_into().ok()
+    buf.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
+/// The `w`-byte sign-extended integer at `at`.
+pub(crate) fn read_int(buf: &[u8], at: usize, w: usize) -> Option<i64> {
+    let bytes = buf.get(at..at.checked_add(w)?)?;
+    let fill = if bytes.last().is_some_and(|b| b & 0x80 != 0) { 0xFF } else { 0 };
+    let mut full = [fill; 8];
+    full.get_mut(..w)?.copy_from_slice(bytes);
+    Some(i64::from_le_bytes(full))
+}
+
+/// The string whose `len` bytes start at `start`.
+fn read_bytes(buf: &[u8], start: usize, len: usize) -> Option<(Elem<'_>, usize)> {
+    let end = start.checked_add(len)?;
+    Some((Elem::Bytes(buf.get(start..end)?), end))
+}
+
+/// The integer element (immediate or 1..=8 bytes) at `at` and the offset after it.
+fn read_int_elem(buf: &[u8], at: usize) -> Option<(i64, usize)> {
+    let h = *buf.get(at)?;
+    let p = at + 1;
+    match h {
+        IMM_FIRST..=IMM_LAST => Some(((h - IMM_FIRST) as i64 + IMM_MIN, p)),
+        INT_FIRST..=INT_LAST => {
+            let w = (h - INT_BASE) as usize;
+            Some((read_int(buf, p, w)?, p + w))
+        }
+        _ => None,
+    }
 }
 
 /// Decode the element at byte offset `at`; returns it and the offset of the next one.
@@ -151,24 +252,21 @@ fn read_array<const N: usize>(buf: &[u8], at: usize) -> Option<[u8; N]> {
 pub fn read(buf: &[u8], at: usize) -> Option<(Elem<'_>, usize)> {
     let h = *buf.get(at)?;
     let p = at + 1;
-    let (len, start) = match h {
-        0..=0xEF => (h as usize, p),
-        STR16 => (u16::from_le_bytes(read_array(buf, p)?) as usize, p + 2),
-        STR32 => (u32::from_le_bytes(read_array(buf, p)?) as usize, p + 4),
-        INT8 => return Some((Elem::Int(i8::from_le_bytes(read_array(buf, p)?) as i64), p + 1)),
-        INT16 => return Some((Elem::Int(i16::from_le_bytes(read_array(buf, p)?) as i64), p + 2)),
-        INT32 => return Some((Elem::Int(i32::from_le_bytes(read_array(buf, p)?) as i64), p + 4)),
-        INT64 => return Some((Elem::Int(i64::from_le_bytes(read_array(buf, p)?)), p + 8)),
-        DOUBLE => return Some((Elem::Double(f64::from_le_bytes(read_array(buf, p)?)), p + 8)),
-        INT24 => {
-            let [a, b, c] = read_array::<3>(buf, p)?;
-            // Sign-extend from 24 bits.
-            let v = i32::from_le_bytes([a, b, c, if c & 0x80 != 0 { 0xFF } else { 0 }]);
-            return Some((Elem::Int(v as i64), p + 3));
+    match h {
+        0..=SHORT_LAST => read_bytes(buf, p, h as usize),
+        STR8 => read_bytes(buf, p + 1, *buf.get(p)? as usize),
+        STR16 => read_bytes(buf, p + 2, u16::from_le_bytes(read_array(buf, p)?) as usize),
+        STR32 => read_bytes(buf, p + 4, u32::from_le_bytes(read_array(buf, p)?) as usize),
+        IMM_FIRST..=IMM_LAST | INT_FIRST..=INT_LAST => {
+            read_int_elem(buf, at).map(|(n, next)| (Elem::Int(n), next))
         }
-        _ => return None,
-    };
-    Some((Elem::Bytes(buf.get(start..start + len)?), start + len))
+        DOUBLE => Some((Elem::Double(f64::from_le_bytes(read_array(buf, p)?)), p + 8)),
+        DEC_FIRST..=DEC_LAST => {
+            let (m, next) = read_int_elem(buf, p)?;
+            Some((Elem::Double(decimal_value((h - DEC_BASE) as usize, m)?), next))
+        }
+        _ => None,
+    }
 }
 
 /// Iterate the elements of a packed buffer, with the byte offset of each.
@@ -203,13 +301,38 @@ pub fn count(buf: &[u8]) -> usize {
 mod tests {
     use super::*;
 
+    fn round_trip(elems: &[Elem]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        for e in elems {
+            push(&mut buf, *e);
+        }
+        assert_eq!(buf.len(), elems.iter().map(|e| encoded_len(*e)).sum::<usize>());
+        let back: Vec<Elem> = iter(&buf).map(|(_, e)| e).collect();
+        assert_eq!(back.len(), elems.len());
+        for (a, b) in back.iter().zip(elems) {
+            match (a, b) {
+                (Elem::Double(x), Elem::Double(y)) => assert_eq!(x.to_bits(), y.to_bits(), "{y}"),
+                _ => assert_eq!(a, b),
+            }
+            assert_eq!(
+                encoded_len(*a),
+                encoded_len(*b),
+                "re-encoding {b:?} takes the bytes it was read from"
+            );
+        }
+        assert_eq!(count(&buf), elems.len());
+        buf
+    }
+
     #[test]
     fn round_trip_every_form() {
         let long = vec![b'x'; 300];
         let huge = vec![b'y'; 70_000];
+        let mid = vec![b'z'; 64];
         let elems = [
             Elem::Bytes(b""),
             Elem::Bytes(b"hello"),
+            Elem::Bytes(&mid),
             Elem::Bytes(&long),
             Elem::Bytes(&huge),
             Elem::Int(0),
@@ -219,17 +342,66 @@ mod tests {
             Elem::Int(-8_388_608),
             Elem::Int(8_388_608),
             Elem::Int(-2_000_000_000),
+            Elem::Int(1_700_000_000_000),
             Elem::Int(i64::MIN),
+            Elem::Int(i64::MAX),
             Elem::Double(1.5),
+            Elem::Double(0.1),
+            Elem::Double(-0.0),
+            Elem::Double(f64::INFINITY),
+            Elem::Double(f64::NEG_INFINITY),
+            Elem::Double(std::f64::consts::PI),
+            Elem::Double(1e-300),
+            Elem::Double(123456.789),
         ];
-        let mut buf = Vec::new();
-        for e in elems {
-            push(&mut buf, e);
+        round_trip(&elems);
+    }
+
+    #[test]
+    fn integers_take_the_fewest_bytes() {
+        for n in [-32, 0, 9, 127] {
+            assert_eq!(encoded_len(Elem::Int(n)), 1, "{n}");
         }
-        assert_eq!(buf.len(), elems.iter().map(|e| encoded_len(*e)).sum::<usize>());
-        let back: Vec<Elem> = iter(&buf).map(|(_, e)| e).collect();
-        assert_eq!(back, elems);
-        assert_eq!(count(&buf), elems.len());
+        for (n, len) in [(-33, 2), (128, 3), (-128, 2), (32_767, 3), (32_768, 4), (-32_769, 4)] {
+            assert_eq!(encoded_len(Elem::Int(n)), len, "{n}");
+        }
+        assert_eq!(encoded_len(Elem::Int(1_700_000_000_000)), 7);
+        assert_eq!(encoded_len(Elem::Int(i64::MIN)), 9);
+        assert_eq!(encoded_len(Elem::Int(i64::MAX)), 9);
+        let every_boundary: Vec<Elem> = (0..64)
+            .flat_map(|b| {
+                let p = 1i64 << b;
+                [-1, 0, 1]
+                    .into_iter()
+                    .flat_map(move |d| [p.wrapping_add(d), p.wrapping_neg().wrapping_add(d)])
+            })
+            .chain(IMM_MIN - 1..=IMM_MAX + 1)
+            .map(Elem::Int)
+            .collect();
+        round_trip(&every_boundary);
+    }
+
+    #[test]
+    fn decimal_scores_pack_small() {
+        assert_eq!(encoded_len(Elem::Double(1.5)), 2);
+        assert_eq!(encoded_len(Elem::Double(0.1)), 2);
+        assert_eq!(encoded_len(Elem::Double(-2.5)), 2);
+        assert_eq!(encoded_len(Elem::Double(-2.25)), 4);
+        assert_eq!(encoded_len(Elem::Double(19.99)), 4);
+        // Zero keeps its sign only as a raw double; values with no short decimal stay raw.
+        assert_eq!(encoded_len(Elem::Double(-0.0)), 9);
+        assert_eq!(encoded_len(Elem::Double(1.0 / 3.0)), 9);
+        assert_eq!(encoded_len(Elem::Double(f64::NAN)), 9);
+        let mut x = 0.0f64;
+        let mut sums = Vec::new();
+        for i in 0..2000 {
+            x += 0.1;
+            sums.push(Elem::Double(x));
+            sums.push(Elem::Double(i as f64 / 7.0));
+            sums.push(Elem::Double(i as f64 * 0.001 - 1.0));
+            sums.push(Elem::Double(f64::from_bits(0x3FF0_0000_0000_0000 + i * 977_777)));
+        }
+        round_trip(&sums);
     }
 
     #[test]
@@ -237,7 +409,7 @@ mod tests {
         let mut buf = Vec::new();
         push_str(&mut buf, b"7");
         push_str(&mut buf, b"007");
-        assert_eq!(buf.len(), 2 + 4);
+        assert_eq!(buf.len(), 1 + 4);
         let v: Vec<Vec<u8>> = iter(&buf).map(|(_, e)| e.to_vec()).collect();
         assert_eq!(v, vec![b"7".to_vec(), b"007".to_vec()]);
         assert!(elem_of(b"12").eq_bytes(b"12"));
@@ -245,8 +417,22 @@ mod tests {
     }
 
     #[test]
+    fn string_headers_grow_with_length() {
+        for (len, header) in [(0, 1), (63, 1), (64, 2), (255, 2), (256, 3), (65_535, 3), (65_536, 5)] {
+            let s = vec![b'a'; len];
+            assert_eq!(encoded_len(Elem::Bytes(&s)), header + len, "{len}");
+            round_trip(&[Elem::Bytes(&s), Elem::Int(1)]);
+        }
+    }
+
+    #[test]
     fn malformed_bytes_stop_iteration() {
         assert_eq!(count(&[0xFF, 1, 2]), 0);
         assert_eq!(count(&[5, b'a']), 0);
+        assert_eq!(count(&[INT_BASE + 4, 1, 2]), 0);
+        assert_eq!(count(&[DEC_BASE + 1, 3]), 0);
+        assert_eq!(count(&[DEC_BASE + 1, DEC_BASE + 1, IMM_FIRST]), 0);
+        assert_eq!(count(&[STR16, 1]), 0);
+        assert_eq!(count(&[IMM_FIRST, STR8]), 1);
     }
 }

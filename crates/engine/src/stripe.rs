@@ -7,12 +7,29 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use crate::entry::{self, EntryKey, EntryPtr, OwnedPayload, Payload, PayloadRef};
+use crate::keysizes::{KeySizes, SizeClass};
 use crate::lru::Access;
 use crate::object::Object;
 use crate::table::{hash_key, Link, Rng};
 
 type Table = crate::table::Table<EntryKey>;
 use crate::value::{parse_i64_strict, NewValue, StrRef, ValueRef, ValueType, EMBSTR_MAX};
+
+thread_local! {
+    /// Keyspace modifications made by this thread (see [`thread_modifications`]).
+    static THREAD_MODS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many key modifications this thread has made so far: a counter that only grows, so
+/// two readings tell whether a command changed the dataset (as Redis's `server.dirty`).
+/// Counted where watchers are signalled: every change to a key, flushes and SWAPDB.
+pub fn thread_modifications() -> u64 {
+    THREAD_MODS.with(|c| c.get())
+}
+
+fn count_modifications(n: u64) {
+    THREAD_MODS.with(|c| c.set(c.get().wrapping_add(n)));
+}
 
 /// Keys removed because their time ran out (lazily or by the active cycle).
 pub static EXPIRED_KEYS: AtomicU64 = AtomicU64::new(0);
@@ -74,6 +91,12 @@ pub struct Stripe {
     /// A point-in-time snapshot (BGSAVE) still needs this stripe's contents: run before the
     /// first change (see [`Stripe::set_snapshot_hook`]).
     snapshot: Option<SnapshotHook>,
+    /// Histograms of the keys' sizes (INFO keysizes, see `crate::keysizes`).
+    sizes: KeySizes,
+    /// A key handed out for modification in place (`EntryMut::obj_mut` / `str_buffer`) and
+    /// the size class `sizes` still counts it in: settled before anything else changes or
+    /// reads the counts.
+    size_pending: Option<(EntryPtr, SizeClass)>,
 }
 
 /// Serializes a stripe's contents for a point-in-time snapshot; runs at most once.
@@ -194,7 +217,10 @@ impl<'a> EntryMut<'a> {
     /// Replace the value, keeping the expire time.
     pub fn set_value(&mut self, value: NewValue) {
         self.signal();
+        self.stripe.settle_size();
+        let before = size_class(self.e);
         self.replace_value(value);
+        self.stripe.sizes.change(before, size_class(self.e));
     }
 
     /// Store the same value in another encoding (SORT turning a packed sorted set into a
@@ -202,6 +228,7 @@ impl<'a> EntryMut<'a> {
     /// hook still runs first, since the entry is rebuilt.
     pub fn convert(&mut self, value: NewValue) {
         self.stripe.before_write();
+        self.stripe.settle_size();
         self.replace_value(value);
     }
 
@@ -224,6 +251,8 @@ impl<'a> EntryMut<'a> {
     /// (APPEND, SETRANGE). `None` if the value is not a string.
     pub fn str_buffer(&mut self) -> Option<&mut Vec<u8>> {
         self.signal();
+        self.stripe.settle_size();
+        let before = size_class(self.e);
         // SAFETY: as in set_value.
         unsafe {
             if entry::heap_mut(self.e).is_none() {
@@ -236,6 +265,7 @@ impl<'a> EntryMut<'a> {
                 let new = entry::rebuild(self.e, Payload::Heap(Box::new(bytes)), expire);
                 self.relink(new);
             }
+            self.stripe.size_pending = Some((self.e, before));
             entry::heap_mut(self.e)
         }
     }
@@ -243,6 +273,8 @@ impl<'a> EntryMut<'a> {
     /// The collection, for modification. `None` for a string.
     pub fn obj_mut(&mut self) -> Option<&mut Object> {
         self.signal();
+        self.stripe.settle_size();
+        self.stripe.size_pending = Some((self.e, size_class(self.e)));
         // SAFETY: `e` is live and exclusively borrowed through `self`.
         unsafe { entry::obj_mut(self.e) }
     }
@@ -250,6 +282,7 @@ impl<'a> EntryMut<'a> {
     /// Set or remove the expire time.
     pub fn set_expire(&mut self, when: Option<i64>) {
         self.signal();
+        self.stripe.settle_size();
         // SAFETY: as in set_value.
         unsafe {
             match (entry::expire(self.e), when) {
@@ -303,6 +336,11 @@ impl<'a> EntryMut<'a> {
     }
 }
 
+/// The size class of a live entry's value (INFO keysizes).
+fn size_class(e: EntryPtr) -> SizeClass {
+    SizeClass::of(EntryRef::new(e).value())
+}
+
 fn encode(value: NewValue<'_>) -> Payload<'_> {
     match value {
         NewValue::Str(b) => match parse_i64_strict(b) {
@@ -333,6 +371,8 @@ impl Stripe {
             rng: Rng::new(seed),
             changes: 0,
             snapshot: None,
+            sizes: KeySizes::default(),
+            size_pending: None,
         }
     }
 
@@ -349,6 +389,25 @@ impl Stripe {
     /// Number of keys with an expire time.
     pub fn volatile_len(&self) -> usize {
         self.volatile.len()
+    }
+
+    /// The histograms of its keys' sizes (INFO keysizes).
+    pub fn keysizes(&mut self) -> &KeySizes {
+        self.settle_size();
+        &self.sizes
+    }
+
+    /// Count a key modified in place in its size class now (see `size_pending`).
+    fn settle_size(&mut self) {
+        if let Some((e, before)) = self.size_pending.take() {
+            self.sizes.change(before, size_class(e));
+        }
+    }
+
+    /// Stop counting a key that is leaving the table.
+    fn count_out(&mut self, e: EntryPtr) {
+        self.settle_size();
+        self.sizes.remove(size_class(e));
     }
 
     /// Modifications counted so far.
@@ -451,7 +510,10 @@ impl Stripe {
                     if had_vidx.is_some() && when.is_none() {
                         self.volatile_remove(e);
                     }
+                    self.settle_size();
+                    let before = size_class(e);
                     let new = rebuild_dispose(e, payload, exp);
+                    self.sizes.change(before, size_class(new));
                     entry::set_lru(
                         new,
                         lru.unwrap_or_else(|| acc.touched(entry::lru(new), self.rng.next_u64())),
@@ -469,6 +531,7 @@ impl Stripe {
                     if exp.is_some() {
                         self.volatile.push(new);
                     }
+                    self.sizes.add(size_class(new));
                     self.table.insert(new, h);
                 }
             }
@@ -495,6 +558,7 @@ impl Stripe {
             if entry::expire(e).is_some() {
                 self.volatile_remove(e);
             }
+            self.count_out(e);
             self.table.unlink(link, e);
             let expire = entry::expire(e);
             let lru = entry::lru(e);
@@ -524,6 +588,7 @@ impl Stripe {
     /// signalled; the watch lists stay where they are.
     pub fn swap_contents(&mut self, other: &mut Stripe) {
         self.before_write();
+        count_modifications(1);
         other.before_write();
         for s in [&*self, &*other] {
             if let Some(w) = &s.watched {
@@ -534,6 +599,9 @@ impl Stripe {
         }
         std::mem::swap(&mut self.table, &mut other.table);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
+        self.settle_size();
+        other.settle_size();
+        std::mem::swap(&mut self.sizes, &mut other.sizes);
     }
 
     /// One SCAN step from `cursor`; calls `f` with each live key visited. Returns the next
@@ -629,6 +697,8 @@ impl Stripe {
     pub fn signal(&mut self, key: &[u8]) {
         self.before_write();
         self.changes += 1;
+        count_modifications(1);
+        crate::expire::note_modified(key);
         if let Some(w) = &self.watched {
             if let Some(flags) = w.get(key) {
                 flags.iter().for_each(|f| f.store(true, Relaxed));
@@ -671,6 +741,7 @@ impl Stripe {
         if entry::expire(e).is_some() {
             self.volatile_remove(e);
         }
+        self.count_out(e);
         self.table.unlink(link, e);
         entry::free(e);
     }
@@ -776,6 +847,7 @@ impl Stripe {
             if entry::expire(e).is_some() {
                 self.volatile_remove(e);
             }
+            self.count_out(e);
             self.table.unlink(link, e);
             let expire = entry::expire(e);
             let lru = entry::lru(e);
@@ -944,6 +1016,7 @@ impl Stripe {
             if entry::expire(e).is_some() {
                 self.volatile_remove(e);
             }
+            self.count_out(e);
             self.table.unlink(link, e);
             match entry::into_payload(e) {
                 OwnedPayload::Obj(o) => Some(Some(o)),
@@ -959,6 +1032,7 @@ impl Stripe {
     /// touchAllWatchedKeysInDb; a pending snapshot hook runs first.
     pub fn take_all(&mut self) -> FlushedKeys {
         self.before_write();
+        crate::expire::note_flushed();
         let n = self.table.len();
         if let Some(w) = &self.watched {
             for (key, flags) in w.iter() {
@@ -968,6 +1042,9 @@ impl Stripe {
             }
         }
         self.volatile = Vec::new();
+        self.size_pending = None;
+        self.sizes.clear();
+        count_modifications(n as u64);
         self.changes += n as u64;
         FlushedKeys { table: std::mem::take(&mut self.table) }
     }
@@ -979,6 +1056,7 @@ impl Stripe {
             if entry::expire(e).is_some() {
                 self.volatile_remove(e);
             }
+            self.count_out(e);
             self.table.unlink(link, e);
             crate::lazyfree::free_payload(entry::into_payload(e), true);
         } else {

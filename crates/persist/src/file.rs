@@ -7,9 +7,10 @@
 //! RDB under the real name.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 
 use brim_engine::{Access, Keyspace, SetExpire};
 
@@ -46,6 +47,53 @@ pub struct SaveStats {
 pub struct Progress {
     /// Keys written so far.
     pub keys: AtomicU64,
+}
+
+/// Live progress of a load, for INFO (`loading_total_bytes`, `loading_loaded_bytes`,
+/// `loading_rdb_used_mem`). Loads on a thread inside [`track_loading`] update it.
+#[derive(Debug, Default)]
+pub struct LoadProgress {
+    /// Size of the files being loaded.
+    pub total_bytes: AtomicU64,
+    /// Bytes read from them so far.
+    pub loaded_bytes: AtomicU64,
+    /// The `used-mem` AUX field of the RDB being loaded.
+    pub rdb_used_mem: AtomicU64,
+}
+
+thread_local! {
+    /// The progress the loads on this thread report to (see [`track_loading`]).
+    static TRACKER: std::cell::RefCell<Option<Arc<LoadProgress>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Run `f` with every [`load`] it makes on this thread reporting to `progress` (file sizes,
+/// bytes read, the `used-mem` AUX field), so that callers that do not know about progress
+/// (start-up loading, whatever files it reads) still report it.
+pub fn track_loading<R>(progress: Arc<LoadProgress>, f: impl FnOnce() -> R) -> R {
+    let previous = TRACKER.with(|t| t.replace(Some(progress)));
+    let r = f();
+    TRACKER.with(|t| *t.borrow_mut() = previous);
+    r
+}
+
+fn tracker() -> Option<Arc<LoadProgress>> {
+    TRACKER.with(|t| t.borrow().clone())
+}
+
+/// A reader that adds the bytes it reads to a [`LoadProgress`].
+struct Counted<R> {
+    inner: R,
+    progress: Option<Arc<LoadProgress>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(p) = &self.progress {
+            p.loaded_bytes.fetch_add(n as u64, Relaxed);
+        }
+        Ok(n)
+    }
 }
 
 struct Out<W: Write> {
@@ -228,7 +276,12 @@ pub fn load(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error(format!("Fatal error loading the DB: {e}. Exiting."))),
     };
-    load_from(ks, BufReader::with_capacity(1 << 16, f), lim, verify, acc, mode).map(Some)
+    let progress = tracker();
+    if let (Some(p), Ok(meta)) = (&progress, f.metadata()) {
+        p.total_bytes.fetch_add(meta.len(), Relaxed);
+    }
+    let counted = Counted { inner: f, progress };
+    load_from(ks, BufReader::with_capacity(1 << 16, counted), lim, verify, acc, mode).map(Some)
 }
 
 /// Load an RDB stream into the keyspace.
@@ -243,12 +296,19 @@ pub fn load_from<R: std::io::Read>(
     let mut rd = Reader::new(r, verify)?;
     let mut stats = LoadStats { version: rd.version(), ..LoadStats::default() };
     let mut db = 0usize;
+    let progress = tracker();
     loop {
         match rd.next_record()? {
             Record::Eof => return Ok(stats),
-            Record::Aux(k, v) => stats
-                .aux
-                .push((String::from_utf8_lossy(&k).into_owned(), String::from_utf8_lossy(&v).into_owned())),
+            Record::Aux(k, v) => {
+                if let (Some(p), b"used-mem") = (&progress, &k[..]) {
+                    let used = std::str::from_utf8(&v).ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+                    p.rdb_used_mem.store(used, Relaxed);
+                }
+                stats
+                    .aux
+                    .push((String::from_utf8_lossy(&k).into_owned(), String::from_utf8_lossy(&v).into_owned()))
+            }
             Record::SelectDb(n) => {
                 if n >= ks.len() as u64 {
                     return Err(Error(format!(

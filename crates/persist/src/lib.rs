@@ -9,8 +9,10 @@
 //!   commands choose.
 //! - [`dump`]: DUMP / RESTORE payloads (a value, the RDB version, a CRC-64).
 //! - [`file`]: saving the whole keyspace to an RDB file and loading one at start-up.
+//! - [`aof`]: the multi-part append-only file's manifest, names and command encoding.
 //! - [`snapshot`]: point-in-time background saves without fork (per-stripe copy on write).
 
+pub mod aof;
 pub mod crc64;
 pub mod dump;
 pub mod file;

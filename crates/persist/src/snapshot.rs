@@ -10,14 +10,19 @@
 //!
 //! Either way the stripe's keys are serialized into a buffer under the stripe's lock and
 //! appended to the one output file (preceded by SELECTDB when the database changes; keys of
-//! one database may come in any order, which RDB allows). Extra memory is one stripe's
-//! serialized size per thread serializing at that moment — never a copy of the dataset.
+//! one database may come in any order, which RDB allows). A client serializes without
+//! compressing (LZF is most of the cost, and it waits) and queues its buffer: the saver
+//! compresses queued buffers ([`crate::rdb::encode::recompress`]) before they are written,
+//! so the file is as small as if the saver had done it all. Extra memory is one stripe's
+//! serialized size per thread serializing at that moment plus the queue, which is capped
+//! (past the cap a client compresses its buffer itself) — never a copy of the dataset.
 //! Keys whose time ran out after the snapshot started are still written (they existed at
 //! that instant); keys written after it are not.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
@@ -25,7 +30,7 @@ use brim_engine::{Access, Keyspace, Stripe};
 
 use crate::crc64::crc64;
 use crate::file::{temp_path, SaveOptions, SaveStats};
-use crate::rdb::encode::{write_aux, write_entry, write_len};
+use crate::rdb::encode::{recompress, write_aux, write_entry, write_len};
 use crate::rdb::{opcodes, Error, Result, RDB_VERSION};
 
 struct Out {
@@ -45,6 +50,18 @@ impl Out {
     }
 }
 
+/// The least room for clients' uncompressed buffers waiting for the saver.
+const MIN_QUEUE_BYTES: u64 = 4 << 20;
+/// The queue's room as a fraction of the dataset (`used-mem`): 1/20, 5%.
+const QUEUE_FRACTION: u64 = 20;
+
+/// A stripe a client serialized without compressing, waiting for the saver.
+struct Pending {
+    db: usize,
+    buf: Vec<u8>,
+    keys: u64,
+}
+
 thread_local! {
     /// Set on the saver thread while it walks the stripes.
     static SAVER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
@@ -60,14 +77,20 @@ pub struct Snapshot {
     tmp: PathBuf,
     target: PathBuf,
     error: Mutex<Option<Error>>,
+    /// Clients' uncompressed stripes waiting for the saver to compress them.
+    queue: Mutex<VecDeque<Pending>>,
+    /// Bytes in `queue`.
+    queued_bytes: AtomicU64,
+    /// Most bytes `queue` may hold.
+    queue_cap: u64,
     /// Stop writing (cancelled or failed): pending hooks do nothing.
     dead: AtomicBool,
     /// Stop as soon as possible (shutdown).
     pub cancel: AtomicBool,
     /// Keys written so far.
     pub keys: AtomicU64,
-    /// Largest serialized stripe buffer so far (the snapshot's own extra memory, per
-    /// serializing thread).
+    /// Largest serialized stripe buffer so far, or queue of them if larger (the snapshot's
+    /// own extra memory, per serializing thread).
     pub peak_buffer: AtomicU64,
     /// Stripes serialized by clients about to change them (not by the saver).
     pub by_writers: AtomicU64,
@@ -107,6 +130,7 @@ impl Snapshot {
         write_aux(&mut buf, "aof-base", if opts.aof_base { b"1" } else { b"0" });
         out.put(&buf)?;
         let sizes = ks.dbs().iter().map(|d| (d.len() as u64, d.volatile_len() as u64)).collect();
+        let queue_cap = (opts.used_mem / QUEUE_FRACTION).max(MIN_QUEUE_BYTES);
         let snap = Arc::new(Snapshot {
             out: Mutex::new(Some(out)),
             acc,
@@ -115,6 +139,9 @@ impl Snapshot {
             tmp,
             target: dir.join(filename),
             error: Mutex::new(None),
+            queue: Mutex::new(VecDeque::new()),
+            queued_bytes: AtomicU64::new(0),
+            queue_cap,
             dead: AtomicBool::new(false),
             cancel: AtomicBool::new(false),
             keys: AtomicU64::new(0),
@@ -148,7 +175,8 @@ impl Snapshot {
     /// Serialize one stripe of database `db` and append it to the file. A client about to
     /// change the stripe does this on its own thread, so there strings are not compressed
     /// (LZF is most of the cost): the client waits only for the stripe's keys to be copied
-    /// out. The saver thread compresses as `rdbcompression` says.
+    /// out, and queues them for the saver to compress. The saver thread compresses as
+    /// `rdbcompression` says.
     fn serialize(&self, db: usize, stripe: &Stripe) {
         if self.dead.load(Relaxed) {
             return;
@@ -158,6 +186,7 @@ impl Snapshot {
             self.by_writers.fetch_add(1, Relaxed);
         }
         let mut opts = self.opts.values;
+        let defer = opts.compress && !by_saver;
         opts.compress &= by_saver;
         let mut buf = Vec::new();
         let mut err = None;
@@ -178,6 +207,51 @@ impl Snapshot {
             return;
         }
         self.peak_buffer.fetch_max(buf.capacity() as u64, Relaxed);
+        if defer {
+            self.queue_or_compress(db, buf, n);
+        } else {
+            self.append(db, &buf, n);
+        }
+    }
+
+    /// A client's uncompressed stripe: queue it for the saver, or, when the queue is full,
+    /// compress it here and write it.
+    fn queue_or_compress(&self, db: usize, buf: Vec<u8>, keys: u64) {
+        let size = buf.capacity() as u64;
+        let queued = self.queued_bytes.fetch_add(size, Relaxed) + size;
+        if queued <= self.queue_cap {
+            self.peak_buffer.fetch_max(queued, Relaxed);
+            self.queue.lock().unwrap_or_else(|p| p.into_inner()).push_back(Pending { db, buf, keys });
+            return;
+        }
+        self.queued_bytes.fetch_sub(size, Relaxed);
+        self.compress_and_append(Pending { db, buf, keys });
+    }
+
+    /// Compress a client's stripe and write it (as it is if it cannot be parsed back).
+    fn compress_and_append(&self, p: Pending) {
+        let mut packed = Vec::with_capacity(p.buf.len() / 2);
+        if recompress(&p.buf, &mut packed).is_ok() {
+            self.append(p.db, &packed, p.keys);
+        } else {
+            self.append(p.db, &p.buf, p.keys);
+        }
+    }
+
+    /// Compress and write the stripes clients queued (on the saver thread).
+    fn drain_queue(&self) {
+        loop {
+            let next = self.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+            let Some(p) = next else { return };
+            self.queued_bytes.fetch_sub(p.buf.capacity() as u64, Relaxed);
+            if !self.dead.load(Relaxed) {
+                self.compress_and_append(p);
+            }
+        }
+    }
+
+    /// Append `n` serialized keys of database `db` to the file.
+    fn append(&self, db: usize, buf: &[u8], n: u64) {
         let mut guard = self.out.lock().unwrap_or_else(|p| p.into_inner());
         let Some(out) = guard.as_mut() else { return };
         let mut head = Vec::with_capacity(24);
@@ -192,7 +266,7 @@ impl Snapshot {
             }
             out.db = Some(db);
         }
-        let r = out.put(&head).and_then(|_| out.put(&buf));
+        let r = out.put(&head).and_then(|_| out.put(buf));
         drop(guard);
         match r {
             Ok(()) => {
@@ -212,8 +286,10 @@ impl Snapshot {
                     self.fail(Error("Background save cancelled".into()));
                 }
                 db.lock_stripe(s).run_snapshot_hook();
+                self.drain_queue();
             }
         }
+        self.drain_queue();
         SAVER.with(|f| f.set(false));
         let result = self.finish();
         if result.is_err() {
@@ -308,6 +384,33 @@ mod tests {
         let f = std::fs::File::open(dir.join("snap.rdb")).unwrap();
         load_from(&loaded, f, &Limits::default(), true, &acc, AccessLoad::Lru).unwrap();
         assert_eq!(keys_of(&loaded, &acc), before);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn stripes_serialized_by_writers_are_compressed_too() {
+        let dir = std::env::temp_dir().join(format!("brim-snapz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ks = Keyspace::new(2, 16);
+        let acc = Access::at(1_000_000);
+        let value = [b'v'; 200];
+        for i in 0..4000u32 {
+            let k = format!("key:{i}");
+            ks.db(0).lock(k.as_bytes()).set(k.as_bytes(), NewValue::Str(&value), SetExpire::Clear, &acc);
+        }
+        let quiet = Snapshot::start(&ks, &dir, "quiet.rdb", opts(), acc).unwrap();
+        quiet.run(&ks).unwrap();
+        let busy = Snapshot::start(&ks, &dir, "busy.rdb", opts(), acc).unwrap();
+        // A write to every stripe: each is serialized by the writer, not the saver.
+        for i in 0..4000u32 {
+            let k = format!("new:{i}");
+            ks.db(0).lock(k.as_bytes()).set(k.as_bytes(), NewValue::Str(b"x"), SetExpire::Clear, &acc);
+        }
+        assert_eq!(busy.by_writers.load(Relaxed), 16);
+        busy.run(&ks).unwrap();
+        let size = |f: &str| std::fs::metadata(dir.join(f)).unwrap().len();
+        assert_eq!(size("busy.rdb"), size("quiet.rdb"));
+        assert!(size("quiet.rdb") < 4000 * 100, "values were not compressed: {}", size("quiet.rdb"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

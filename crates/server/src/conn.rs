@@ -21,6 +21,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
+use brim_commands::client_evict::{self, MultiMemory, Usage};
 use brim_commands::pubsub::{check_output_limits, client_class};
 use brim_commands::stats::{bump, WorkerStats};
 use brim_commands::{Client, ClientHandle, Outcome, Session, Shared};
@@ -52,6 +53,28 @@ fn take_pushes(push: &mut UnboundedReceiver<Vec<u8>>, handle: &ClientHandle, dst
 fn has_output_limit(shared: &Shared, handle: &ClientHandle) -> bool {
     let l = shared.config.client_output_buffer_limit(client_class(handle));
     l.hard > 0 || l.soft > 0
+}
+
+/// Reply bytes a batch may add between two [`account`] calls.
+const ACCOUNT_STEP: usize = 16 * 1024;
+
+/// Publish what this connection holds (CLIENT LIST `tot-mem`, `mem_clients_normal`, the
+/// clients' sums behind `maxmemory-clients` and `mem_not_counted_for_evict`), then evict
+/// clients if they hold more than `maxmemory-clients` (this one included).
+fn account(
+    shared: &Shared,
+    client: &Client,
+    multi: &mut MultiMemory,
+    query: usize,
+    pending: &Vec<u8>,
+    out: &Reply,
+) {
+    let queued = client.handle.queued.load(Relaxed);
+    let output = pending.capacity() + out.capacity() + queued;
+    let waiting = pending.len() + out.len() + queued > 0;
+    let usage = Usage { query, output, unwritten: if waiting { output } else { 0 }, multi: multi.measure(client) };
+    client_evict::publish(shared, &client.handle, &usage);
+    client_evict::evict_if_over(shared);
 }
 
 fn log_limit_close(handle: &ClientHandle) {
@@ -90,17 +113,9 @@ pub async fn serve<S>(
     let mut resume_at: Option<Instant> = None;
     // Commands left unexecuted in `inbuf` because too many replies were waiting unwritten.
     let mut stalled = false;
+    let mut multi_mem = MultiMemory::default();
     loop {
-        // What this client holds, for INFO's mem_clients_normal and CLIENT LIST's tot-mem.
-        handle.tot_mem.store(
-            std::mem::size_of::<Client>()
-                + std::mem::size_of::<ClientHandle>()
-                + inbuf.capacity()
-                + pending.capacity()
-                + out.capacity()
-                + handle.queued.load(Relaxed),
-            Relaxed,
-        );
+        account(&shared, &client, &mut multi_mem, inbuf.capacity(), &pending, &out);
         if handle.queued.load(Relaxed) > 0 {
             take_pushes(&mut push, &handle, &mut pending);
             handle.obl.store(pending.len() - sent, Relaxed);
@@ -198,6 +213,7 @@ pub async fn serve<S>(
         let mut fatal = false;
         let mut paused = false;
         let mut over_limit = false;
+        let mut accounted_out = 0;
         loop {
             let buf = &inbuf[pos..];
             if buf.is_empty() {
@@ -223,6 +239,10 @@ pub async fn serve<S>(
                         }
                     }
                     pos += consumed;
+                    if out.len() >= accounted_out + ACCOUNT_STEP {
+                        accounted_out = out.len();
+                        account(&shared, &client, &mut multi_mem, inbuf.capacity(), &pending, &out);
+                    }
                     if check_output_limits(&shared, &handle, out.len()) {
                         over_limit = true;
                         break;
@@ -254,6 +274,8 @@ pub async fn serve<S>(
             }
         }
         session.gate.release();
+        // What this batch logged reaches the AOF (fsynced with `appendfsync always`) first.
+        brim_commands::persistence::aof::before_reply();
         if over_limit {
             log_limit_close(&handle);
             break;

@@ -73,6 +73,8 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
         _ => None,
     };
     let workers = worker::start(&shared, cfg.io_threads());
+    let loaded = crate::start_loading(shared.clone());
+    first_load_chunk(&shared).await;
     log(Level::Notice, "Server initialized");
     if !tcp.is_empty() {
         log(Level::Notice, "Ready to accept connections tcp");
@@ -95,13 +97,7 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
         next += 1;
         let _ = w.send((incoming, handle, push));
     };
-    tokio::spawn(cron(shared.clone()));
-    start_active_expiry(shared.clone());
-    // Eviction in the background (maxmemory lowered below the usage, or a command's eviction
-    // out of time): bounded slices on a thread of its own, see brim_commands::memory.
-    if let Err(e) = brim_commands::memory::start_background_eviction(shared.clone()) {
-        log(Level::Warning, &format!("Can't start the eviction thread: {e}"));
-    }
+    tokio::spawn(after_loading(shared.clone(), loaded));
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let accept_tcp = || async {
@@ -116,7 +112,8 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
             _ = shared.shutdown_notify.notified() => break,
             _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
                 log(Level::Warning, "Received SIGTERM scheduling shutdown...");
-                if !brim_commands::persistence::signal_shutdown(&shared) {
+                // While loading, exit without saving a partial dataset (as Redis does).
+                if !shared.loading.is_active() && !brim_commands::persistence::signal_shutdown(&shared) {
                     continue;
                 }
                 shared.request_shutdown(ShutdownKind::Default);
@@ -124,7 +121,8 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
             }
             _ = async { match sigint.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
                 log(Level::Warning, "Received SIGINT scheduling shutdown...");
-                if !brim_commands::persistence::signal_shutdown(&shared) {
+                // While loading, exit without saving a partial dataset (as Redis does).
+                if !shared.loading.is_active() && !brim_commands::persistence::signal_shutdown(&shared) {
                     continue;
                 }
                 shared.request_shutdown(ShutdownKind::Default);
@@ -171,6 +169,35 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
     }
     log(Level::Warning, "Brim is now ready to exit, bye bye...");
     0
+}
+
+/// Bytes of dataset loaded between two looks at the clients in Redis
+/// (`loading_process_events_interval_bytes`): a dataset smaller than this is in before any
+/// client is served, so nobody sees -LOADING for it.
+const LOADING_FIRST_CHUNK: u64 = 2 << 20;
+
+/// Wait until the load is over or has read its first chunk.
+async fn first_load_chunk(shared: &Shared) {
+    while shared.loading.is_active()
+        && shared.loading.progress.loaded_bytes.load(Relaxed) < LOADING_FIRST_CHUNK
+    {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// Once the dataset is loaded, start what acts on it: the cron (save points), active
+/// expiry and background eviction. A failed load (already logged) ends the process.
+async fn after_loading(shared: Arc<Shared>, loaded: tokio::sync::oneshot::Receiver<bool>) {
+    if loaded.await != Ok(true) {
+        std::process::exit(1);
+    }
+    tokio::spawn(cron(shared.clone()));
+    start_active_expiry(shared.clone());
+    // Eviction in the background (maxmemory lowered below the usage, or a command's eviction
+    // out of time): bounded slices on a thread of its own, see brim_commands::memory.
+    if let Err(e) = brim_commands::memory::start_background_eviction(shared.clone()) {
+        log(Level::Warning, &format!("Can't start the eviction thread: {e}"));
+    }
 }
 
 /// Accept on whichever listener is ready first.
@@ -285,11 +312,15 @@ fn start_active_expiry(shared: Arc<Shared>) {
                 hz: shared.config.hz(),
                 effort: shared.config.active_expire_effort(),
                 enabled: shared.active_expire.load(Relaxed),
-                report_keys: wants_expired(&shared),
+                report_keys: wants_expired(&shared) || brim_commands::propagate::is_on(),
             };
             let wait = cycle.step(&shared.keyspace, &settings, &unix_ms, &mut |db, key| {
+                brim_commands::propagate::deleted_later(&shared, db, key, false);
                 keyspace_event_db(&shared, db, class::EXPIRED, "expired", key)
             });
+            // The AOF logs the reclaimed keys as DEL (after the stripe locks are let go).
+            brim_commands::propagate::flush_deleted(&shared);
+            brim_commands::tracking::drain_background(&shared);
             std::thread::sleep(wait.max(Duration::from_micros(100)));
         }
     });

@@ -76,9 +76,9 @@ fn main() {
     shared
         .startup_memory
         .store(brim_engine::alloc::used_memory() as u64, std::sync::atomic::Ordering::Relaxed);
-    if brim_commands::persistence::load_at_startup(&shared).is_err() {
-        std::process::exit(1);
-    }
+    // Loading starts once the listeners are up (listen::run calls start_loading): until it
+    // is over, commands without the `loading` flag get -LOADING.
+    shared.loading.begin();
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -88,4 +88,26 @@ fn main() {
     };
     let code = runtime.block_on(listen::run(shared));
     std::process::exit(code);
+}
+
+/// Load the dataset (RDB / AOF, `brim_commands::persistence::load_at_startup`) on a thread
+/// of its own while clients connect, reporting progress to INFO; then end the loading
+/// state. The receiver gets whether the load succeeded (on failure, already logged, the
+/// server must exit).
+pub fn start_loading(shared: Arc<Shared>) -> tokio::sync::oneshot::Receiver<bool> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new().name("brim-load".into()).spawn(move || {
+        let loaded = shared.loading.track(|| brim_commands::persistence::load_at_startup(&shared));
+        // A failed load keeps the loading state: nothing runs on a partial dataset before the
+        // exit.
+        if loaded.is_ok() {
+            shared.loading.finish();
+        }
+        let _ = tx.send(loaded.is_ok());
+    });
+    if let Err(e) = spawned {
+        // The sender went with the closure: the receiver sees the load as failed.
+        log(Level::Warning, &format!("Can't start the loading thread: {e}"));
+    }
+    rx
 }

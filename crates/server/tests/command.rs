@@ -2,13 +2,11 @@
 
 mod common;
 
-use common::{assert_same, Server};
+use common::{assert_same, pair, Server};
 
 #[test]
 fn command_subcommands_match_redis() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     assert_same(
         &mut b,
         &mut r,

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use common::{assert_same, encode, Raw, Server};
+use common::{assert_same, encode, pair, Raw, Server};
 
 /// Send `commands` pipelined on a fresh connection and collect everything the server sends
 /// back until it closes the connection or stays silent for a while. Returns the bytes and
@@ -222,26 +222,20 @@ const RESP3: &[&[&str]] = &[
 
 #[test]
 fn differential_basic_commands() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     assert_same(&mut b, &mut r, BASIC);
     assert!(b.is_closed(), "QUIT with an argument still closes");
 }
 
 #[test]
 fn differential_client_subcommands() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     assert_same(&mut b, &mut r, CLIENT_ERRORS);
 }
 
 #[test]
 fn differential_resp3() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     b.cmd(&["HELLO", "3"]);
     r.cmd(&["HELLO", "3"]);
     assert_same(&mut b, &mut r, RESP3);
@@ -322,9 +316,7 @@ fn differential_reset_and_quit() {
 
 #[test]
 fn hello_3_switches_to_resp3() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     let (bid, rid) = (client_id(&mut b), client_id(&mut r));
     let got = String::from_utf8_lossy(&b.cmd(&["HELLO", "3"])).into_owned();
     let want = String::from_utf8_lossy(&r.cmd(&["HELLO", "3"])).into_owned();

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{assert_same, encode, Raw, Server};
+use common::{assert_same, encode, pair, Raw, Server};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -188,9 +188,7 @@ fn expiry_stats_are_reported() {
 
 #[test]
 fn expiry_with_multi_and_watch_matches_redis() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     // A key that expires while a transaction is queued: EXEC sees it gone.
     assert_same(
         &mut b,
@@ -235,9 +233,7 @@ fn expiry_with_multi_and_watch_matches_redis() {
 
 #[test]
 fn lazy_expiry_counts_and_keyspace_line() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     assert_same(
         &mut b,
         &mut r,

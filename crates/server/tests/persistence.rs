@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_same, encode, free_port, Raw, Server};
+use common::{assert_same, encode, free_port, pair, Raw, Server};
 
 /// A fresh directory for RDB files, removed when dropped.
 struct Dir(PathBuf);
@@ -322,9 +322,7 @@ fn redis_rdb_written_with_small_thresholds_loads_in_every_encoding() {
 
 #[test]
 fn dump_payloads_travel_both_ways() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     populate(&mut r);
     populate(&mut b);
     let want = snapshot(&mut r);
@@ -368,9 +366,7 @@ fn payload_of(reply: &[u8]) -> Vec<u8> {
 
 #[test]
 fn restore_options_and_errors_match_redis() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     for raw in [&mut b, &mut r] {
         run(raw, &["SET", "src", "value"]);
         run(raw, &["RPUSH", "lsrc", "a", "b"]);
@@ -815,9 +811,7 @@ fn migrate_moves_keys_between_brim_and_redis() {
 
 #[test]
 fn migrate_errors_match_redis() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     let closed = free_port().to_string();
     for raw in [&mut b, &mut r] {
         run(raw, &["SET", "k", "v"]);

@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{assert_same, encode, Raw, Server};
+use common::{assert_same, encode, pair, Raw, Server};
 
 /// A RESP2 array of bulk strings; RESP3 pushes are the same with `>`.
 fn frame(parts: &[&str]) -> Vec<u8> {
@@ -84,9 +84,7 @@ fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
 
 #[test]
 fn subscribed_mode_rules_match_redis() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     assert_same(
         &mut b,
         &mut r,
@@ -121,9 +119,7 @@ fn subscribed_mode_rules_match_redis() {
 
 #[test]
 fn subscribe_and_unsubscribe_many_at_once_match_redis() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     same_n(&mut b, &mut r, &["SUBSCRIBE", "a", "b", "a", "c"], 4);
     same_n(&mut b, &mut r, &["PSUBSCRIBE", "x*", "y?"], 2);
     same_n(&mut b, &mut r, &["UNSUBSCRIBE", "b", "zz"], 2);
@@ -148,9 +144,7 @@ fn subscribe_and_unsubscribe_many_at_once_match_redis() {
 
 #[test]
 fn resp3_pushes_beside_normal_replies_match_redis() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     b.cmd(&["HELLO", "3"]);
     r.cmd(&["HELLO", "3"]);
     assert_same(&mut b, &mut r, &[&["SET", "k", "v"], &["SUBSCRIBE", "c1"]]);

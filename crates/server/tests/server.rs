@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::{assert_same, encode, Raw, Server};
+use common::{assert_same, encode, pair, Raw, Server};
 
 /// The text of a bulk (`$`) or verbatim (`=`) reply.
 fn bulk_text(reply: &[u8]) -> String {
@@ -68,9 +68,7 @@ fn resp3(server: &Server) -> Option<Raw> {
 
 #[test]
 fn info_has_every_section_and_the_fields_redis_prints() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (brim, redis, mut b, mut r) = pair(&[]);
     for c in [&mut b, &mut r] {
         c.cmd(&["SET", "k", "v"]);
         c.cmd(&["GET", "k"]);
@@ -228,9 +226,7 @@ fn call_counts(raw: &mut Raw) -> BTreeMap<String, String> {
 
 #[test]
 fn info_commandstats_counts_calls_failures_and_rejections() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     let script: &[&[&str]] = &[
         &["SET", "k", "v"],
         &["SET", "k", "w"],
@@ -272,9 +268,7 @@ fn info_commandstats_counts_calls_failures_and_rejections() {
 
 #[test]
 fn arity_errors_count_as_rejected_calls() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     for c in [&["GET"][..], &["DBSIZE", "extra"], &["CONFIG", "GET"], &["GET", "k"]] {
         b.cmd(c);
         r.cmd(c);
@@ -286,9 +280,7 @@ fn arity_errors_count_as_rejected_calls() {
 
 #[test]
 fn info_errorstats_counts_errors_by_code() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     assert_same(&mut b, &mut r, &[&["INFO", "errorstats"]]);
     let script: &[&[&str]] = &[
         &["NOSUCHCOMMAND"],
@@ -316,9 +308,7 @@ fn info_errorstats_counts_errors_by_code() {
 
 #[test]
 fn config_get_set_round_trips_and_errors_match_redis() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (brim, redis, mut b, mut r) = pair(&[]);
     assert_same(
         &mut b,
         &mut r,
@@ -418,9 +408,7 @@ fn config_rewrite_updates_the_config_file() {
 
 #[test]
 fn dbsize_flush_and_swapdb_across_databases() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     assert_same(
         &mut b,
         &mut r,
@@ -509,9 +497,7 @@ fn flush_and_swapdb_abort_transactions_watching_the_keys() {
 
 #[test]
 fn time_lastsave_and_wait() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     let reply = b.cmd_str(&["TIME"]);
     let parts: Vec<&str> = reply.split("\r\n").collect();
     assert_eq!(parts[0], "*2", "{reply}");
@@ -839,9 +825,7 @@ fn debug_sleep_object_and_set_active_expire() {
 
 #[test]
 fn debug_is_refused_unless_enabled() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     assert_same(
         &mut b,
         &mut r,
@@ -853,9 +837,7 @@ fn debug_is_refused_unless_enabled() {
 
 #[test]
 fn shutdown_errors_match_redis() {
-    let brim = Server::start(&[]);
-    let redis = Server::redis(&[]);
-    let (mut b, mut r) = (brim.raw(), redis.raw());
+    let (_brim, _redis, mut b, mut r) = pair(&[]);
     assert_same(
         &mut b,
         &mut r,

@@ -1,8 +1,8 @@
 //! The CLIENT subcommands: ID, SETNAME, GETNAME, LIST, INFO, KILL, PAUSE, UNPAUSE, REPLY,
 //! NO-EVICT, NO-TOUCH, SETINFO, HELP, GETREDIR, TRACKINGINFO, CACHING, UNBLOCK.
 //!
-//! Client tracking and blocking commands do not exist yet: tracking is always off, UNBLOCK
-//! finds nobody blocked. Clients with pub/sub subscriptions are of type `pubsub` (flag `P`).
+//! TRACKING, CACHING, GETREDIR and TRACKINGINFO are `crate::tracking`'s. Clients with
+//! pub/sub subscriptions are of type `pubsub` (flag `P`).
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering::Relaxed;
@@ -154,6 +154,7 @@ fn info_line(text: &mut String, h: &ClientHandle, now_ms: i64, own: Option<&Own>
     if blocked {
         flags.push('b');
     }
+    h.tracking.list_flags(&mut flags);
     if own.is_some_and(|o| !o.client.watched.is_empty() && o.client.watch_flag.load(Relaxed)) {
         flags.push('d');
     }
@@ -211,7 +212,7 @@ fn info_line(text: &mut String, h: &ClientHandle, now_ms: i64, own: Option<&Own>
         text,
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} \
          multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll=0 \
-         omem={} tot-mem={} events={} cmd={} user=default redir=-1 resp={}",
+         omem={} tot-mem={} events={} cmd={} user=default redir={} resp={}",
         h.id,
         peer_id(h),
         sock_name(h),
@@ -236,6 +237,7 @@ fn info_line(text: &mut String, h: &ClientHandle, now_ms: i64, own: Option<&Own>
         tot_mem,
         events,
         cmd,
+        h.tracking.redirect(),
         resp,
     );
 }
@@ -582,28 +584,10 @@ pub(super) fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
     ctx.help("CLIENT", HELP);
 }
 
-pub(super) fn getredir(ctx: &mut Ctx, _args: &[&[u8]]) {
-    ctx.out.int(-1);
-}
-
-pub(super) fn trackinginfo(ctx: &mut Ctx, _args: &[&[u8]]) {
-    let out = &mut *ctx.out;
-    out.map(3);
-    out.bulk(b"flags");
-    out.set(1);
-    out.bulk(b"off");
-    out.bulk(b"redirect");
-    out.int(-1);
-    out.bulk(b"prefixes");
-    out.array(0);
-}
-
-pub(super) fn caching(ctx: &mut Ctx, _args: &[&[u8]]) {
-    ctx.error(
-        "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN \
-         or OPTOUT mode enabled",
-    );
-}
+pub(super) use crate::tracking::{
+    caching_command as caching, getredir_command as getredir, tracking_command as tracking,
+    trackinginfo_command as trackinginfo,
+};
 
 pub(super) fn unblock(ctx: &mut Ctx, args: &[&[u8]]) {
     if !(3..=4).contains(&args.len()) {

@@ -95,6 +95,11 @@ fn expire_generic(ctx: &mut Ctx, args: &[&[u8]], name: &str, basetime: i64, unit
         }
     };
     drop(stripe);
+    match event {
+        Some("del") => crate::propagate::replace_with_del(ctx.shared, key),
+        Some(_) => crate::propagate::replace_with_pexpireat(key, when),
+        None => {}
+    }
     // Redis reports a deletion before its reply, a new expire time after it.
     match event {
         None => ctx.out.int(0),
@@ -134,7 +139,7 @@ pub(super) fn pexpiretime(ctx: &mut Ctx, args: &[&[u8]]) {
 fn ttl_generic(ctx: &mut Ctx, key: &[u8], ms: bool, absolute: bool) {
     let acc = ctx.acc.no_touch();
     let found = db(ctx).lock(key).get(key, &acc).map(|e| e.expire_at());
-    ctx.hit_or_miss(found.is_some());
+    ctx.hit_or_miss(key, found.is_some());
     let reply = match found {
         None => -2,
         Some(None) => -1,

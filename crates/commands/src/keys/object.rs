@@ -16,7 +16,7 @@ const SHARED_INTEGERS: i64 = 10_000;
 fn with_key<T>(ctx: &mut Ctx, key: &[u8], f: impl FnOnce(EntryRef<'_>) -> T) -> Option<T> {
     let acc = ctx.acc.no_touch();
     let found = db(ctx).lock(key).get(key, &acc).map(f);
-    ctx.hit_or_miss(found.is_some());
+    ctx.count_hit_or_miss(found.is_some());
     if found.is_none() {
         ctx.out.null();
     }

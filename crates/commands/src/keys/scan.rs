@@ -82,7 +82,7 @@ pub(super) fn scan(ctx: &mut Ctx, args: &[&[u8]]) {
     });
     // Redis looks each candidate up to check its type (a keyspace hit).
     for _ in 0..type_checks {
-        ctx.hit_or_miss(true);
+        ctx.count_hit_or_miss(true);
     }
     ctx.out.array(2);
     ctx.out.bulk(next.to_string().as_bytes());

@@ -45,6 +45,7 @@ fn apply_side_effects(ctx: &Ctx, changed: &[&'static str]) {
                 }
             }
             "lazyfree-lazy-server-del" | "lazyfree-lazy-expire" => super::sync_lazyfree_config(ctx.shared),
+            "appendonly" => crate::persistence::aof::config_changed(ctx.shared),
             _ => {}
         }
     }

@@ -27,8 +27,10 @@ const ERRORSTATS: u32 = 1 << 9;
 const LATENCYSTATS: u32 = 1 << 10;
 const CLUSTER: u32 = 1 << 11;
 const KEYSPACE: u32 = 1 << 12;
+/// Redis 8's section: only when asked for by name (see `brim_engine::keysizes`).
+const KEYSIZES: u32 = 1 << 13;
 
-const NAMES: [(&str, u32); 13] = [
+const NAMES: [(&str, u32); 14] = [
     ("server", SERVER),
     ("clients", CLIENTS),
     ("memory", MEMORY),
@@ -42,6 +44,7 @@ const NAMES: [(&str, u32); 13] = [
     ("latencystats", LATENCYSTATS),
     ("cluster", CLUSTER),
     ("keyspace", KEYSPACE),
+    ("keysizes", KEYSIZES),
 ];
 
 impl Sections {
@@ -102,7 +105,7 @@ type SectionWriter = fn(&Shared, i64, &mut String);
 pub fn info_string(shared: &Shared, sections: Sections, now_ms: i64) -> String {
     let mut out = String::with_capacity(4096);
     let mut first = true;
-    let parts: [(u32, SectionWriter); 13] = [
+    let parts: [(u32, SectionWriter); 14] = [
         (SERVER, server),
         (CLIENTS, clients),
         (MEMORY, memory),
@@ -116,6 +119,7 @@ pub fn info_string(shared: &Shared, sections: Sections, now_ms: i64) -> String {
         (LATENCYSTATS, latencystats),
         (CLUSTER, cluster),
         (KEYSPACE, keyspace),
+        (KEYSIZES, keysizes),
     ];
     for (bit, write) in parts {
         if sections.has(bit) {
@@ -213,7 +217,7 @@ fn clients(shared: &Shared, _now_ms: i64, out: &mut String) {
     field!(out, "client_recent_max_input_buffer", "{max_in}");
     field!(out, "client_recent_max_output_buffer", "{max_out}");
     field!(out, "blocked_clients", "{}", shared.blocking.blocked_clients());
-    field!(out, "tracking_clients", "0");
+    field!(out, "tracking_clients", "{}", crate::tracking::info().0);
     field!(out, "clients_in_timeout_table", "{}", shared.blocking.clients_in_timeout_table());
 }
 
@@ -322,7 +326,7 @@ pub fn changes_since_save(shared: &Shared) -> u64 {
 fn persistence(shared: &Shared, _now_ms: i64, out: &mut String) {
     out.push_str("# Persistence\r\n");
     let p = crate::persistence::info();
-    field!(out, "loading", "{}", p.loading as u8);
+    field!(out, "loading", "{}", (p.loading || shared.loading.is_active()) as u8);
     for name in ["async_loading", "current_cow_peak", "current_cow_size", "current_cow_size_age"] {
         field!(out, name, "0");
     }
@@ -339,18 +343,31 @@ fn persistence(shared: &Shared, _now_ms: i64, out: &mut String) {
     field!(out, "rdb_last_cow_size", "{}", p.last_cow_size);
     field!(out, "rdb_last_load_keys_expired", "{}", p.last_load_keys_expired);
     field!(out, "rdb_last_load_keys_loaded", "{}", p.last_load_keys_loaded);
-    field!(out, "aof_enabled", "{}", shared.config.appendonly() as u8);
-    field!(out, "aof_rewrite_in_progress", "0");
-    field!(out, "aof_rewrite_scheduled", "0");
-    field!(out, "aof_last_rewrite_time_sec", "-1");
-    field!(out, "aof_current_rewrite_time_sec", "-1");
-    field!(out, "aof_last_bgrewrite_status", "ok");
-    field!(out, "aof_rewrites", "0");
-    field!(out, "aof_rewrites_consecutive_failures", "0");
-    field!(out, "aof_last_write_status", "ok");
-    field!(out, "aof_last_cow_size", "0");
-    field!(out, "module_fork_in_progress", "0");
-    field!(out, "module_fork_last_cow_size", "0");
+    crate::persistence::aof::info_fields(shared, out);
+    loading_progress(shared, out);
+}
+
+/// The `loading_*` fields, while the dataset loads (Redis's genRedisInfoString).
+fn loading_progress(shared: &Shared, out: &mut String) {
+    if !shared.loading.is_active() {
+        return;
+    }
+    let l = &shared.loading;
+    let start = l.start_time_s.load(Relaxed);
+    let total = l.progress.total_bytes.load(Relaxed);
+    let loaded = l.progress.loaded_bytes.load(Relaxed);
+    let elapsed = (crate::shared::unix_ms() / 1000 - start).max(0) as u64;
+    let eta = if elapsed == 0 {
+        1
+    } else {
+        elapsed.saturating_mul(total.saturating_sub(loaded)) / (loaded + 1)
+    };
+    field!(out, "loading_start_time", "{start}");
+    field!(out, "loading_total_bytes", "{total}");
+    field!(out, "loading_rdb_used_mem", "{}", l.progress.rdb_used_mem.load(Relaxed));
+    field!(out, "loading_loaded_bytes", "{loaded}");
+    field!(out, "loading_loaded_perc", "{:.2}", loaded as f64 / (total as f64 + 1.0) * 100.0);
+    field!(out, "loading_eta_seconds", "{eta}");
 }
 
 /// Totals of the per-worker counters.
@@ -478,12 +495,13 @@ fn stats(shared: &Shared, _now_ms: i64, out: &mut String) {
         "active_defrag_key_misses",
         "total_active_defrag_time",
         "current_active_defrag_time",
-        "tracking_total_keys",
-        "tracking_total_items",
-        "tracking_total_prefixes",
     ] {
         field!(out, name, "0");
     }
+    let (_, keys, items, prefixes) = crate::tracking::info();
+    field!(out, "tracking_total_keys", "{keys}");
+    field!(out, "tracking_total_items", "{items}");
+    field!(out, "tracking_total_prefixes", "{prefixes}");
     field!(out, "unexpected_error_replies", "{}", s.unexpected_error_replies.load(Relaxed));
     field!(out, "total_error_replies", "{}", s.total_error_replies.load(Relaxed));
     for name in [
@@ -606,6 +624,14 @@ fn keyspace(shared: &Shared, now_ms: i64, out: &mut String) {
             let avg_ttl = if expires > 0 { db.avg_ttl(&acc) } else { 0 };
             field!(out, format_args!("db{i}"), "keys={keys},expires={expires},avg_ttl={avg_ttl}");
         }
+    }
+}
+
+/// Redis 8's `# Keysizes`: per database, histograms of key sizes per type.
+fn keysizes(shared: &Shared, _now_ms: i64, out: &mut String) {
+    out.push_str("# Keysizes\r\n");
+    for (i, db) in shared.keyspace.dbs().iter().enumerate() {
+        db.keysizes().write_info(i, out);
     }
 }
 

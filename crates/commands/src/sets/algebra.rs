@@ -57,11 +57,11 @@ fn gather<'k>(
     for &key in keys {
         match ml.stripe(key).get(key, acc) {
             None => {
-                ctx.hit_or_miss(false);
+                ctx.hit_or_miss(key, false);
                 found.push(None);
             }
             Some(e) => {
-                ctx.hit_or_miss(true);
+                ctx.hit_or_miss(key, true);
                 let r = SetRef::of(e.value()).ok_or(WrongType)?;
                 let enc = match r {
                     SetRef::Ints(_) => Enc::Ints,

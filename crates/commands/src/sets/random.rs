@@ -70,7 +70,10 @@ fn reply_as_union(ctx: &mut Ctx, r: SetRef<'_>, lim: &Limits) {
 /// SPOP key [count]
 pub(super) fn spop(ctx: &mut Ctx, args: &[&[u8]]) {
     if args.len() == 3 {
-        return spop_count(ctx, args);
+        let mark = ctx.out.len();
+        spop_count(ctx, args);
+        log_spop_count(ctx, args[1], mark);
+        return;
     }
     if args.len() > 3 {
         ctx.error(SYNTAX);
@@ -114,10 +117,32 @@ pub(super) fn spop(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.out.null();
         return;
     };
+    crate::propagate::replace(&[&b"SREM"[..], key, &m]);
     keyspace_event(ctx, class::SET, "spop", key);
     ctx.out.bulk(&m);
     if emptied {
         keyspace_event(ctx, class::GENERIC, "del", key);
+    }
+}
+
+/// What SPOP with a count logs (Redis 7.0): `DEL key` when it took the whole set, else one
+/// `SREM key member` per member popped (read back from the reply written after `mark`).
+fn log_spop_count(ctx: &mut Ctx, key: &[u8], mark: usize) {
+    if !crate::propagate::is_on() {
+        return;
+    }
+    let acc = ctx.acc.no_touch();
+    if !ctx.db().lock(key).exists(key, &acc) {
+        crate::propagate::replace(&[&b"DEL"[..], key]);
+        return;
+    }
+    let popped = crate::propagate::reply_items(ctx.out.as_bytes().get(mark..).unwrap_or_default());
+    if popped.is_empty() {
+        return;
+    }
+    crate::propagate::suppress();
+    for m in popped {
+        crate::propagate::also(&[&b"SREM"[..], key, &m]);
     }
 }
 
@@ -153,7 +178,7 @@ fn spop_count(ctx: &mut Ctx, args: &[&[u8]]) {
     // CASE 1: at least as many as there are: the whole set (replied as SUNION of it, which
     // looks the key up once more and counts a hit), and the key goes.
     if count >= size {
-        ctx.hit_or_miss(true);
+        ctx.hit_or_miss(key, true);
         reply_as_union(ctx, r, &lim);
         e.delete();
         keyspace_event(ctx, class::GENERIC, "del", key);

@@ -72,32 +72,7 @@ pub(super) fn score_range<'a>(
         return;
     }
     let start = if rev { seq.last_in_score(r) } else { seq.first_in_score(r) };
-    let Some(start) = start else {
-        return;
-    };
-    if offset < 0 {
-        return;
-    }
-    let mut skip = offset;
-    let mut left = limit;
-    seq.walk(start, rev, |m, s| {
-        if skip > 0 {
-            skip -= 1;
-            return true;
-        }
-        if left == 0 {
-            return false;
-        }
-        let inside = if rev { r.gte_min(s) } else { r.lte_max(s) };
-        if !inside {
-            return false;
-        }
-        out.push((m, s));
-        if left > 0 {
-            left -= 1;
-        }
-        true
-    });
+    walk_limited(seq, start, offset, limit, rev, |_, s| if rev { r.gte_min(s) } else { r.lte_max(s) }, out);
 }
 
 /// ZRANGEBYLEX's walk, as [`score_range`] by member.
@@ -110,6 +85,21 @@ fn lex_range<'a>(
     out: &mut Vec<(Elem<'a>, f64)>,
 ) {
     let start = if rev { seq.last_in_lex(r) } else { seq.first_in_lex(r) };
+    let inside = |m: Elem<'_>, _| with_text(m, |t| if rev { r.gte_min(t) } else { r.lte_max(t) });
+    walk_limited(seq, start, offset, limit, rev, inside, out);
+}
+
+/// From rank `start` (none: nothing), skip `offset` members, then take up to `limit`
+/// (negative: all) while `inside` holds. A negative offset selects nothing, as in Redis.
+fn walk_limited<'a>(
+    seq: &ZSeq<'a>,
+    start: Option<usize>,
+    offset: i64,
+    limit: i64,
+    rev: bool,
+    inside: impl Fn(Elem<'a>, f64) -> bool,
+    out: &mut Vec<(Elem<'a>, f64)>,
+) {
     let Some(start) = start else {
         return;
     };
@@ -123,11 +113,7 @@ fn lex_range<'a>(
             skip -= 1;
             return true;
         }
-        if left == 0 {
-            return false;
-        }
-        let inside = with_text(m, |t| if rev { r.gte_min(t) } else { r.lte_max(t) });
-        if !inside {
+        if left == 0 || !inside(m, s) {
             return false;
         }
         out.push((m, s));

@@ -121,11 +121,11 @@ fn generic(
     for &k in keys {
         let len = match locked.stripe(k).get(k, &acc) {
             None => {
-                ctx.hit_or_miss(false);
+                ctx.hit_or_miss(k, false);
                 Some(0)
             }
             Some(e) => {
-                ctx.hit_or_miss(true);
+                ctx.hit_or_miss(k, true);
                 let v = e.value();
                 ZRef::of(v).map(|z| z.len()).or_else(|| SetRef::of(v).map(|s| s.len()))
             }

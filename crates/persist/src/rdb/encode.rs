@@ -252,6 +252,138 @@ pub fn write_entry(buf: &mut Vec<u8>, e: &EntryRef, acc: &Access, opts: &Options
     write_value(buf, &v, opts)
 }
 
+/// A cursor over keys serialized by [`write_entry`], for [`recompress`].
+struct Cursor<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.b.len());
+        let Some(end) = end else { return Err(Error("recompress: truncated stream".into())) };
+        let s = &self.b[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn byte(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+
+    /// Read a length in RDB's variable format: `(false, n)`, or `(true, kind)` for a
+    /// string's special-encoding byte.
+    fn len(&mut self) -> Result<(bool, u64)> {
+        let first = self.byte()?;
+        Ok(match first >> 6 {
+            0 => (false, (first & 0x3F) as u64),
+            1 => (false, ((first & 0x3F) as u64) << 8 | self.byte()? as u64),
+            2 if first == 0x80 => {
+                (false, u32::from_be_bytes(self.take(4)?.try_into().unwrap_or_default()) as u64)
+            }
+            2 if first == 0x81 => (false, u64::from_be_bytes(self.take(8)?.try_into().unwrap_or_default())),
+            2 => return Err(Error("recompress: bad length".into())),
+            _ => (true, (first & 0x3F) as u64),
+        })
+    }
+
+    /// Copy a length as it is; returns it.
+    fn copy_len(&mut self, out: &mut Vec<u8>) -> Result<u64> {
+        let start = self.pos;
+        let (special, n) = self.len()?;
+        if special {
+            return Err(Error("recompress: a string where a length was expected".into()));
+        }
+        out.extend_from_slice(&self.b[start..self.pos]);
+        Ok(n)
+    }
+
+    /// Copy a string, compressing it if it is a plain one that LZF shrinks.
+    fn string(&mut self, out: &mut Vec<u8>) -> Result<()> {
+        let start = self.pos;
+        let (special, n) = self.len()?;
+        if !special {
+            let data = self.take(n as usize)?;
+            write_string(out, data, true);
+            return Ok(());
+        }
+        match n {
+            0 => self.take(1)?,
+            1 => self.take(2)?,
+            2 => self.take(4)?,
+            3 => {
+                let (_, clen) = self.len()?;
+                self.len()?;
+                self.take(clen as usize)?
+            }
+            _ => return Err(Error("recompress: bad string encoding".into())),
+        };
+        out.extend_from_slice(&self.b[start..self.pos]);
+        Ok(())
+    }
+
+    /// Copy `n` strings, each followed by `extra` bytes copied as they are.
+    fn strings(&mut self, out: &mut Vec<u8>, n: u64, extra: usize) -> Result<()> {
+        for _ in 0..n {
+            self.string(out)?;
+            out.extend_from_slice(self.take(extra)?);
+        }
+        Ok(())
+    }
+}
+
+/// Append to `out` the keys `input` holds (written by [`write_entry`] with `compress` off)
+/// as they are written with `compress` on: the same bytes but for the strings LZF shrinks.
+/// This lets a thread that must be quick serialize without compressing and another compress
+/// later. `Err` on anything [`write_entry`] does not write (`out` then holds a partial copy).
+pub fn recompress(input: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    let mut c = Cursor { b: input, pos: 0 };
+    while c.pos < input.len() {
+        let t = c.byte()?;
+        out.push(t);
+        match t {
+            opcodes::EXPIRETIME_MS => out.extend_from_slice(c.take(8)?),
+            opcodes::IDLE => {
+                c.copy_len(out)?;
+            }
+            opcodes::FREQ => out.push(c.byte()?),
+            _ => {
+                c.string(out)?;
+                recompress_value(&mut c, t, out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The value part of [`recompress`], for a value of type `t`.
+fn recompress_value(c: &mut Cursor, t: u8, out: &mut Vec<u8>) -> Result<()> {
+    match t {
+        types::STRING | types::HASH_LISTPACK | types::ZSET_LISTPACK | types::SET_INTSET => c.string(out),
+        types::SET => {
+            let n = c.copy_len(out)?;
+            c.strings(out, n, 0)
+        }
+        types::HASH => {
+            let n = c.copy_len(out)?;
+            c.strings(out, n.saturating_mul(2), 0)
+        }
+        types::ZSET_2 => {
+            let n = c.copy_len(out)?;
+            c.strings(out, n, 8)
+        }
+        types::LIST_QUICKLIST_2 => {
+            let nodes = c.copy_len(out)?;
+            for _ in 0..nodes {
+                c.copy_len(out)?;
+                c.string(out)?;
+            }
+            Ok(())
+        }
+        _ => Err(Error(format!("recompress: unexpected type {t}"))),
+    }
+}
+
 /// Append an AUX field.
 pub fn write_aux(buf: &mut Vec<u8>, key: &str, value: &[u8]) {
     buf.push(opcodes::AUX);
@@ -262,6 +394,60 @@ pub fn write_aux(buf: &mut Vec<u8>, key: &str, value: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rdb::Value;
+    use crate::values::{with_new_value, Limits};
+    use brim_engine::{SetExpire, Stripe};
+
+    /// Keys of every type and encoding, with compressible and incompressible strings.
+    fn every_kind_of_key(s: &mut Stripe, acc: &Access) {
+        let long = |i: usize| format!("{}-{i}", "abc".repeat(20)).into_bytes();
+        let values = [
+            Value::Str(long(1)),
+            Value::Str(b"12345".to_vec()),
+            Value::Str((0..200u8).collect()),
+            Value::List((0..5).map(long).collect()),
+            Value::List((0..3000).map(|i| if i % 2 == 0 { long(i) } else { i.to_string().into_bytes() }).collect()),
+            Value::Set((0..10).map(|i| i.to_string().into_bytes()).collect()),
+            Value::Set((0..10).map(long).collect()),
+            Value::Set((0..1000).map(long).collect()),
+            Value::Hash((0..5).map(|i| (long(i), long(i + 1))).collect()),
+            Value::Hash((0..1000).map(|i| (format!("f{i}").into_bytes(), long(i))).collect()),
+            Value::ZSet((0..5).map(|i| (long(i), i as f64 / 3.0)).collect()),
+            Value::ZSet((0..1000).map(|i| (long(i), i as f64)).collect()),
+        ];
+        let lim = Limits::default();
+        for (i, v) in values.iter().enumerate() {
+            let key = if i % 2 == 0 { long(100 + i) } else { format!("k{i}").into_bytes() };
+            let expire = if i % 3 == 0 { SetExpire::At(5_000_000 + i as i64) } else { SetExpire::Clear };
+            with_new_value(v, &lim, |nv| s.set(&key, nv, expire, acc)).unwrap();
+        }
+    }
+
+    #[test]
+    fn recompress_writes_what_compressed_serialization_writes() {
+        let acc = Access::at(1_000_000);
+        let mut s = Stripe::new(1);
+        every_kind_of_key(&mut s, &acc);
+        for access in [AccessInfo::None, AccessInfo::Idle, AccessInfo::Freq { decay_minutes: 1 }] {
+            let serialize = |compress: bool| {
+                let opts = Options { compress, access, ..Options::default() };
+                let mut buf = Vec::new();
+                s.for_each(&acc, |e| write_entry(&mut buf, &e, &acc, &opts).unwrap());
+                buf
+            };
+            let (plain, compressed) = (serialize(false), serialize(true));
+            assert!(compressed.len() < plain.len() / 2, "{} vs {}", compressed.len(), plain.len());
+            let mut out = Vec::new();
+            recompress(&plain, &mut out).unwrap();
+            assert!(out == compressed, "recompressed stream differs ({access:?})");
+            let mut again = Vec::new();
+            recompress(&compressed, &mut again).unwrap();
+            assert!(again == compressed, "an already compressed stream changed");
+        }
+        let mut out = Vec::new();
+        assert!(recompress(&[types::STRING, 5, b'a'], &mut out).is_err());
+        assert!(recompress(&[types::STREAM_LISTPACKS_2, 1, b'k'], &mut out).is_err());
+    }
 
     #[test]
     fn lengths_and_strings_as_redis_writes_them() {

@@ -1,0 +1,578 @@
+//! The append-only file (Redis 7.0's multi-part AOF): every key type survives a restart
+//! through the AOF alone; commands are logged in the same replication form as the real
+//! Redis 7.0.15 logs them (read back from both servers' incremental files); BGREWRITEAOF
+//! while clients write; CONFIG SET appendonly at runtime; crash tests with `kill -9` under
+//! `appendfsync always` and `everysec`; truncated and corrupt files; `redis-check-aof`
+//! accepts Brim's directory, and Redis and Brim load each other's.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{free_port, Raw, Server};
+
+/// A fresh data directory, removed when dropped.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("brim-aof-{tag}-{}-{}", std::process::id(), free_port()));
+        std::fs::create_dir_all(&d).expect("dir");
+        Dir(d)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("utf-8 path")
+    }
+
+    fn aof(&self, name: &str) -> PathBuf {
+        self.0.join("appendonlydir").join(name)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Brim with the AOF on in `dir` (no RDB save points), plus `extra`.
+fn brim_aof(dir: &Dir, extra: &[&str]) -> Server {
+    let mut args = vec!["--dir", dir.path(), "--save", "", "--appendonly", "yes"];
+    args.extend_from_slice(extra);
+    Server::start(&args)
+}
+
+/// Redis 7.0.15 with the AOF on in `dir`.
+fn redis_aof(dir: &Dir, extra: &[&str]) -> Server {
+    let mut args = vec!["--dir", dir.path(), "--save", "", "--appendonly", "yes"];
+    args.extend_from_slice(extra);
+    Server::redis(&args)
+}
+
+/// Kill the server with SIGKILL and wait for it.
+fn kill9(mut s: Server) {
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+}
+
+fn ok(raw: &mut Raw, args: &[&str]) -> String {
+    let r = raw.cmd_str(args);
+    assert!(!r.starts_with('-'), "{args:?}: {r}");
+    r
+}
+
+fn info_field(raw: &mut Raw, field: &str) -> String {
+    let text = raw.cmd_str(&["INFO", "persistence"]);
+    let prefix = format!("{field}:");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {field} in INFO: {text}"))
+        .trim()
+        .to_string()
+}
+
+fn wait_for(mut f: impl FnMut() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Keys of every type, in databases 0 and 2, some with expire times, written partly through
+/// commands the AOF logs in another form.
+fn populate(raw: &mut Raw) {
+    let big: Vec<String> = (0..300).map(|i| format!("member:{i}")).collect();
+    let mut cmds: Vec<Vec<String>> = Vec::new();
+    let mut c = |v: &[&str]| cmds.push(v.iter().map(|s| s.to_string()).collect());
+    c(&["SET", "s:int", "12345"]);
+    c(&["SET", "s:text", "hello\r\nworld"]);
+    c(&["SET", "s:ttl", "v", "EX", "5000"]);
+    c(&["SETEX", "s:setex", "4000", "v"]);
+    c(&["INCRBYFLOAT", "s:float", "2.5"]);
+    c(&["INCRBYFLOAT", "s:float", "0.25"]);
+    c(&["RPUSH", "l:small", "a", "b", "c", "d"]);
+    c(&["LPOP", "l:small"]);
+    c(&["BLPOP", "l:small", "0"]);
+    c(&["EXPIRE", "l:small", "3000"]);
+    c(&["HSET", "h:small", "f1", "v1", "f2", "2"]);
+    c(&["HINCRBYFLOAT", "h:small", "f2", "1.5"]);
+    c(&["SADD", "set:ints", "1", "2", "3", "4", "5"]);
+    c(&["SPOP", "set:ints"]);
+    c(&["SPOP", "set:ints", "2"]);
+    c(&["ZADD", "z:small", "1", "a", "2.5", "b", "3", "c"]);
+    c(&["BZPOPMIN", "z:small", "0"]);
+    c(&["SET", "gone", "x"]);
+    c(&["GETDEL", "gone"]);
+    c(&["SET", "past", "x"]);
+    c(&["EXPIRE", "past", "-1"]);
+    c(&["MULTI"]);
+    c(&["SET", "tx:a", "1"]);
+    c(&["INCR", "tx:a"]);
+    c(&["EXEC"]);
+    c(&["SELECT", "2"]);
+    c(&["SET", "db2:key", "in db 2"]);
+    c(&["HSET", "db2:hash", "a", "1"]);
+    c(&["SELECT", "0"]);
+    let mut sadd = vec!["SADD".to_string(), "set:big".to_string()];
+    sadd.extend(big.iter().cloned());
+    cmds.push(sadd);
+    let mut zadd = vec!["ZADD".to_string(), "z:big".to_string()];
+    for (i, m) in big.iter().enumerate() {
+        zadd.push(format!("{}", i as f64 * 1.5));
+        zadd.push(m.clone());
+    }
+    cmds.push(zadd);
+    let mut rpush = vec!["RPUSH".to_string(), "l:big".to_string()];
+    rpush.extend(big.iter().cloned());
+    cmds.push(rpush);
+    for c in &cmds {
+        let a: Vec<&str> = c.iter().map(|s| s.as_str()).collect();
+        ok(raw, &a);
+    }
+}
+
+/// Lines of a RESP array reply of bulk strings.
+fn bulks(reply: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(reply).into_owned();
+    let mut out = Vec::new();
+    let mut lines = text.split("\r\n");
+    let head = lines.next().unwrap_or("");
+    assert!(head.starts_with('*'), "not an array: {text:?}");
+    while let Some(l) = lines.next() {
+        if l.starts_with('$') {
+            out.push(lines.next().unwrap_or("").to_string());
+        }
+    }
+    out
+}
+
+type Snap = BTreeMap<(u32, String), (String, Vec<String>, String)>;
+
+/// Every key of databases 0 and 2: type, value (canonical order), absolute expire time.
+fn snapshot(raw: &mut Raw) -> Snap {
+    let mut all = BTreeMap::new();
+    for db in [0u32, 2] {
+        ok(raw, &["SELECT", &db.to_string()]);
+        for k in bulks(&raw.cmd(&["KEYS", "*"])) {
+            let t = raw.cmd_str(&["TYPE", &k]).trim().trim_start_matches('+').to_string();
+            let mut v = match t.as_str() {
+                "string" => vec![raw.cmd_str(&["GET", &k])],
+                "list" => bulks(&raw.cmd(&["LRANGE", &k, "0", "-1"])),
+                "hash" => bulks(&raw.cmd(&["HGETALL", &k])),
+                "set" => bulks(&raw.cmd(&["SMEMBERS", &k])),
+                "zset" => bulks(&raw.cmd(&["ZRANGE", &k, "0", "-1", "WITHSCORES"])),
+                other => panic!("unexpected type {other} for {k}"),
+            };
+            if t == "hash" {
+                let mut pairs: Vec<String> = v.chunks(2).map(|p| p.join("=")).collect();
+                pairs.sort();
+                v = pairs;
+            } else if t == "set" {
+                v.sort();
+            }
+            let exp = raw.cmd_str(&["PEXPIRETIME", &k]).trim().to_string();
+            all.insert((db, k), (t, v, exp));
+        }
+    }
+    ok(raw, &["SELECT", "0"]);
+    all
+}
+
+/// The commands of an AOF file (RESP arrays; `#` annotation lines skipped).
+fn read_commands(path: &Path) -> Vec<Vec<String>> {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("read {path:?}: {e}"));
+    let mut out = Vec::new();
+    let mut pos = 0;
+    let line = |pos: &mut usize| -> String {
+        let end = data[*pos..].windows(2).position(|w| w == b"\r\n").expect("line end") + *pos;
+        let s = String::from_utf8_lossy(&data[*pos..end]).into_owned();
+        *pos = end + 2;
+        s
+    };
+    while pos < data.len() {
+        let head = line(&mut pos);
+        if head.starts_with('#') {
+            continue;
+        }
+        let n: usize = head[1..].parse().expect("argc");
+        let mut argv = Vec::new();
+        for _ in 0..n {
+            let len: usize = line(&mut pos)[1..].parse().expect("len");
+            argv.push(String::from_utf8_lossy(&data[pos..pos + len]).into_owned());
+            pos += len + 2;
+        }
+        out.push(argv);
+    }
+    out
+}
+
+/// Commands with absolute times (13-digit unix ms around now) made comparable.
+fn normalized(cmds: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    cmds.into_iter()
+        .map(|c| {
+            c.into_iter()
+                .map(
+                    |a| {
+                        if a.len() == 13 && a.bytes().all(|b| b.is_ascii_digit()) {
+                            "<ms>".into()
+                        } else {
+                            a
+                        }
+                    },
+                )
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn every_type_survives_a_restart_through_the_aof_alone() {
+    let dir = Dir::new("types");
+    let brim = brim_aof(&dir, &[]);
+    let mut raw = brim.raw();
+    populate(&mut raw);
+    let before = snapshot(&mut raw);
+    assert!(before.len() > 10);
+    assert_eq!(info_field(&mut raw, "aof_enabled"), "1");
+    kill9(brim);
+    assert!(!dir.0.join("dump.rdb").exists(), "the data must come from the AOF");
+    let brim = brim_aof(&dir, &[]);
+    let mut raw = brim.raw();
+    assert_eq!(snapshot(&mut raw), before);
+}
+
+#[test]
+fn commands_are_logged_in_the_form_redis_logs_them() {
+    let (bd, rd) = (Dir::new("form-brim"), Dir::new("form-redis"));
+    let brim = brim_aof(&bd, &["--appendfsync", "always"]);
+    let redis = redis_aof(&rd, &["--appendfsync", "always"]);
+    let script: &[&[&str]] = &[
+        &["set", "a", "1"],
+        &["expire", "a", "100"],
+        &["pexpire", "a", "100000"],
+        &["expireat", "a", "99999999999"],
+        &["set", "b", "2", "ex", "100"],
+        &["setex", "c", "100", "v"],
+        &["psetex", "c", "100000", "v"],
+        &["set", "n", "v", "nx", "px", "10000"],
+        &["incrbyfloat", "f", "1.5"],
+        &["hincrbyfloat", "h", "f", "2.5"],
+        &["sadd", "s", "x"],
+        &["spop", "s"],
+        &["sadd", "s2", "a", "b"],
+        &["spop", "s2", "5"],
+        &["getex", "a", "persist"],
+        &["getex", "b", "px", "5000"],
+        &["getdel", "b"],
+        &["set", "g", "1"],
+        &["set", "g", "2", "get"],
+        &["set", "g", "3", "keepttl", "get"],
+        &["set", "e", "1"],
+        &["expire", "e", "-1"],
+        &["expire", "missing", "10"],
+        &["lpush", "l", "a", "b", "c"],
+        &["blpop", "l", "0"],
+        &["brpop", "l", "0"],
+        &["lpush", "l", "x", "y"],
+        &["blmove", "l", "l2", "left", "right", "0"],
+        &["brpoplpush", "l", "l3", "0"],
+        &["lpush", "bl", "p", "q", "r"],
+        &["blmpop", "0", "1", "bl", "left", "count", "2"],
+        &["zadd", "z", "1", "a", "2", "b", "3", "c"],
+        &["bzpopmin", "z", "0"],
+        &["bzpopmax", "z", "0"],
+        &["multi"],
+        &["set", "m1", "1"],
+        &["select", "3"],
+        &["set", "m2", "2"],
+        &["exec"],
+        &["multi"],
+        &["set", "m3", "1"],
+        &["get", "m3"],
+        &["exec"],
+        &["set", "q", "1", "px", "30"],
+    ];
+    let (mut b, mut r) = (brim.raw(), redis.raw());
+    for c in script {
+        let (x, y) = (b.cmd_str(c), r.cmd_str(c));
+        assert_eq!(x, y, "reply to {c:?}");
+    }
+    std::thread::sleep(Duration::from_millis(60));
+    // A lookup of the expired key logs its deletion.
+    assert_eq!(b.cmd_str(&["get", "q"]), r.cmd_str(&["get", "q"]));
+    let ours = normalized(read_commands(&bd.aof("appendonly.aof.1.incr.aof")));
+    let theirs = normalized(read_commands(&rd.aof("appendonly.aof.1.incr.aof")));
+    assert_eq!(ours, theirs);
+    assert!(ours.iter().any(|c| c[0] == "PEXPIREAT"), "{ours:?}");
+    assert!(ours.iter().any(|c| c[0] == "SREM"), "{ours:?}");
+    // The manifests are byte for byte the same.
+    let manifest = |d: &Dir| std::fs::read(d.aof("appendonly.aof.manifest")).expect("manifest");
+    assert_eq!(manifest(&bd), manifest(&rd));
+}
+
+#[test]
+fn spop_with_a_count_is_logged_as_one_srem_per_member() {
+    let dir = Dir::new("spop");
+    let brim = brim_aof(&dir, &["--appendfsync", "always"]);
+    let mut raw = brim.raw();
+    ok(&mut raw, &["SADD", "s", "a", "b", "c", "d", "e", "f"]);
+    let popped = bulks(&raw.cmd(&["SPOP", "s", "2"]));
+    let cmds = read_commands(&dir.aof("appendonly.aof.1.incr.aof"));
+    let n = cmds.len();
+    assert_eq!(cmds[n - 1], vec!["EXEC"]);
+    assert_eq!(cmds[n - 4], vec!["MULTI"]);
+    let mut srem: Vec<String> = cmds[n - 3..n - 1]
+        .iter()
+        .map(|c| {
+            assert_eq!(&c[..2], ["SREM", "s"]);
+            c[2].clone()
+        })
+        .collect();
+    srem.sort();
+    let mut popped = popped;
+    popped.sort();
+    assert_eq!(srem, popped);
+}
+
+/// Writes `INCR counter` in a loop until told to stop or the server dies; returns the last
+/// value acknowledged and when each was acknowledged.
+fn incr_writer(port: u16, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<(i64, Instant)>> {
+    std::thread::spawn(move || {
+        let mut acks = Vec::new();
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return acks };
+        use std::io::{Read, Write};
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        let mut buf = [0u8; 64];
+        while !stop.load(Relaxed) && acks.len() < 5_000_000 {
+            if s.write_all(b"*2\r\n$4\r\nINCR\r\n$7\r\ncounter\r\n").is_err() {
+                break;
+            }
+            let n = match s.read(&mut buf) {
+                Ok(n) if n > 0 => n,
+                _ => break,
+            };
+            let text = String::from_utf8_lossy(&buf[..n]);
+            match text.trim().strip_prefix(':').and_then(|v| v.parse::<i64>().ok()) {
+                Some(v) => acks.push((v, Instant::now())),
+                None => break,
+            }
+        }
+        acks
+    })
+}
+
+/// Run INCRs for a while, `kill -9` the server, restart it: (acks, recovered value).
+fn crash_run(fsync: &str) -> (Vec<(i64, Instant)>, Instant, i64) {
+    let dir = Dir::new(&format!("crash-{fsync}"));
+    let brim = brim_aof(&dir, &["--appendfsync", fsync]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = incr_writer(brim.port, stop.clone());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut probe = brim.raw();
+    // Let it write for a while (at least some acknowledged writes).
+    std::thread::sleep(Duration::from_millis(700));
+    while probe.cmd_str(&["GET", "counter"]).starts_with("$-1") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    kill9(brim);
+    let killed = Instant::now();
+    stop.store(true, Relaxed);
+    let acks = writer.join().expect("writer");
+    assert!(!acks.is_empty(), "no write was acknowledged");
+    let brim = brim_aof(&dir, &[]);
+    let got = brim.raw().cmd_str(&["GET", "counter"]);
+    let v = bulks(format!("*1\r\n{got}").as_bytes()).first().and_then(|s| s.parse().ok()).unwrap_or(0);
+    (acks, killed, v)
+}
+
+#[test]
+fn crash_with_appendfsync_always_loses_no_acknowledged_write() {
+    let (acks, _, recovered) = crash_run("always");
+    let last = acks.last().map_or(0, |a| a.0);
+    assert!(recovered >= last, "acknowledged {last}, recovered {recovered}");
+}
+
+#[test]
+fn crash_with_appendfsync_everysec_loses_at_most_about_a_second() {
+    let (acks, killed, recovered) = crash_run("everysec");
+    let last = acks.last().map_or(0, |a| a.0);
+    let recent = acks.iter().filter(|a| killed.duration_since(a.1) <= Duration::from_secs(2)).count() as i64;
+    let lost = last - recovered;
+    assert!(lost <= recent, "lost {lost} writes, only {recent} acknowledged in the last 2 s");
+}
+
+/// Start brim-server in `dir` expecting it to refuse: its exit code and log.
+fn refused_start(dir: &Dir, extra: &[&str]) -> (Option<i32>, String) {
+    let log = dir.0.join("refused.log");
+    let port = free_port().to_string();
+    let mut args = vec!["--port", &port, "--dir", dir.path(), "--save", "", "--appendonly", "yes"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--logfile", log.to_str().expect("path")]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_brim-server"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            break Some(s);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    (status.and_then(|s| s.code()), text)
+}
+
+#[test]
+fn a_truncated_tail_loads_with_aof_load_truncated_and_is_refused_without() {
+    let dir = Dir::new("trunc");
+    let brim = brim_aof(&dir, &["--appendfsync", "always"]);
+    let mut raw = brim.raw();
+    for i in 0..20 {
+        ok(&mut raw, &["SET", &format!("k{i}"), &format!("v{i}")]);
+    }
+    kill9(brim);
+    let incr = dir.aof("appendonly.aof.1.incr.aof");
+    let len = std::fs::metadata(&incr).expect("incr").len();
+    let f = std::fs::OpenOptions::new().write(true).open(&incr).expect("open");
+    f.set_len(len - 3).expect("chop");
+    drop(f);
+    let (code, log) = refused_start(&dir, &["--aof-load-truncated", "no"]);
+    assert_eq!(code, Some(1), "log: {log}");
+    assert!(log.contains("Unexpected end of file"), "{log}");
+    let brim = brim_aof(&dir, &["--aof-load-truncated", "yes"]);
+    let mut raw = brim.raw();
+    assert_eq!(raw.cmd_str(&["GET", "k18"]), "$3\r\nv18\r\n");
+    assert_eq!(raw.cmd_str(&["GET", "k19"]), "$-1\r\n");
+    assert_eq!(raw.cmd_str(&["DBSIZE"]), ":19\r\n");
+    // The tail was cut off; what is logged next follows a whole command.
+    ok(&mut raw, &["SET", "after", "1"]);
+    kill9(brim);
+    let brim = brim_aof(&dir, &["--aof-load-truncated", "no"]);
+    assert_eq!(brim.raw().cmd_str(&["GET", "after"]), "$1\r\n1\r\n");
+}
+
+#[test]
+fn a_corrupt_aof_is_refused_with_a_clear_error() {
+    let dir = Dir::new("corrupt");
+    let brim = brim_aof(&dir, &[]);
+    ok(&mut brim.raw(), &["SET", "k", "v"]);
+    kill9(brim);
+    let incr = dir.aof("appendonly.aof.1.incr.aof");
+    let mut data = std::fs::read(&incr).expect("incr");
+    data.extend_from_slice(b"GARBAGE\r\n*1\r\n$4\r\nPING\r\n");
+    std::fs::write(&incr, data).expect("write");
+    let (code, log) = refused_start(&dir, &[]);
+    assert_eq!(code, Some(1), "log: {log}");
+    assert!(log.contains("Bad file format reading the append only file"), "{log}");
+}
+
+#[test]
+fn bgrewriteaof_while_clients_write_then_restart_keeps_everything() {
+    let dir = Dir::new("rewrite");
+    let brim = brim_aof(&dir, &[]);
+    let mut raw = brim.raw();
+    populate(&mut raw);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = incr_writer(brim.port, stop.clone());
+    wait_for(|| raw.cmd_str(&["GET", "counter"]).starts_with('$'), "the writer");
+    assert_eq!(ok(&mut raw, &["BGREWRITEAOF"]), "+Background append only file rewriting started\r\n");
+    wait_for(|| info_field(&mut raw, "aof_rewrite_in_progress") == "0", "the rewrite");
+    assert_eq!(info_field(&mut raw, "aof_rewrites"), "1");
+    assert_eq!(info_field(&mut raw, "aof_last_bgrewrite_status"), "ok");
+    std::thread::sleep(Duration::from_millis(100));
+    stop.store(true, Relaxed);
+    let acks = writer.join().expect("writer");
+    assert!(!acks.is_empty());
+    let manifest = std::fs::read_to_string(dir.aof("appendonly.aof.manifest")).expect("manifest");
+    assert_eq!(
+        manifest,
+        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+    );
+    assert!(!dir.aof("appendonly.aof.1.incr.aof").exists());
+    assert!(!dir.aof("appendonly.aof.1.base.rdb").exists());
+    let before = snapshot(&mut raw);
+    kill9(brim);
+    let brim = brim_aof(&dir, &[]);
+    assert_eq!(snapshot(&mut brim.raw()), before);
+}
+
+#[test]
+fn config_set_appendonly_yes_at_runtime_starts_logging() {
+    let dir = Dir::new("runtime");
+    let brim = Server::start(&["--dir", dir.path(), "--save", ""]);
+    let mut raw = brim.raw();
+    populate(&mut raw);
+    assert_eq!(info_field(&mut raw, "aof_enabled"), "0");
+    assert_eq!(ok(&mut raw, &["CONFIG", "SET", "appendonly", "yes"]), "+OK\r\n");
+    wait_for(
+        || {
+            info_field(&mut raw, "aof_rewrites") == "1"
+                && info_field(&mut raw, "aof_rewrite_in_progress") == "0"
+        },
+        "the first rewrite",
+    );
+    ok(&mut raw, &["SET", "after", "enabled"]);
+    let before = snapshot(&mut raw);
+    kill9(brim);
+    let brim = brim_aof(&dir, &[]);
+    let mut raw = brim.raw();
+    assert_eq!(snapshot(&mut raw), before);
+    // And off again: nothing more is logged.
+    assert_eq!(ok(&mut raw, &["CONFIG", "SET", "appendonly", "no"]), "+OK\r\n");
+    ok(&mut raw, &["SET", "not", "logged"]);
+    kill9(brim);
+    let brim = brim_aof(&dir, &[]);
+    assert_eq!(brim.raw().cmd_str(&["GET", "not"]), "$-1\r\n");
+}
+
+#[test]
+fn redis_check_aof_accepts_brims_dir_and_redis_loads_it() {
+    let dir = Dir::new("to-redis");
+    let brim = brim_aof(&dir, &[]);
+    let mut raw = brim.raw();
+    populate(&mut raw);
+    ok(&mut raw, &["BGREWRITEAOF"]);
+    wait_for(|| info_field(&mut raw, "aof_rewrite_in_progress") == "0", "the rewrite");
+    ok(&mut raw, &["SET", "after-rewrite", "1"]);
+    ok(&mut raw, &["SPOP", "set:big", "3"]);
+    let before = snapshot(&mut raw);
+    kill9(brim);
+    let out = Command::new("redis-check-aof")
+        .arg(dir.aof("appendonly.aof.manifest"))
+        .output()
+        .expect("redis-check-aof");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("is valid"), "redis-check-aof:\n{text}");
+    let redis = redis_aof(&dir, &[]);
+    assert_eq!(snapshot(&mut redis.raw()), before);
+}
+
+#[test]
+fn brim_loads_a_dir_written_by_redis() {
+    let dir = Dir::new("from-redis");
+    let redis = redis_aof(&dir, &[]);
+    let mut raw = redis.raw();
+    populate(&mut raw);
+    let before = snapshot(&mut raw);
+    kill9(redis);
+    let brim = brim_aof(&dir, &[]);
+    assert_eq!(snapshot(&mut brim.raw()), before);
+}
