@@ -82,7 +82,7 @@ fn mono_us() -> i64 {
 }
 
 /// Memory left out of the `maxmemory` check. Redis leaves out replica output buffers and the
-/// AOF buffer (freeMemoryGetNotCountedMemory; Brim has neither yet). Brim also leaves out the
+/// AOF buffer (freeMemoryGetNotCountedMemory; Brim has no replicas yet). Brim also leaves out the
 /// reply bytes waiting to be written to clients (unlike Redis, which counts them): a client
 /// that runs `KEYS *` or big HGETALLs without reading must not make the server evict the
 /// dataset to pay for its replies. Those are bounded by `client-output-buffer-limit`,

@@ -432,6 +432,7 @@ fn cancel_bgsave() {
 /// not set: the shutdown must then be aborted. The caller holds the exclusive gate.
 pub fn shutdown_save(shared: &Shared, kind: ShutdownKind, force: bool) -> bool {
     cancel_bgsave();
+    aof::flush_at_shutdown();
     let wanted = match kind {
         ShutdownKind::Save => true,
         ShutdownKind::NoSave => false,

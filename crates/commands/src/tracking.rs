@@ -45,7 +45,7 @@
 //! even when their clients are gone or stopped tracking, as in Redis.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 use brim_engine::expire::Modified;
@@ -160,6 +160,10 @@ impl Table {
     fn forget(&mut self, key: &[u8]) -> Option<Vec<u64>> {
         let ids = self.keys.remove(key)?;
         self.items -= ids.len();
+        if self.keys.capacity() > 64 && self.keys.len() < self.keys.capacity() / 8 {
+            // Give the memory back as the table empties.
+            self.keys.shrink_to(self.keys.len() * 2);
+        }
         Some(ids)
     }
 
@@ -171,11 +175,15 @@ impl Table {
 
 static TABLE: Mutex<Option<Table>> = Mutex::new(None);
 
+/// The table's key count, readable without its lock.
+static TABLE_KEYS: AtomicUsize = AtomicUsize::new(0);
+
 fn with_table<T>(f: impl FnOnce(&mut Table) -> T) -> T {
     let mut t = TABLE.lock();
     let t = t.get_or_insert_with(Table::default);
     let r = f(t);
     t.sync_engine();
+    TABLE_KEYS.store(t.keys.len(), Relaxed);
     r
 }
 
@@ -657,6 +665,12 @@ fn take_pending() -> Pending {
         .unwrap_or_default()
 }
 
+fn pending_is_empty() -> bool {
+    PENDING
+        .try_with(|p| p.try_borrow().map_or(true, |p| p.own.is_empty() && p.bcast.is_empty()))
+        .unwrap_or(true)
+}
+
 fn put_pending(pending: Pending) {
     let _ = PENDING.try_with(|p| {
         if let Ok(mut p) = p.try_borrow_mut() {
@@ -708,6 +722,10 @@ fn take_log() -> Vec<Modified> {
 /// BCAST messages; keep the table within `tracking-table-max-keys`.
 pub fn flush_pending(shared: &Shared, client: &Client, out: &mut Reply) {
     let log = take_log();
+    if log.is_empty() && pending_is_empty() {
+        limit_table(shared);
+        return;
+    }
     let mut pending = take_pending();
     let id = client.handle.id;
     drain_log(shared, Some(id), log, &mut pending);
@@ -741,7 +759,7 @@ static OVER_LIMIT_RUNS: AtomicU32 = AtomicU32::new(0);
 fn limit_table(shared: &Shared) {
     let max = shared.config.tracking_table_max_keys() as usize;
     let over = |len: usize| max > 0 && len > max;
-    if !over(TABLE.lock().as_ref().map_or(0, |t| t.keys.len())) {
+    if !over(TABLE_KEYS.load(Relaxed)) {
         return;
     }
     let runs = OVER_LIMIT_RUNS.load(Relaxed);
@@ -757,7 +775,7 @@ fn limit_table(shared: &Shared) {
         };
         let Some(key) = key else { break };
         invalidate_key(shared, &key, &mut None);
-        if !over(TABLE.lock().as_ref().map_or(0, |t| t.keys.len())) {
+        if !over(TABLE_KEYS.load(Relaxed)) {
             OVER_LIMIT_RUNS.store(0, Relaxed);
             return;
         }
@@ -771,4 +789,56 @@ fn fastrand_u64() -> u64 {
     let mut h = ahash::RandomState::new().build_hasher();
     h.write_u64(brim_engine::alloc::used_memory() as u64);
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(items: &[&str]) -> BTreeSet<Vec<u8>> {
+        items.iter().map(|s| s.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn prefixes_must_not_overlap_existing_or_each_other() {
+        let existing = set(&["foo"]);
+        let err = check_prefixes(Some(&existing), &[b"fo"]).unwrap_err();
+        assert_eq!(
+            err,
+            "ERR Prefix 'fo' overlaps with an existing prefix 'foo'. Prefixes for a single client must \
+             not overlap."
+        );
+        let err = check_prefixes(None, &[b"a", b"b", b"ab"]).unwrap_err();
+        assert!(err.starts_with("ERR Prefix 'a' overlaps with another provided prefix 'ab'."), "{err}");
+        assert!(check_prefixes(Some(&existing), &[b"bar", b"baz"]).is_ok());
+        // The empty prefix (BCAST without PREFIX) covers every key.
+        assert!(check_prefixes(Some(&set(&[""])), &[b"x"]).is_err());
+    }
+
+    #[test]
+    fn on_checks_come_in_redis_order() {
+        let o = Options { prefixes: vec![b"p"], optin: true, optout: true, ..Options::default() };
+        assert_eq!(check_on(None, &o).unwrap_err(), "ERR PREFIX option requires BCAST mode to be enabled");
+        let o = Options { bcast: true, optin: true, optout: true, ..Options::default() };
+        assert_eq!(check_on(None, &o).unwrap_err(), "ERR OPTIN and OPTOUT are not compatible with BCAST");
+        let current = Mode { optout: true, ..Mode::default() };
+        let o = Options { optin: true, ..Options::default() };
+        assert!(check_on(Some(&current), &o).unwrap_err().starts_with("ERR You can't switch OPTIN/OPTOUT"));
+        assert!(check_on(Some(&current), &Options::default()).is_ok());
+    }
+
+    #[test]
+    fn table_counts_items_once_per_client_and_key() {
+        let mut t = Table::default();
+        t.remember(b"k", 1);
+        t.remember(b"k", 1);
+        t.remember(b"k", 2);
+        t.remember(b"j", 1);
+        assert_eq!((t.keys.len(), t.items), (2, 3));
+        assert_eq!(t.forget(b"k"), Some(vec![1, 2]));
+        assert_eq!((t.keys.len(), t.items), (1, 1));
+        assert_eq!(t.forget(b"k"), None);
+        t.clear_keys();
+        assert_eq!((t.keys.len(), t.items), (0, 0));
+    }
 }

@@ -66,7 +66,7 @@ const MAX_ROUNDS: usize = 64;
 /// every eviction paid a cold stripe, bucket and chain each time.
 const EVICTIONS_PER_POPULATE: usize = 8;
 /// Keys per database each population also takes from the sweep (one per eviction served).
-const SWEPT_PER_POPULATE: usize = 0;
+const SWEPT_PER_POPULATE: usize = EVICTIONS_PER_POPULATE;
 /// Most keys sampled per database in one population.
 const MAX_SAMPLE: usize = 1 << 16;
 
@@ -363,7 +363,7 @@ const SEE_ALL: Access = Access { now_ms: i64::MIN, touch: Touch::None };
 fn sweep(db: &Db, at: &mut Sweep, count: usize, mut f: impl FnMut(EntryRef<'_>)) -> usize {
     let n = db.stripe_count();
     let (mut seen, mut stripes) = (0, 0);
-    while n > 0 && seen < count && stripes <= n {
+    while n > 0 && seen < count && stripes < n {
         at.stripe %= n;
         let mut s = db.lock_stripe(at.stripe);
         loop {
@@ -465,8 +465,21 @@ impl Evictor {
             }
             let pool = &mut self.pool;
             let mut add = |e: EntryRef<'_>| pool.insert(rank(rank_by, p, acc, &e), i, e.key());
-            let stripe = pick_stripe(&mut self.rng, db, volatile);
-            let any = stripe.map(|mut s| s.eviction_sample(volatile, samples, &mut self.scratch, &mut add)).is_some();
+            let mut left = samples;
+            let mut any = false;
+            // A run of at most a quarter of a stripe (at least `maxmemory-samples` keys), so
+            // that a small keyspace is still sampled across several stripes.
+            for _ in 0..EVICTIONS_PER_POPULATE {
+                let Some(mut s) = pick_stripe(&mut self.rng, db, volatile) else { break };
+                let len = if volatile { s.volatile_len() } else { s.len() };
+                let take = left.min((len / 4).max(p.samples.max(1)));
+                s.eviction_sample(volatile, take, &mut self.scratch, &mut add);
+                any = true;
+                left -= take;
+                if left == 0 {
+                    break;
+                }
+            }
             if any && !volatile {
                 if self.sweeps.len() <= i {
                     let rng = &mut self.rng;
@@ -1061,7 +1074,7 @@ mod tests {
         }
         let mut ev = Evictor::new(21);
         let p = params(Policy::AllkeysLru, 5);
-        for i in 0..3000 {
+        for i in 0..4000 {
             let t = Access::at(2_000_000 + i as i64 * 20);
             set(&ks, 0, &key(i), SetExpire::Clear, &t);
             if i >= 1000 {
@@ -1069,7 +1082,6 @@ mod tests {
             }
         }
         let old_left = (0..1000).filter(|&i| exists(&ks, 0, &old(i))).count();
-        eprintln!("old_left {old_left}");
         assert!(old_left == 0, "{old_left} old keys survived");
         assert_eq!(ks.db(0).len(), 2000);
     }

@@ -259,6 +259,67 @@ fn parse_len(s: &[u8]) -> Option<usize> {
     std::str::from_utf8(s).ok()?.parse().ok()
 }
 
+/// Reads commands from a stream (an AOF file) a chunk at a time: memory is one chunk plus
+/// the longest command, never the whole file.
+pub struct CommandReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// Where the next command starts in `buf`.
+    start: usize,
+    /// The stream offset of `buf[0]`.
+    base: usize,
+    eof: bool,
+}
+
+const READ_CHUNK: usize = 1 << 20;
+
+impl<R: std::io::Read> CommandReader<R> {
+    /// A reader of `inner` from its current position.
+    pub fn new(inner: R) -> Self {
+        CommandReader { inner, buf: Vec::new(), start: 0, base: 0, eof: false }
+    }
+
+    /// The next command and the stream offsets where it starts and ends; `Ok(None)` at the
+    /// end. Error offsets are stream offsets.
+    pub fn next_command(&mut self) -> Result<Option<(Vec<Vec<u8>>, usize, usize)>, ReadError> {
+        loop {
+            let r = read_command(&self.buf, self.start);
+            match r {
+                Ok(Some((argv, next))) => {
+                    let at = self.base + self.start;
+                    self.start = next;
+                    return Ok(Some((argv, at, self.base + next)));
+                }
+                Err(ReadError::Corrupt(at)) => return Err(ReadError::Corrupt(self.base + at)),
+                Ok(None) | Err(ReadError::Truncated(_)) if !self.eof => self.fill()?,
+                Ok(None) => return Ok(None),
+                Err(ReadError::Truncated(at)) => return Err(ReadError::Truncated(self.base + at)),
+            }
+        }
+    }
+
+    /// Drop what was consumed and read one more chunk (or note the end).
+    fn fill(&mut self) -> Result<(), ReadError> {
+        self.buf.drain(..self.start);
+        self.base += self.start;
+        self.start = 0;
+        let old = self.buf.len();
+        self.buf.resize(old + READ_CHUNK, 0);
+        let n = loop {
+            match self.inner.read(&mut self.buf[old..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break 0,
+            }
+        };
+        self.buf.truncate(old + n);
+        if n == 0 {
+            self.eof = true;
+        }
+        Ok(())
+    }
+}
+
 /// Whether a file's contents start like an RDB file (a base written with the RDB preamble).
 pub fn is_rdb(head: &[u8]) -> bool {
     head.starts_with(b"REDIS")
@@ -294,6 +355,9 @@ mod tests {
             assert_eq!(read_command(&buf[..cut], p), Err(ReadError::Truncated(p)), "cut {cut}");
         }
         assert!(matches!(read_command(b"GET k\r\n", 0), Err(ReadError::Corrupt(0))));
+        let mut r = CommandReader::new(&buf[..p2 - 1]);
+        assert_eq!(r.next_command().unwrap().map(|c| (c.1, c.2)), Some((0, p)));
+        assert_eq!(r.next_command(), Err(ReadError::Truncated(p)));
         assert!(matches!(read_command(b"*1\r\n$3\r\nGETxx", 0), Err(ReadError::Corrupt(_))));
     }
 }

@@ -305,9 +305,10 @@ pub fn load_from<R: std::io::Read>(
                     let used = std::str::from_utf8(&v).ok().and_then(|v| v.parse().ok()).unwrap_or(0);
                     p.rdb_used_mem.store(used, Relaxed);
                 }
-                stats
-                    .aux
-                    .push((String::from_utf8_lossy(&k).into_owned(), String::from_utf8_lossy(&v).into_owned()))
+                stats.aux.push((
+                    String::from_utf8_lossy(&k).into_owned(),
+                    String::from_utf8_lossy(&v).into_owned(),
+                ))
             }
             Record::SelectDb(n) => {
                 if n >= ks.len() as u64 {
@@ -359,6 +360,40 @@ mod tests {
     use super::*;
     use crate::rdb::encode::write_string;
     use crate::rdb::types;
+
+    #[test]
+    fn loads_inside_track_loading_report_their_progress() {
+        let dir = std::env::temp_dir().join(format!("brim-loadprog-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ks = Keyspace::new(1, 4);
+        let acc = Access::at(1_000_000);
+        for i in 0..3000u32 {
+            let k = format!("k{i}");
+            ks.db(0).lock(k.as_bytes()).set(
+                k.as_bytes(),
+                brim_engine::NewValue::Str(format!("value {i}").as_bytes()),
+                SetExpire::Clear,
+                &acc,
+            );
+        }
+        let opts =
+            SaveOptions { values: Options::default(), checksum: true, used_mem: 12345, aof_base: false };
+        save(&ks, &dir, "p.rdb", "t", &opts, &acc, None).unwrap();
+        let size = std::fs::metadata(dir.join("p.rdb")).unwrap().len();
+        let progress = Arc::new(LoadProgress::default());
+        let load_it = || {
+            load(&Keyspace::new(1, 4), &dir.join("p.rdb"), &Limits::default(), true, &acc, AccessLoad::Lru)
+        };
+        let stats = track_loading(progress.clone(), load_it).unwrap().unwrap();
+        assert_eq!(stats.keys_loaded, 3000);
+        assert_eq!(progress.total_bytes.load(Relaxed), size);
+        assert_eq!(progress.loaded_bytes.load(Relaxed), size);
+        assert_eq!(progress.rdb_used_mem.load(Relaxed), 12345);
+        // Outside track_loading, nothing is reported.
+        load_it().unwrap();
+        assert_eq!(progress.loaded_bytes.load(Relaxed), size);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn duplicate_keys_and_too_many_databases_are_refused() {

@@ -19,10 +19,10 @@
 //! Keys whose time ran out after the snapshot started are still written (they existed at
 //! that instant); keys written after it are not.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 

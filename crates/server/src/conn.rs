@@ -116,6 +116,7 @@ pub async fn serve<S>(
     let mut multi_mem = MultiMemory::default();
     loop {
         account(&shared, &client, &mut multi_mem, inbuf.capacity(), &pending, &out);
+        handle.qbuf_free.store(inbuf.capacity() - inbuf.len(), Relaxed);
         if handle.queued.load(Relaxed) > 0 {
             take_pushes(&mut push, &handle, &mut pending);
             handle.obl.store(pending.len() - sent, Relaxed);

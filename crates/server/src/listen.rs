@@ -73,7 +73,9 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
         _ => None,
     };
     let workers = worker::start(&shared, cfg.io_threads());
-    let loaded = crate::start_loading(shared.clone());
+    // The cron, active expiry and eviction start once the load is over (a failed load ends
+    // the process from there).
+    tokio::spawn(after_loading(shared.clone(), crate::start_loading(shared.clone())));
     first_load_chunk(&shared).await;
     log(Level::Notice, "Server initialized");
     if !tcp.is_empty() {
@@ -97,7 +99,6 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
         next += 1;
         let _ = w.send((incoming, handle, push));
     };
-    tokio::spawn(after_loading(shared.clone(), loaded));
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let accept_tcp = || async {
@@ -171,16 +172,12 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
     0
 }
 
-/// Bytes of dataset loaded between two looks at the clients in Redis
-/// (`loading_process_events_interval_bytes`): a dataset smaller than this is in before any
-/// client is served, so nobody sees -LOADING for it.
-const LOADING_FIRST_CHUNK: u64 = 2 << 20;
-
-/// Wait until the load is over or has read its first chunk.
+/// Wait until the load is over or has read its first chunk: Redis serves clients only
+/// every `loading-process-events-interval-bytes` loaded, so a dataset smaller than that is
+/// in before any client is served and nobody sees -LOADING for it.
 async fn first_load_chunk(shared: &Shared) {
-    while shared.loading.is_active()
-        && shared.loading.progress.loaded_bytes.load(Relaxed) < LOADING_FIRST_CHUNK
-    {
+    let chunk = shared.config.loading_process_events_interval_bytes();
+    while shared.loading.is_active() && shared.loading.progress.loaded_bytes.load(Relaxed) < chunk {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }

@@ -576,3 +576,63 @@ fn brim_loads_a_dir_written_by_redis() {
     let brim = brim_aof(&dir, &[]);
     assert_eq!(snapshot(&mut brim.raw()), before);
 }
+
+#[test]
+fn bgrewriteaof_inside_exec_is_scheduled_as_in_redis() {
+    let dir = Dir::new("sched");
+    let brim = brim_aof(&dir, &[]);
+    let rd = Dir::new("sched-redis");
+    let redis = redis_aof(&rd, &[]);
+    let (mut b, mut r) = (brim.raw(), redis.raw());
+    common::assert_same(&mut b, &mut r, &[&["MULTI"], &["BGREWRITEAOF"], &["EXEC"]]);
+    // The cron starts it once nothing else runs.
+    wait_for(|| info_field(&mut b, "aof_rewrites") == "1", "the scheduled rewrite");
+    assert_eq!(info_field(&mut b, "aof_rewrite_scheduled"), "0");
+    assert!(dir.aof("appendonly.aof.2.base.rdb").exists());
+}
+
+#[test]
+fn timestamps_annotate_the_file_and_it_still_loads() {
+    let dir = Dir::new("ts");
+    let brim = brim_aof(&dir, &["--aof-timestamp-enabled", "yes", "--appendfsync", "always"]);
+    ok(&mut brim.raw(), &["SET", "k", "v"]);
+    let data = std::fs::read(dir.aof("appendonly.aof.1.incr.aof")).expect("incr");
+    assert!(data.starts_with(b"#TS:"), "{}", String::from_utf8_lossy(&data));
+    kill9(brim);
+    let brim = brim_aof(&dir, &[]);
+    assert_eq!(brim.raw().cmd_str(&["GET", "k"]), "$1\r\nv\r\n");
+    let out = Command::new("redis-check-aof")
+        .arg(dir.aof("appendonly.aof.manifest"))
+        .output()
+        .expect("redis-check-aof");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn shutdown_and_evictions_are_logged() {
+    let dir = Dir::new("evict");
+    let brim = brim_aof(&dir, &["--maxmemory-policy", "allkeys-random"]);
+    let mut raw = brim.raw();
+    let value = "x".repeat(1000);
+    for i in 0..200 {
+        ok(&mut raw, &["SET", &format!("k{i}"), &value]);
+    }
+    let used: u64 = raw
+        .cmd_str(&["INFO", "memory"])
+        .lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("used_memory");
+    ok(&mut raw, &["CONFIG", "SET", "maxmemory", &(used - 50_000).to_string()]);
+    ok(&mut raw, &["SET", "trigger", "1"]);
+    ok(&mut raw, &["CONFIG", "SET", "maxmemory", "0"]);
+    let before = snapshot(&mut raw);
+    assert!(before.len() < 201, "nothing was evicted");
+    raw.send(&common::encode(&[b"SHUTDOWN", b"NOSAVE"]));
+    let mut brim = brim;
+    assert!(brim.wait_exit());
+    let cmds = read_commands(&dir.aof("appendonly.aof.1.incr.aof"));
+    assert!(cmds.iter().any(|c| c[0] == "DEL"), "no DEL logged for evicted keys");
+    let brim = brim_aof(&dir, &[]);
+    assert_eq!(snapshot(&mut brim.raw()), before);
+}

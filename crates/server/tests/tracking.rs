@@ -361,7 +361,9 @@ fn tracking_table_max_keys_bounds_the_table() {
         mget.extend(keys.iter().map(String::as_str));
         let reply = a.quiet(&mget);
         let pushes = pushes_before_pong(&mut a.raw);
-        assert!(pushes.iter().all(|p| p.starts_with(">2\r\n$10\r\ninvalidate\r\n*1\r\n$") && p.contains("\r\nmk")));
+        assert!(pushes
+            .iter()
+            .all(|p| p.starts_with(">2\r\n$10\r\ninvalidate\r\n*1\r\n$") && p.contains("\r\nmk")));
         a.log.push(format!("mget {} pushes {}", reply.len(), pushes.len()));
         let keys_now = info_field(&mut a.raw, "tracking_total_keys");
         a.log.push(format!("tracking_total_keys {keys_now}"));

@@ -313,6 +313,15 @@ pub fn open_at_boot(shared: &Shared) -> Result<(), String> {
     Ok(())
 }
 
+/// Before the server exits: write and fsync what was logged (Redis's flushAppendOnlyFile
+/// with force, then fsync).
+pub fn flush_at_shutdown() {
+    if propagate::is_on() {
+        let _order = propagate::order();
+        write_out(true);
+    }
+}
+
 /// Stop logging and close the file (CONFIG SET appendonly no), after writing and fsyncing
 /// what was logged.
 pub fn stop() {
@@ -539,6 +548,9 @@ fn load(shared: &Shared) -> Result<Option<LoadStats>, String> {
     let started = Instant::now();
     let mut loader = Loader::new(shared);
     let files: Vec<&AofFile> = manifest.base.iter().chain(manifest.incrs.iter()).collect();
+    // RDB bases report their own size as they load.
+    let total: u64 = files.iter().filter(|f| f.name.ends_with(".aof")).map(|f| file_size(&dir, f)).sum();
+    shared.loading.progress.total_bytes.fetch_add(total, Relaxed);
     for (i, f) in files.iter().enumerate() {
         let last = i + 1 == files.len();
         loader.load_file(&dir, f, last)?;
@@ -569,31 +581,30 @@ impl<'a> Loader<'a> {
 
     fn load_file(&mut self, dir: &std::path::Path, f: &AofFile, last: bool) -> Result<(), String> {
         let path = dir.join(&f.name);
-        let data = std::fs::read(&path).map_err(|e| io_err(&format!("Can't open {}", f.name), e))?;
-        if data.is_empty() {
-            return Ok(());
+        let mut file = File::open(&path).map_err(|e| io_err(&format!("Can't open {}", f.name), e))?;
+        let mut head = [0u8; 5];
+        let n = std::io::Read::read(&mut file, &mut head).unwrap_or(0);
+        if fmt::is_rdb(&head[..n]) {
+            return self.load_rdb(&path, &f.name);
         }
-        if fmt::is_rdb(&data) {
-            log(false, &format!("Reading RDB base file on AOF loading..."));
-            let cfg = &self.shared.config;
-            let acc = Access::at(unix_ms()).no_touch();
-            file::load_from(
-                &self.shared.keyspace,
-                &data[..],
-                &Limits::from_config(cfg),
-                cfg.rdbchecksum(),
-                &acc,
-                super::access_load(cfg),
-            )
-            .map_err(|e| format!("Error reading the RDB base file {}: {e}", f.name))?;
-            log(false, &format!("DB loaded from base file {}", f.name));
-            return Ok(());
-        }
-        match self.replay(&data, &f.name) {
+        let file = File::open(&path).map_err(|e| io_err(&format!("Can't open {}", f.name), e))?;
+        let mut reader = fmt::CommandReader::new(std::io::BufReader::with_capacity(1 << 16, file));
+        match self.replay(&mut reader, &f.name) {
             Ok(()) => Ok(()),
             Err(Stop::Truncated(at)) => self.truncated(&path, &f.name, at, last),
             Err(Stop::Fatal(e)) => Err(e),
         }
+    }
+
+    fn load_rdb(&mut self, path: &std::path::Path, name: &str) -> Result<(), String> {
+        log(false, "Reading RDB base file on AOF loading...");
+        let cfg = &self.shared.config;
+        let acc = Access::at(unix_ms()).no_touch();
+        let limits = Limits::from_config(cfg);
+        file::load(&self.shared.keyspace, path, &limits, cfg.rdbchecksum(), &acc, super::access_load(cfg))
+            .map_err(|e| format!("Error reading the RDB base file {name}: {e}"))?;
+        log(false, &format!("DB loaded from base file {name}"));
+        Ok(())
     }
 
     /// A file whose valid part ends at `at`.
@@ -612,15 +623,23 @@ impl<'a> Loader<'a> {
         Ok(())
     }
 
-    fn replay(&mut self, data: &[u8], name: &str) -> Result<(), Stop> {
-        let mut pos = 0;
+    /// Run the file's commands; a `MULTI` … `EXEC` block runs once complete.
+    fn replay<R: std::io::Read>(
+        &mut self,
+        reader: &mut fmt::CommandReader<R>,
+        name: &str,
+    ) -> Result<(), Stop> {
         let mut multi: Option<(usize, Vec<Vec<Vec<u8>>>)> = None;
+        let progress = self.shared.loading.progress.clone();
+        let mut reported = 0;
         loop {
-            match fmt::read_command(data, pos) {
+            match reader.next_command() {
                 Ok(None) => break,
-                Ok(Some((argv, next))) => {
+                Ok(Some((argv, at, end))) => {
+                    progress.loaded_bytes.fetch_add((end - reported) as u64, Relaxed);
+                    reported = end;
                     if is(&argv[0], "multi") {
-                        multi = Some((pos, Vec::new()));
+                        multi = Some((at, Vec::new()));
                     } else if is(&argv[0], "exec") {
                         for c in multi.take().map(|m| m.1).unwrap_or_default() {
                             self.run(&c, name)?;
@@ -630,7 +649,6 @@ impl<'a> Loader<'a> {
                     } else {
                         self.run(&argv, name)?;
                     }
-                    pos = next;
                 }
                 Err(ReadError::Truncated(at)) => {
                     return Err(Stop::Truncated(multi.map_or(at, |m| m.0)));

@@ -406,7 +406,9 @@ mod tests {
             Value::Str(b"12345".to_vec()),
             Value::Str((0..200u8).collect()),
             Value::List((0..5).map(long).collect()),
-            Value::List((0..3000).map(|i| if i % 2 == 0 { long(i) } else { i.to_string().into_bytes() }).collect()),
+            Value::List(
+                (0..3000).map(|i| if i % 2 == 0 { long(i) } else { i.to_string().into_bytes() }).collect(),
+            ),
             Value::Set((0..10).map(|i| i.to_string().into_bytes()).collect()),
             Value::Set((0..10).map(long).collect()),
             Value::Set((0..1000).map(long).collect()),
