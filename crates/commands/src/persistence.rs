@@ -936,6 +936,7 @@ fn migrate(ctx: &mut Ctx, args: &[&[u8]]) {
     let head = 1 + pass.is_some() as usize;
     let pre_err = replies[..head].iter().find(|l| l.starts_with(b"-"));
     let mut error: Option<String> = None;
+    let mut deleted: Vec<&[u8]> = vec![b"DEL"];
     for (i, (k, _, _)) in found.iter().enumerate() {
         let line = &replies[head + i];
         let err_line = pre_err.or(if line.starts_with(b"-") { Some(line) } else { None });
@@ -947,9 +948,12 @@ fn migrate(ctx: &mut Ctx, args: &[&[u8]]) {
             let removed = ctx.db().lock(k).remove(k, &acc);
             if removed {
                 notify::keyspace_event(ctx, class::GENERIC, "del", k);
+                deleted.push(k);
             }
         }
     }
+    // Logged as the DEL of the keys moved away (Redis: "Translate MIGRATE as DEL").
+    crate::propagate::replace(&deleted);
     match error {
         Some(e) => ctx.error(&format!("ERR Target instance replied with error: {e}")),
         None => ctx.out.ok(),

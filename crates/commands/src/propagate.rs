@@ -278,7 +278,7 @@ fn frame(buf: &[u8], pos: usize, mut out: Option<&mut Vec<Vec<u8>>>) -> Option<u
             Some(at)
         }
         b':' => {
-            if let Some(o) = out.as_deref_mut() {
+            if let Some(o) = out {
                 o.push(rest.get(1..eol)?.to_vec());
             }
             Some(at)

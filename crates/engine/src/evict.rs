@@ -65,8 +65,13 @@ const MAX_ROUNDS: usize = 64;
 /// together, which costs little more than the first cache miss, where sampling again before
 /// every eviction paid a cold stripe, bucket and chain each time.
 const EVICTIONS_PER_POPULATE: usize = 8;
-/// Keys per database each population also takes from the sweep (one per eviction served).
+/// Whether the `allkeys-*` policies sample random runs of buckets (as Redis) besides the
+/// sweep; without, the sweep alone provides the samples.
+const RANDOM_SAMPLES: bool = false;
+/// With [`RANDOM_SAMPLES`], keys per database each population also takes from the sweep.
 const SWEPT_PER_POPULATE: usize = EVICTIONS_PER_POPULATE;
+/// How a population ranks keys: the rank, the parameters and the access time.
+type By<'a> = (Rank, &'a Params, &'a Access);
 /// Most keys sampled per database in one population.
 const MAX_SAMPLE: usize = 1 << 16;
 
@@ -332,13 +337,15 @@ pub struct Evictor {
     credit: usize,
     /// Per database: where the sampling sweep of its keys stands (`allkeys-*` policies).
     sweeps: Vec<Sweep>,
+    /// The keys one stripe's sweep visited; empty between calls.
+    visited: Vec<Visited>,
     checked_at: Option<Instant>,
     /// When a full recheck last found nothing to evict.
     found_nothing_at: Option<Instant>,
 }
 
-// SAFETY: `scratch` only holds pointers during a call, under the stripe lock they came from;
-// it is always empty between calls. The rest is plain owned data.
+// SAFETY: `scratch` and `visited` only hold pointers during a call, under the stripe lock
+// they came from; they are always empty between calls. The rest is plain owned data.
 unsafe impl Send for Evictor {}
 
 impl std::fmt::Debug for Evictor {
@@ -357,22 +364,44 @@ struct Sweep {
 /// An access that sees every key, expired or not (expired keys rank first).
 const SEE_ALL: Access = Access { now_ms: i64::MIN, touch: Touch::None };
 
+/// A key the sweep visited: its rank and where its bytes are, valid only while its stripe
+/// stays locked.
+#[derive(Debug, Clone, Copy)]
+struct Visited {
+    rank: u64,
+    key: *const u8,
+    len: usize,
+}
+
 /// Visit at least `count` keys of `db` (all of them if it holds fewer), continuing from where
 /// the last visit stopped: stripe after stripe, each with SCAN's cursor, so that every key is
-/// looked at once per pass over the database. Returns how many keys were visited.
-fn sweep(db: &Db, at: &mut Sweep, count: usize, mut f: impl FnMut(EntryRef<'_>)) -> usize {
+/// looked at once per pass over the database. Each key is ranked by `rank_of` and handed to
+/// `keep`. Returns how many keys were visited.
+///
+/// The buckets are walked first, only noting each key's rank and place in `buf`, and the keys
+/// handed over afterwards, still under the stripe's lock: the walk then has the independent
+/// cache misses of several buckets in flight at once.
+fn sweep(
+    db: &Db,
+    at: &mut Sweep,
+    count: usize,
+    buf: &mut Vec<Visited>,
+    rank_of: impl Fn(&EntryRef<'_>) -> u64,
+    mut keep: impl FnMut(u64, &[u8]),
+) -> usize {
     let n = db.stripe_count();
     let (mut seen, mut stripes) = (0, 0);
     while n > 0 && seen < count && stripes < n {
         at.stripe %= n;
         let mut s = db.lock_stripe(at.stripe);
+        buf.clear();
         loop {
             at.cursor = if s.is_empty() {
                 0
             } else {
                 s.scan(at.cursor, &SEE_ALL, |e| {
-                    seen += 1;
-                    f(e)
+                    let key = e.key();
+                    buf.push(Visited { rank: rank_of(&e), key: key.as_ptr(), len: key.len() });
                 })
             };
             if at.cursor == 0 {
@@ -380,10 +409,22 @@ fn sweep(db: &Db, at: &mut Sweep, count: usize, mut f: impl FnMut(EntryRef<'_>))
                 stripes += 1;
                 break;
             }
-            if seen >= count {
+            if seen + buf.len() >= count {
                 break;
             }
         }
+        seen += buf.len();
+        if buf.len() > POOL_SIZE {
+            // Only the best POOL_SIZE of them can stay in the pool: skip copying the rest in.
+            buf.select_nth_unstable_by(POOL_SIZE - 1, |a, b| b.rank.cmp(&a.rank));
+            buf.truncate(POOL_SIZE);
+        }
+        for v in buf.drain(..) {
+            // SAFETY: `v.key` points at the key bytes of an entry of stripe `s`, which is still
+            // locked and has not been changed since the scan above.
+            keep(v.rank, unsafe { std::slice::from_raw_parts(v.key, v.len) });
+        }
+        drop(s);
     }
     seen
 }
@@ -423,6 +464,7 @@ impl Evictor {
             has_keys_volatile: false,
             credit: 0,
             sweeps: Vec::new(),
+            visited: Vec::new(),
             checked_at: None,
             found_nothing_at: None,
         }
@@ -463,31 +505,13 @@ impl Evictor {
             if !self.has_keys.get(i).copied().unwrap_or(false) {
                 continue;
             }
-            let pool = &mut self.pool;
-            let mut add = |e: EntryRef<'_>| pool.insert(rank(rank_by, p, acc, &e), i, e.key());
-            let mut left = samples;
-            let mut any = false;
-            // A run of at most a quarter of a stripe (at least `maxmemory-samples` keys), so
-            // that a small keyspace is still sampled across several stripes.
-            for _ in 0..EVICTIONS_PER_POPULATE {
-                let Some(mut s) = pick_stripe(&mut self.rng, db, volatile) else { break };
-                let len = if volatile { s.volatile_len() } else { s.len() };
-                let take = left.min((len / 4).max(p.samples.max(1)));
-                s.eviction_sample(volatile, take, &mut self.scratch, &mut add);
-                any = true;
-                left -= take;
-                if left == 0 {
-                    break;
-                }
-            }
-            if any && !volatile {
-                if self.sweeps.len() <= i {
-                    let rng = &mut self.rng;
-                    let n = db.stripe_count().max(1);
-                    self.sweeps.resize_with(i + 1, || Sweep { stripe: rng.below(n), cursor: 0 });
-                }
-                sweep(db, &mut self.sweeps[i], SWEPT_PER_POPULATE, &mut add);
-            }
+            let by = (rank_by, p, acc);
+            let any = if volatile || RANDOM_SAMPLES {
+                let any = self.sample_random(i, db, samples, volatile, by);
+                any && (volatile || SWEPT_PER_POPULATE == 0 || self.sample_sweep(i, db, SWEPT_PER_POPULATE, by))
+            } else {
+                self.sample_sweep(i, db, samples, by)
+            };
             if any {
                 found += 1;
             } else {
@@ -495,6 +519,45 @@ impl Evictor {
             }
         }
         found
+    }
+
+    /// Rank about `count` random keys of database `i` into the pool: runs of consecutive
+    /// buckets (or of the expire list) of random stripes, each run at most a quarter of its
+    /// stripe (at least `maxmemory-samples` keys) so that a small keyspace is still sampled
+    /// across several stripes. Returns whether the database had candidates.
+    fn sample_random(&mut self, i: usize, db: &Db, count: usize, volatile: bool, by: By<'_>) -> bool {
+        let (rank_by, p, acc) = by;
+        let pool = &mut self.pool;
+        let mut add = |e: EntryRef<'_>| pool.insert(rank(rank_by, p, acc, &e), i, e.key());
+        let mut left = count;
+        let mut any = false;
+        for _ in 0..EVICTIONS_PER_POPULATE {
+            let Some(mut s) = pick_stripe(&mut self.rng, db, volatile) else { break };
+            let len = if volatile { s.volatile_len() } else { s.len() };
+            let take = left.min((len / 4).max(p.samples.max(1)));
+            s.eviction_sample(volatile, take, &mut self.scratch, &mut add);
+            any = true;
+            left -= take;
+            if left == 0 {
+                break;
+            }
+        }
+        any
+    }
+
+    /// Rank the next `count` keys of database `i`'s sweep into the pool; returns whether the
+    /// database had keys.
+    fn sample_sweep(&mut self, i: usize, db: &Db, count: usize, by: By<'_>) -> bool {
+        let (rank_by, p, acc) = by;
+        if self.sweeps.len() <= i {
+            let rng = &mut self.rng;
+            let n = db.stripe_count().max(1);
+            self.sweeps.resize_with(i + 1, || Sweep { stripe: rng.below(n), cursor: 0 });
+        }
+        let pool = &mut self.pool;
+        let Some(at) = self.sweeps.get_mut(i) else { return false };
+        let rank_of = |e: &EntryRef<'_>| rank(rank_by, p, acc, e);
+        sweep(db, at, count, &mut self.visited, rank_of, |r, k| pool.insert(r, i, k)) > 0
     }
 
     /// Remove `key` from database `db` if it is still a candidate; the stripe is locked here.
@@ -1094,18 +1157,20 @@ mod tests {
             set(&ks, 0, &key(i), SetExpire::Clear, &acc);
         }
         let mut at = Sweep::default();
+        let mut buf = Vec::new();
         let mut seen = std::collections::HashMap::new();
         let mut visited = 0;
         while visited < 500 {
-            visited += sweep(ks.db(0), &mut at, 7, |e| *seen.entry(e.key().to_vec()).or_insert(0) += 1);
+            visited += sweep(ks.db(0), &mut at, 7, &mut buf, |_| 0, |_, k| *seen.entry(k.to_vec()).or_insert(0) += 1);
         }
         assert_eq!(seen.len(), 500);
         assert!(seen.values().all(|&n| n <= 2), "a key was visited more than twice in one pass");
         // A database with fewer keys than asked: every key, then stop.
         let small = Keyspace::new(1, 8);
         set(&small, 0, b"only", SetExpire::Clear, &acc);
-        assert_eq!(sweep(small.db(0), &mut Sweep::default(), 100, |_| {}), 1);
-        assert_eq!(sweep(Keyspace::new(1, 8).db(0), &mut Sweep::default(), 5, |_| {}), 0);
+        assert_eq!(sweep(small.db(0), &mut Sweep::default(), 100, &mut buf, |_| 0, |_, _| {}), 1);
+        assert_eq!(sweep(Keyspace::new(1, 8).db(0), &mut Sweep::default(), 5, &mut buf, |_| 0, |_, _| {}), 0);
+        assert!(buf.is_empty());
     }
 
     #[test]

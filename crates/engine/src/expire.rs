@@ -795,6 +795,24 @@ mod tests {
     }
 
     #[test]
+    fn modified_keys_and_flushes_are_logged_while_tracking() {
+        let ks = Keyspace::new(1, 4);
+        let acc = Access::at(1_000);
+        set_track_modified(true);
+        take_modified(&mut Vec::new());
+        ks.db(0).lock(b"a").set(b"a", NewValue::Str(b"v"), SetExpire::At(1_500), &acc);
+        assert!(ks.db(0).lock(b"a").get(b"a", &Access::at(2_000)).is_none());
+        ks.db(0).clear();
+        let mut log = Vec::new();
+        take_modified(&mut log);
+        set_track_modified(false);
+        ks.db(0).lock(b"b").set(b"b", NewValue::Str(b"v"), SetExpire::Clear, &acc);
+        take_modified(&mut log);
+        // Set, lazily expired, then one "everything" for the flush of all stripes.
+        assert_eq!(log, vec![Some(b"a"[..].into()), Some(b"a"[..].into()), None]);
+    }
+
+    #[test]
     fn lazy_expiry_and_new_keys_are_logged_when_asked() {
         // The log is per thread, so this test sees only its own events.
         let ks = Keyspace::new(2, 4);

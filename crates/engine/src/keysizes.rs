@@ -435,6 +435,75 @@ mod tests {
         }
     }
 
+    /// What the bookkeeping costs on the hot paths, in ns per operation (run in release with
+    /// `cargo test --release -p brim-engine --lib keysizes::tests::bookkeeping_cost --
+    /// --ignored --nocapture`, beside a build without the hooks).
+    #[test]
+    #[ignore]
+    fn bookkeeping_cost() {
+        const N: usize = 200_000;
+        let acc = Access::at(0);
+        let time = |what: &str, n: usize, f: &mut dyn FnMut()| {
+            let start = std::time::Instant::now();
+            f();
+            println!("{what}: {:.1} ns/op", start.elapsed().as_nanos() as f64 / n as f64);
+        };
+        let mut s = Stripe::new(1);
+        let keys: Vec<Vec<u8>> = (0..N).map(|i| format!("key:{i:010}").into_bytes()).collect();
+        time("SET new key", N, &mut || {
+            keys.iter().for_each(|k| s.set(k, NewValue::Str(b"xxx"), SetExpire::Clear, &acc))
+        });
+        time("SET existing key", N, &mut || {
+            keys.iter().for_each(|k| s.set(k, NewValue::Str(b"yyy"), SetExpire::Clear, &acc))
+        });
+        time("INCR", N, &mut || {
+            for i in 0..N as i64 {
+                if let Some(mut e) = s.get_mut(b"counter", &acc) {
+                    e.set_value(NewValue::Int(i));
+                } else {
+                    s.set(b"counter", NewValue::Int(i), SetExpire::Clear, &acc);
+                }
+            }
+        });
+        // LPUSH on a list packed inline, rebuilt up to 2000 elements (about 8 KB) and again.
+        let rounds = N / 2000;
+        time("LPUSH packed (avg 1000 elements)", rounds * 2000, &mut || {
+            for _ in 0..rounds {
+                s.remove(b"plist", &acc);
+                for _ in 0..2000 {
+                    let mut buf = match s.get_mut(b"plist", &acc) {
+                        Some(e) => match e.value() {
+                            ValueRef::Packed(_, b) => b.to_vec(),
+                            _ => Vec::new(),
+                        },
+                        None => Vec::new(),
+                    };
+                    packed::push_str(&mut buf, b"xxx");
+                    match s.get_mut(b"plist", &acc) {
+                        Some(mut e) => e.set_value(NewValue::Packed(PackedKind::List, &buf)),
+                        None => s.set(b"plist", NewValue::Packed(PackedKind::List, &buf), SetExpire::Clear, &acc),
+                    }
+                }
+            }
+        });
+        s.set(b"blist", NewValue::Obj(Box::new(Object::List(List::new()))), SetExpire::Clear, &acc);
+        time("LPUSH big list", N, &mut || {
+            for _ in 0..N {
+                if let Some(mut e) = s.get_mut(b"blist", &acc) {
+                    if let Some(Object::List(l)) = e.obj_mut() {
+                        l.push(crate::list::End::Head, packed::Elem::Bytes(b"xxx"), Default::default());
+                    }
+                }
+            }
+        });
+        time("DEL", N, &mut || {
+            keys.iter().for_each(|k| {
+                s.remove(k, &acc);
+            })
+        });
+        assert_eq!(counted(&mut s), recount(&s));
+    }
+
     #[test]
     fn swapped_stripes_swap_their_counts() {
         let (mut a, mut b) = (Stripe::new(1), Stripe::new(2));

@@ -8,11 +8,13 @@
 //! 0xE0         a string, u8 length follows, then the bytes
 //! 0xE1         a string, u16 length (little endian) follows, then the bytes
 //! 0xE2         a string, u32 length follows, then the bytes
-//! 0xE3..=0xEA  an integer in 1..=8 bytes (header - 0xE2), little endian, sign-extended
+//! 0xE3         an integer from 128 to 383: one byte b follows, the value is 128 + b
+//! 0xE4..=0xEA  an integer in 2..=8 bytes (header - 0xE2), little endian, sign-extended
 //! 0xEB         a double, f64 (little endian)
 //! 0xEC..=0xFA  a double that is the decimal m / 10^k, k = header - 0xEB (1..=15): the
-//!              integer m follows as an integer element (immediate or 1..=8 bytes)
-//! 0xFB..=0xFF  unused (malformed)
+//!              integer m follows as an integer element (any of the integer forms)
+//! 0xFB         an integer from -33 down to -288: one byte b follows, the value is -33 - b
+//! 0xFC..=0xFF  unused (malformed)
 //! ```
 //! A string that is the canonical text of an i64 is stored as an integer, so `"7"` costs
 //! one byte, and a sorted-set score like `1.5` or `0.1` two. Every value has exactly one
@@ -75,9 +77,17 @@ const IMM_MAX: i64 = IMM_MIN + (IMM_LAST - IMM_FIRST) as i64;
 const STR8: u8 = 0xE0;
 const STR16: u8 = 0xE1;
 const STR32: u8 = 0xE2;
-/// `INT_BASE + n` is an integer stored in `n` bytes (1..=8).
+/// An integer just above the immediates, in one byte: `POS1_MIN + b`.
+const POS1: u8 = 0xE3;
+const POS1_MIN: i64 = IMM_MAX + 1;
+const POS1_MAX: i64 = POS1_MIN + u8::MAX as i64;
+/// An integer just below the immediates, in one byte: `NEG1_MAX - b`.
+const NEG1: u8 = 0xFB;
+const NEG1_MAX: i64 = IMM_MIN - 1;
+const NEG1_MIN: i64 = NEG1_MAX - u8::MAX as i64;
+/// `INT_BASE + n` is an integer stored in `n` bytes (2..=8).
 const INT_BASE: u8 = 0xE2;
-const INT_FIRST: u8 = INT_BASE + 1;
+const INT_FIRST: u8 = INT_BASE + 2;
 const INT_LAST: u8 = INT_BASE + 8;
 const DOUBLE: u8 = 0xEB;
 /// `DEC_BASE + k` is a double written as m / 10^k (k in 1..=DEC_MAX_K).
@@ -115,8 +125,10 @@ pub(crate) fn int_width(n: i64) -> usize {
 fn int_len(n: i64) -> usize {
     if (IMM_MIN..=IMM_MAX).contains(&n) {
         1
+    } else if (POS1_MIN..=POS1_MAX).contains(&n) || (NEG1_MIN..=NEG1_MAX).contains(&n) {
+        2
     } else {
-        1 + int_width(n)
+        1 + int_width(n).max(2)
     }
 }
 
@@ -184,8 +196,12 @@ fn push_bytes(buf: &mut Vec<u8>, b: &[u8]) {
 fn push_int(buf: &mut Vec<u8>, n: i64) {
     if (IMM_MIN..=IMM_MAX).contains(&n) {
         buf.push((n - IMM_MIN) as u8 + IMM_FIRST);
+    } else if (POS1_MIN..=POS1_MAX).contains(&n) {
+        buf.extend_from_slice(&[POS1, (n - POS1_MIN) as u8]);
+    } else if (NEG1_MIN..=NEG1_MAX).contains(&n) {
+        buf.extend_from_slice(&[NEG1, (NEG1_MAX - n) as u8]);
     } else {
-        let w = int_width(n);
+        let w = int_width(n).max(2);
         buf.push(INT_BASE + w as u8);
         buf.extend_from_slice(&n.to_le_bytes()[..w]);
     }
@@ -239,6 +255,8 @@ fn read_int_elem(buf: &[u8], at: usize) -> Option<(i64, usize)> {
     let p = at + 1;
     match h {
         IMM_FIRST..=IMM_LAST => Some(((h - IMM_FIRST) as i64 + IMM_MIN, p)),
+        POS1 => Some((POS1_MIN + *buf.get(p)? as i64, p + 1)),
+        NEG1 => Some((NEG1_MAX - *buf.get(p)? as i64, p + 1)),
         INT_FIRST..=INT_LAST => {
             let w = (h - INT_BASE) as usize;
             Some((read_int(buf, p, w)?, p + w))
@@ -257,7 +275,7 @@ pub fn read(buf: &[u8], at: usize) -> Option<(Elem<'_>, usize)> {
         STR8 => read_bytes(buf, p + 1, *buf.get(p)? as usize),
         STR16 => read_bytes(buf, p + 2, u16::from_le_bytes(read_array(buf, p)?) as usize),
         STR32 => read_bytes(buf, p + 4, u32::from_le_bytes(read_array(buf, p)?) as usize),
-        IMM_FIRST..=IMM_LAST | INT_FIRST..=INT_LAST => {
+        IMM_FIRST..=IMM_LAST | POS1 | NEG1 | INT_FIRST..=INT_LAST => {
             read_int_elem(buf, at).map(|(n, next)| (Elem::Int(n), next))
         }
         DOUBLE => Some((Elem::Double(f64::from_le_bytes(read_array(buf, p)?)), p + 8)),
@@ -362,7 +380,17 @@ mod tests {
         for n in [-32, 0, 9, 127] {
             assert_eq!(encoded_len(Elem::Int(n)), 1, "{n}");
         }
-        for (n, len) in [(-33, 2), (128, 3), (-128, 2), (32_767, 3), (32_768, 4), (-32_769, 4)] {
+        for (n, len) in [
+            (-33, 2),
+            (-288, 2),
+            (-289, 3),
+            (128, 2),
+            (383, 2),
+            (384, 3),
+            (32_767, 3),
+            (32_768, 4),
+            (-32_769, 4),
+        ] {
             assert_eq!(encoded_len(Elem::Int(n)), len, "{n}");
         }
         assert_eq!(encoded_len(Elem::Int(1_700_000_000_000)), 7);
@@ -375,7 +403,7 @@ mod tests {
                     .into_iter()
                     .flat_map(move |d| [p.wrapping_add(d), p.wrapping_neg().wrapping_add(d)])
             })
-            .chain(IMM_MIN - 1..=IMM_MAX + 1)
+            .chain(NEG1_MIN - 2..=POS1_MAX + 2)
             .map(Elem::Int)
             .collect();
         round_trip(&every_boundary);
@@ -386,7 +414,8 @@ mod tests {
         assert_eq!(encoded_len(Elem::Double(1.5)), 2);
         assert_eq!(encoded_len(Elem::Double(0.1)), 2);
         assert_eq!(encoded_len(Elem::Double(-2.5)), 2);
-        assert_eq!(encoded_len(Elem::Double(-2.25)), 4);
+        assert_eq!(encoded_len(Elem::Double(-2.25)), 3);
+        assert_eq!(encoded_len(Elem::Double(13.5)), 3);
         assert_eq!(encoded_len(Elem::Double(19.99)), 4);
         // Zero keeps its sign only as a raw double; values with no short decimal stay raw.
         assert_eq!(encoded_len(Elem::Double(-0.0)), 9);
@@ -430,9 +459,55 @@ mod tests {
         assert_eq!(count(&[0xFF, 1, 2]), 0);
         assert_eq!(count(&[5, b'a']), 0);
         assert_eq!(count(&[INT_BASE + 4, 1, 2]), 0);
+        assert_eq!(count(&[POS1]), 0);
+        assert_eq!(count(&[NEG1]), 0);
+        assert_eq!(count(&[0xFC, 1]), 0);
         assert_eq!(count(&[DEC_BASE + 1, 3]), 0);
         assert_eq!(count(&[DEC_BASE + 1, DEC_BASE + 1, IMM_FIRST]), 0);
         assert_eq!(count(&[STR16, 1]), 0);
         assert_eq!(count(&[IMM_FIRST, STR8]), 1);
+    }
+
+    /// An element of any form: strings around the header limits, integers of every width,
+    /// and doubles both decimal-looking and arbitrary.
+    fn elem_strategy() -> impl proptest::strategy::Strategy<Value = Owned> {
+        use proptest::prelude::*;
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..300).prop_map(Owned::Bytes),
+            any::<i64>().prop_map(Owned::Int),
+            (-400i64..400).prop_map(Owned::Int),
+            any::<f64>().prop_filter("no NaN", |d| !d.is_nan()).prop_map(Owned::Double),
+            (any::<i32>(), 0u32..18).prop_map(|(m, k)| Owned::Double(m as f64 / 10f64.powi(k as i32))),
+        ]
+    }
+
+    #[derive(Debug, Clone)]
+    enum Owned {
+        Bytes(Vec<u8>),
+        Int(i64),
+        Double(f64),
+    }
+
+    impl Owned {
+        fn elem(&self) -> Elem<'_> {
+            match self {
+                Owned::Bytes(b) => Elem::Bytes(b),
+                Owned::Int(n) => Elem::Int(*n),
+                Owned::Double(d) => Elem::Double(*d),
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_elements_round_trip(elems in proptest::collection::vec(elem_strategy(), 0..40)) {
+            let elems: Vec<Elem> = elems.iter().map(Owned::elem).collect();
+            let buf = round_trip(&elems);
+            // Offsets from `iter` delimit each element's own bytes, as callers splice them.
+            let offsets: Vec<usize> = iter(&buf).map(|(at, _)| at).chain([buf.len()]).collect();
+            for (w, e) in offsets.windows(2).zip(&elems) {
+                proptest::prop_assert_eq!(w[1] - w[0], encoded_len(*e));
+            }
+        }
     }
 }

@@ -93,10 +93,24 @@ pub struct Stripe {
     snapshot: Option<SnapshotHook>,
     /// Histograms of the keys' sizes (INFO keysizes, see `crate::keysizes`).
     sizes: KeySizes,
-    /// A key handed out for modification in place (`EntryMut::obj_mut` / `str_buffer`) and
-    /// the size class `sizes` still counts it in: settled before anything else changes or
-    /// reads the counts.
-    size_pending: Option<(EntryPtr, SizeClass)>,
+    /// The key last changed, whose size class `sizes` may not have caught up with yet (see
+    /// [`SizeTrack`]).
+    size_track: Option<SizeTrack>,
+}
+
+/// The one key per stripe whose size class is settled lazily (INFO keysizes): a key changed
+/// again and again (LPUSH after LPUSH) is counted once, when another key of the stripe
+/// changes or INFO reads the counts, instead of at every change; that matters for a packed
+/// collection, whose size takes a walk of its bytes. Every path that frees an entry or moves
+/// it to a new allocation goes through `Stripe::count_out` / `Stripe::size_moved`, so `e` is
+/// always live.
+#[derive(Clone, Copy)]
+struct SizeTrack {
+    e: EntryPtr,
+    /// The class `sizes` counts the key in (`SizeClass::UNTRACKED`: not counted yet).
+    counted: SizeClass,
+    /// Whether `counted` is known to be the key's class now.
+    exact: bool,
 }
 
 /// Serializes a stripe's contents for a point-in-time snapshot; runs at most once.
@@ -217,10 +231,8 @@ impl<'a> EntryMut<'a> {
     /// Replace the value, keeping the expire time.
     pub fn set_value(&mut self, value: NewValue) {
         self.signal();
-        self.stripe.settle_size();
-        let before = size_class(self.e);
+        self.stripe.size_begin(self.e);
         self.replace_value(value);
-        self.stripe.sizes.change(before, size_class(self.e));
     }
 
     /// Store the same value in another encoding (SORT turning a packed sorted set into a
@@ -228,7 +240,6 @@ impl<'a> EntryMut<'a> {
     /// hook still runs first, since the entry is rebuilt.
     pub fn convert(&mut self, value: NewValue) {
         self.stripe.before_write();
-        self.stripe.settle_size();
         self.replace_value(value);
     }
 
@@ -251,8 +262,7 @@ impl<'a> EntryMut<'a> {
     /// (APPEND, SETRANGE). `None` if the value is not a string.
     pub fn str_buffer(&mut self) -> Option<&mut Vec<u8>> {
         self.signal();
-        self.stripe.settle_size();
-        let before = size_class(self.e);
+        self.stripe.size_begin(self.e);
         // SAFETY: as in set_value.
         unsafe {
             if entry::heap_mut(self.e).is_none() {
@@ -265,7 +275,6 @@ impl<'a> EntryMut<'a> {
                 let new = entry::rebuild(self.e, Payload::Heap(Box::new(bytes)), expire);
                 self.relink(new);
             }
-            self.stripe.size_pending = Some((self.e, before));
             entry::heap_mut(self.e)
         }
     }
@@ -273,8 +282,7 @@ impl<'a> EntryMut<'a> {
     /// The collection, for modification. `None` for a string.
     pub fn obj_mut(&mut self) -> Option<&mut Object> {
         self.signal();
-        self.stripe.settle_size();
-        self.stripe.size_pending = Some((self.e, size_class(self.e)));
+        self.stripe.size_begin(self.e);
         // SAFETY: `e` is live and exclusively borrowed through `self`.
         unsafe { entry::obj_mut(self.e) }
     }
@@ -282,7 +290,6 @@ impl<'a> EntryMut<'a> {
     /// Set or remove the expire time.
     pub fn set_expire(&mut self, when: Option<i64>) {
         self.signal();
-        self.stripe.settle_size();
         // SAFETY: as in set_value.
         unsafe {
             match (entry::expire(self.e), when) {
@@ -331,6 +338,7 @@ impl<'a> EntryMut<'a> {
     }
 
     unsafe fn relink_keep_volatile(&mut self, new: EntryPtr) {
+        self.stripe.size_moved(self.e, new);
         self.stripe.table.replace(self.link, new);
         self.e = new;
     }
@@ -372,7 +380,7 @@ impl Stripe {
             changes: 0,
             snapshot: None,
             sizes: KeySizes::default(),
-            size_pending: None,
+            size_track: None,
         }
     }
 
@@ -397,17 +405,53 @@ impl Stripe {
         &self.sizes
     }
 
-    /// Count a key modified in place in its size class now (see `size_pending`).
+    /// Bring the counts up to date with the tracked key (see [`SizeTrack`]).
     fn settle_size(&mut self) {
-        if let Some((e, before)) = self.size_pending.take() {
-            self.sizes.change(before, size_class(e));
+        if let Some(t) = &mut self.size_track {
+            if !t.exact {
+                let now = size_class(t.e);
+                self.sizes.change(t.counted, now);
+                t.counted = now;
+                t.exact = true;
+            }
+        }
+    }
+
+    /// `e` (live, in the table) is about to change: track it, settling the key tracked so far.
+    fn size_begin(&mut self, e: EntryPtr) {
+        match &mut self.size_track {
+            Some(t) if t.e == e => t.exact = false,
+            _ => {
+                self.settle_size();
+                self.size_track = Some(SizeTrack { e, counted: size_class(e), exact: false });
+            }
+        }
+    }
+
+    /// A new key entered the table: counted when settled.
+    fn size_new(&mut self, e: EntryPtr) {
+        self.settle_size();
+        self.size_track = Some(SizeTrack { e, counted: SizeClass::UNTRACKED, exact: false });
+    }
+
+    /// Entry `old` was rebuilt as `new` (`old` is freed).
+    fn size_moved(&mut self, old: EntryPtr, new: EntryPtr) {
+        if let Some(t) = &mut self.size_track {
+            if t.e == old {
+                t.e = new;
+            }
         }
     }
 
     /// Stop counting a key that is leaving the table.
     fn count_out(&mut self, e: EntryPtr) {
-        self.settle_size();
-        self.sizes.remove(size_class(e));
+        match self.size_track {
+            Some(t) if t.e == e => {
+                self.sizes.remove(t.counted);
+                self.size_track = None;
+            }
+            _ => self.sizes.remove(size_class(e)),
+        }
     }
 
     /// Modifications counted so far.
@@ -510,10 +554,9 @@ impl Stripe {
                     if had_vidx.is_some() && when.is_none() {
                         self.volatile_remove(e);
                     }
-                    self.settle_size();
-                    let before = size_class(e);
+                    self.size_begin(e);
                     let new = rebuild_dispose(e, payload, exp);
-                    self.sizes.change(before, size_class(new));
+                    self.size_moved(e, new);
                     entry::set_lru(
                         new,
                         lru.unwrap_or_else(|| acc.touched(entry::lru(new), self.rng.next_u64())),
@@ -531,7 +574,7 @@ impl Stripe {
                     if exp.is_some() {
                         self.volatile.push(new);
                     }
-                    self.sizes.add(size_class(new));
+                    self.size_new(new);
                     self.table.insert(new, h);
                 }
             }
@@ -599,8 +642,10 @@ impl Stripe {
         }
         std::mem::swap(&mut self.table, &mut other.table);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
-        self.settle_size();
-        other.settle_size();
+        for s in [&mut *self, &mut *other] {
+            s.settle_size();
+            s.size_track = None;
+        }
         std::mem::swap(&mut self.sizes, &mut other.sizes);
     }
 
@@ -1042,7 +1087,7 @@ impl Stripe {
             }
         }
         self.volatile = Vec::new();
-        self.size_pending = None;
+        self.size_track = None;
         self.sizes.clear();
         count_modifications(n as u64);
         self.changes += n as u64;

@@ -129,7 +129,7 @@ impl Manifest {
 
 fn parse_line(line: &str) -> Result<AofFile, String> {
     let words: Vec<&str> = line.split_ascii_whitespace().collect();
-    if words.len() % 2 != 0 || words.len() < 6 {
+    if !words.len().is_multiple_of(2) || words.len() < 6 {
         return Err("Invalid AOF manifest file format".into());
     }
     let (mut name, mut seq, mut kind) = (None, None, None);
@@ -183,6 +183,9 @@ pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, argv: &[A]) {
     }
 }
 
+/// One command's arguments.
+pub type Argv = Vec<Vec<u8>>;
+
 /// What went wrong reading commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadError {
@@ -200,7 +203,7 @@ const MAX_BULK: usize = 512 << 20;
 
 /// Read the command at `pos` of `buf`: `Ok(None)` at the end, else the arguments and the
 /// offset after them. Annotation lines (`#...\r\n`) are skipped.
-pub fn read_command(buf: &[u8], mut pos: usize) -> Result<Option<(Vec<Vec<u8>>, usize)>, ReadError> {
+pub fn read_command(buf: &[u8], mut pos: usize) -> Result<Option<(Argv, usize)>, ReadError> {
     loop {
         match buf.get(pos) {
             None => return Ok(None),
@@ -214,7 +217,8 @@ pub fn read_command(buf: &[u8], mut pos: usize) -> Result<Option<(Vec<Vec<u8>>, 
     }
     let start = pos;
     let (line, mut at) = read_line(buf, pos)?;
-    let argc = parse_len(&line[1..]).filter(|&n| n >= 1 && n <= MAX_ARGS).ok_or(ReadError::Corrupt(start))?;
+    let argc =
+        parse_len(&line[1..]).filter(|n| (1..=MAX_ARGS).contains(n)).ok_or(ReadError::Corrupt(start))?;
     let mut argv = Vec::with_capacity(argc.min(1024));
     for _ in 0..argc {
         let (line, next) = read_line(buf, at).map_err(|e| widen(e, start))?;
@@ -281,7 +285,7 @@ impl<R: std::io::Read> CommandReader<R> {
 
     /// The next command and the stream offsets where it starts and ends; `Ok(None)` at the
     /// end. Error offsets are stream offsets.
-    pub fn next_command(&mut self) -> Result<Option<(Vec<Vec<u8>>, usize, usize)>, ReadError> {
+    pub fn next_command(&mut self) -> Result<Option<(Argv, usize, usize)>, ReadError> {
         loop {
             let r = read_command(&self.buf, self.start);
             match r {

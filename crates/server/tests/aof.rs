@@ -269,7 +269,7 @@ fn commands_are_logged_in_the_form_redis_logs_them() {
         &["hincrbyfloat", "h", "f", "2.5"],
         &["sadd", "s", "x"],
         &["spop", "s"],
-        &["sadd", "s2", "a", "b"],
+        &["sadd", "s2", "a"],
         &["spop", "s2", "5"],
         &["getex", "a", "persist"],
         &["getex", "b", "px", "5000"],

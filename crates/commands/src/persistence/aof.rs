@@ -56,6 +56,11 @@ struct Stats {
     base_size: AtomicU64,
     buffer_len: AtomicU64,
     buffer_cap: AtomicU64,
+    /// The AOF's size after the last rewrite (or at start-up): automatic rewrites measure
+    /// growth from it.
+    rewrite_base_size: AtomicU64,
+    /// When a rewrite was last attempted (unix ms).
+    last_try_ms: AtomicI64,
 }
 
 static STATS: Stats = Stats {
@@ -71,7 +76,12 @@ static STATS: Stats = Stats {
     base_size: AtomicU64::new(0),
     buffer_len: AtomicU64::new(0),
     buffer_cap: AtomicU64::new(0),
+    rewrite_base_size: AtomicU64::new(0),
+    last_try_ms: AtomicI64::new(0),
 };
+
+/// Seconds between automatic rewrite attempts after a failed one.
+const REWRITE_RETRY_DELAY_MS: i64 = 5000;
 
 /// Bytes fed to the buffer, written to the file and fsynced, since start-up.
 static APPENDED: AtomicU64 = AtomicU64::new(0);
@@ -267,6 +277,9 @@ fn persist_manifest(shared: &Shared, dir: &std::path::Path, m: &Manifest) -> Res
 fn install(files: Files) {
     let sizes: u64 = files.manifest.files().map(|f| file_size(&files.dir, f)).sum();
     STATS.current_size.store(sizes, Relaxed);
+    if STATS.rewrite_base_size.load(Relaxed) == 0 {
+        STATS.rewrite_base_size.store(sizes, Relaxed);
+    }
     STATS.base_size.store(files.manifest.base.as_ref().map_or(0, |b| file_size(&files.dir, b)), Relaxed);
     *FILES.lock() = Some(files);
     BUF.lock().db = None;
@@ -361,14 +374,35 @@ pub fn rewrite_in_progress() -> bool {
     STATS.rewriting.load(Relaxed)
 }
 
-/// From the persistence cron: start a scheduled rewrite when no BGSAVE runs.
-pub fn cron(_shared: &Shared) {
-    if STATS.scheduled.load(Relaxed)
-        && !STATS.rewriting.load(Relaxed)
-        && !RDB.bgsave_in_progress.load(Relaxed)
-    {
-        start_rewrite_async();
+/// From the persistence cron: start a scheduled rewrite when no BGSAVE runs, or an
+/// automatic one when the AOF grew by `auto-aof-rewrite-percentage` since the last rewrite
+/// and is over `auto-aof-rewrite-min-size` (Redis's serverCron rules).
+pub fn cron(shared: &Shared) {
+    if STATS.rewriting.load(Relaxed) || RDB.bgsave_in_progress.load(Relaxed) {
+        return;
     }
+    let retry_ok = STATS.last_rewrite_ok.load(Relaxed)
+        || unix_ms() - STATS.last_try_ms.load(Relaxed) > REWRITE_RETRY_DELAY_MS;
+    if STATS.scheduled.load(Relaxed) && retry_ok {
+        start_rewrite_async();
+    } else if propagate::is_on() && retry_ok {
+        if let Some(growth) = auto_rewrite_growth(shared) {
+            log(false, &format!("Starting automatic rewriting of AOF on {growth}% growth"));
+            start_rewrite_async();
+        }
+    }
+}
+
+/// The growth (percent) that calls for an automatic rewrite now, if any.
+fn auto_rewrite_growth(shared: &Shared) -> Option<u64> {
+    let perc = shared.config.auto_aof_rewrite_percentage() as u64;
+    let size = STATS.current_size.load(Relaxed);
+    if perc == 0 || size <= shared.config.auto_aof_rewrite_min_size() {
+        return None;
+    }
+    let base = STATS.rewrite_base_size.load(Relaxed).max(1);
+    let growth = (size * 100 / base).saturating_sub(100);
+    (growth >= perc).then_some(growth)
 }
 
 /// Start a rewrite from a helper thread that takes the exclusive gate (CONFIG SET
@@ -409,6 +443,7 @@ pub fn start_rewrite(shared: &Shared) -> Result<(), String> {
         return Err("Background append only file rewriting already in progress".into());
     }
     STATS.scheduled.store(false, Relaxed);
+    STATS.last_try_ms.store(unix_ms(), Relaxed);
     let r = switch_and_snapshot(shared);
     match r {
         Ok((snap, switch_seq, base)) => {
@@ -512,6 +547,7 @@ fn adopt_base(shared: &Shared, base: AofFile, switch_seq: u64) -> Result<(), Str
     f.manifest = next;
     let sizes: u64 = f.manifest.files().map(|x| file_size(&f.dir, x)).sum();
     STATS.current_size.store(sizes, Relaxed);
+    STATS.rewrite_base_size.store(sizes, Relaxed);
     STATS.base_size.store(f.manifest.base.as_ref().map_or(0, |b| file_size(&f.dir, b)), Relaxed);
     Ok(())
 }
