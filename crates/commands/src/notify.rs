@@ -15,6 +15,10 @@
 //! (`expired` and `new` before the `set` that caused them). Keys reclaimed by the active
 //! expiry cycle are published by it through [`keyspace_event_db`].
 //!
+//! `keymiss` (class `m`, not part of `A`) is fired by every read lookup that finds nothing
+//! (`Ctx::hit_or_miss`, as Redis's lookupKeyRead); it is kept per thread ([`key_miss`]) and
+//! published with the engine's events, after the `expired` of the same lookup.
+//!
 //! A client subscribed to its own events gets them in its reply where the command reports
 //! them (RESP3), as Redis writes them into the client's buffer at that moment.
 
@@ -106,7 +110,8 @@ pub fn key_miss(shared: &Shared, db: usize, key: &[u8]) {
 }
 
 fn take_misses() -> Vec<(usize, Box<[u8]>)> {
-    MISSES.try_with(|m| m.try_borrow_mut().map(|mut m| std::mem::take(&mut *m)).unwrap_or_default())
+    MISSES
+        .try_with(|m| m.try_borrow_mut().map(|mut m| std::mem::take(&mut *m)).unwrap_or_default())
         .unwrap_or_default()
 }
 

@@ -6,21 +6,25 @@
 //!
 //! # Choosing keys
 //! - **Ranked policies** (`*-lru`, `*-lfu`, `*-lrm`, `volatile-ttl`) keep Redis's 16-entry
-//!   candidate pool ([`POOL_SIZE`]), shared by every database, kept warm across calls: each
-//!   population samples `maxmemory-samples` keys per eviction it serves from every database
-//!   that has keys, ranks them, and keeps the 16 best-ranked candidates seen so far,
-//!   ascending. The samples are a random run of buckets of a random stripe (as Redis's
-//!   `dictGetSomeKeys`; for `volatile-*` policies, of its expire list). Under the `allkeys-*`
-//!   policies each population also takes one key per eviction from a *sweep* that continues
-//!   where the last one stopped (stripe after stripe, SCAN's cursor within each), so that every
-//!   key is looked at at least once per pass over the keys, however unlucky the random draws.
-//!   Random sampling alone leaves a few percent of the keys never looked at while the rest
-//!   turn over: old keys that survive that way, scattered over the allocator's slabs, keep the
-//!   slabs resident long after their size class went out of use (fragmentation after churn). Redis populates before every eviction; Brim populates once for
-//!   [`EVICTIONS_PER_POPULATE`] evictions with that many times the samples (the same keys
-//!   sampled per eviction, in one walk instead of eight cold ones). The best candidate is
-//!   evicted if it still exists (a vanished key is a "ghost" and the next best is tried), and
-//!   the next victim's entry is prefetched.
+//!   candidate pool ([`POOL_SIZE`]), shared by every database and kept warm across calls:
+//!   each population looks at `maxmemory-samples` keys per eviction it serves in every
+//!   database that has keys, ranks them, and keeps the 16 best-ranked candidates seen so far,
+//!   ascending; the best candidate is evicted if it still exists (a vanished key is a "ghost"
+//!   and the next best is tried), and the next victim's entry is prefetched. Two departures
+//!   from Redis, both about cost and coverage, not about which keys rank first:
+//!   - Redis populates before every eviction; Brim populates once for
+//!     [`EVICTIONS_PER_POPULATE`] evictions with that many times the samples: the same keys
+//!     looked at per eviction, in one walk (whose cache misses overlap) instead of eight cold
+//!     ones.
+//!   - Redis samples a random run of buckets (`dictGetSomeKeys`). Under the `allkeys-*`
+//!     policies Brim *sweeps* instead: each population continues where the last one stopped
+//!     (stripe after stripe, SCAN's cursor within each; [`sweep`]), so every key is looked
+//!     at once per pass over the keys. Random sampling leaves some keys unlooked-at while the
+//!     rest turn over many times: after churn, old keys that survive that way, scattered over
+//!     the allocator's slabs, keep whole slabs resident long after their size class went out
+//!     of use (RSS stayed at ~1.9x maxmemory in the `frag` benchmark; swept, ~1.0x).
+//!     `volatile-*` policies sample random runs of random stripes' expire lists.
+//!
 //!   Ranks: LRU and LRM = idle milliseconds (see `crate::lru` for the 10 ms clock and what LRM
 //!   records), LFU = `255 - decayed counter`, TTL = `u64::MAX - expire time`. Unlike Redis, a
 //!   candidate is re-ranked when it is picked: one that was used since it was sampled (its rank
@@ -65,11 +69,6 @@ const MAX_ROUNDS: usize = 64;
 /// together, which costs little more than the first cache miss, where sampling again before
 /// every eviction paid a cold stripe, bucket and chain each time.
 const EVICTIONS_PER_POPULATE: usize = 8;
-/// Whether the `allkeys-*` policies sample random runs of buckets (as Redis) besides the
-/// sweep; without, the sweep alone provides the samples.
-const RANDOM_SAMPLES: bool = false;
-/// With [`RANDOM_SAMPLES`], keys per database each population also takes from the sweep.
-const SWEPT_PER_POPULATE: usize = EVICTIONS_PER_POPULATE;
 /// How a population ranks keys: the rank, the parameters and the access time.
 type By<'a> = (Rank, &'a Params, &'a Access);
 /// Most keys sampled per database in one population.
@@ -375,8 +374,9 @@ struct Visited {
 
 /// Visit at least `count` keys of `db` (all of them if it holds fewer), continuing from where
 /// the last visit stopped: stripe after stripe, each with SCAN's cursor, so that every key is
-/// looked at once per pass over the database. Each key is ranked by `rank_of` and handed to
-/// `keep`. Returns how many keys were visited.
+/// looked at once per pass over the database. Each key is ranked by `rank_of`, and the best
+/// [`POOL_SIZE`] of each stripe's visit (the only ones that can stay in the pool) are handed
+/// to `keep`. Returns how many keys were visited.
 ///
 /// The buckets are walked first, only noting each key's rank and place in `buf`, and the keys
 /// handed over afterwards, still under the stripe's lock: the walk then has the independent
@@ -390,8 +390,10 @@ fn sweep(
     mut keep: impl FnMut(u64, &[u8]),
 ) -> usize {
     let n = db.stripe_count();
+    // Starting inside a stripe, its first part is only seen after all the others.
+    let limit = if at.cursor == 0 { n } else { n + 1 };
     let (mut seen, mut stripes) = (0, 0);
-    while n > 0 && seen < count && stripes < n {
+    while n > 0 && seen < count && stripes < limit {
         at.stripe %= n;
         let mut s = db.lock_stripe(at.stripe);
         buf.clear();
@@ -506,9 +508,8 @@ impl Evictor {
                 continue;
             }
             let by = (rank_by, p, acc);
-            let any = if volatile || RANDOM_SAMPLES {
-                let any = self.sample_random(i, db, samples, volatile, by);
-                any && (volatile || SWEPT_PER_POPULATE == 0 || self.sample_sweep(i, db, SWEPT_PER_POPULATE, by))
+            let any = if volatile {
+                self.sample_random(i, db, samples, volatile, by)
             } else {
                 self.sample_sweep(i, db, samples, by)
             };
@@ -1161,7 +1162,8 @@ mod tests {
         let mut seen = std::collections::HashMap::new();
         let mut visited = 0;
         while visited < 500 {
-            visited += sweep(ks.db(0), &mut at, 7, &mut buf, |_| 0, |_, k| *seen.entry(k.to_vec()).or_insert(0) += 1);
+            let count = |_: u64, k: &[u8]| *seen.entry(k.to_vec()).or_insert(0) += 1;
+            visited += sweep(ks.db(0), &mut at, 7, &mut buf, |_| 0, count);
         }
         assert_eq!(seen.len(), 500);
         assert!(seen.values().all(|&n| n <= 2), "a key was visited more than twice in one pass");

@@ -28,6 +28,10 @@
 //! per-thread log that the command layer drains ([`take_events`]) before it publishes a
 //! command's own events, which keeps Redis's order (`expired` before `set`, `new` before
 //! `lpush`). Each event names its stripe; [`StripeMap`] turns that into a database number.
+//!
+//! Client-side caching needs every changed key (any database) and every flush: while
+//! [`set_track_modified`] is on, `Stripe::signal` and `Stripe::take_all` log them in a
+//! second per-thread log, drained with [`take_modified`].
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};

@@ -481,7 +481,9 @@ mod tests {
                     packed::push_str(&mut buf, b"xxx");
                     match s.get_mut(b"plist", &acc) {
                         Some(mut e) => e.set_value(NewValue::Packed(PackedKind::List, &buf)),
-                        None => s.set(b"plist", NewValue::Packed(PackedKind::List, &buf), SetExpire::Clear, &acc),
+                        None => {
+                            s.set(b"plist", NewValue::Packed(PackedKind::List, &buf), SetExpire::Clear, &acc)
+                        }
                     }
                 }
             }

@@ -45,14 +45,21 @@ impl Drop for Dir {
 fn brim_aof(dir: &Dir, extra: &[&str]) -> Server {
     let mut args = vec!["--dir", dir.path(), "--save", "", "--appendonly", "yes"];
     args.extend_from_slice(extra);
-    Server::start(&args)
+    loaded(Server::start(&args))
+}
+
+/// `s` once it has loaded its data (no more `-LOADING` replies).
+fn loaded(s: Server) -> Server {
+    let mut raw = s.raw();
+    wait_for(|| !raw.cmd_str(&["DBSIZE"]).starts_with("-LOADING"), "the end of loading");
+    s
 }
 
 /// Redis 7.0.15 with the AOF on in `dir`.
 fn redis_aof(dir: &Dir, extra: &[&str]) -> Server {
     let mut args = vec!["--dir", dir.path(), "--save", "", "--appendonly", "yes"];
     args.extend_from_slice(extra);
-    Server::redis(&args)
+    loaded(Server::redis(&args))
 }
 
 /// Kill the server with SIGKILL and wait for it.
@@ -635,4 +642,24 @@ fn shutdown_and_evictions_are_logged() {
     assert!(cmds.iter().any(|c| c[0] == "DEL"), "no DEL logged for evicted keys");
     let brim = brim_aof(&dir, &[]);
     assert_eq!(snapshot(&mut brim.raw()), before);
+}
+
+#[test]
+fn the_aof_is_rewritten_automatically_when_it_grows() {
+    let dir = Dir::new("auto");
+    let brim =
+        brim_aof(&dir, &["--auto-aof-rewrite-percentage", "100", "--auto-aof-rewrite-min-size", "20000"]);
+    let mut raw = brim.raw();
+    let value = "v".repeat(100);
+    for i in 0..100 {
+        ok(&mut raw, &["SET", "k", &format!("{value}{i}")]);
+    }
+    assert_eq!(info_field(&mut raw, "aof_rewrites"), "0");
+    for i in 0..200 {
+        ok(&mut raw, &["SET", "k", &format!("{value}{i}")]);
+    }
+    wait_for(|| info_field(&mut raw, "aof_rewrites") == "1", "the automatic rewrite");
+    wait_for(|| info_field(&mut raw, "aof_rewrite_in_progress") == "0", "its end");
+    let size: u64 = info_field(&mut raw, "aof_current_size").parse().expect("size");
+    assert!(size < 20000, "the rewritten AOF holds one key: {size} bytes");
 }

@@ -333,6 +333,17 @@ fn client_memory_fields_add_up() {
     assert!(eventually(5, || tot_mem(&mut admin, "multi") >= before + 16 * 64 * 1024));
     assert_eq!(text(&m.cmd(&["DISCARD"])), "+OK\r\n");
     assert!(eventually(5, || tot_mem(&mut admin, "multi") < before + 64 * 1024));
+    // So do subscriptions.
+    let before = tot_mem(&mut admin, "multi");
+    let channels: Vec<String> = (0..100).map(|i| format!("channel:{i}")).collect();
+    let mut args = vec!["SUBSCRIBE"];
+    args.extend(channels.iter().map(String::as_str));
+    let one: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+    m.send(&encode(&one));
+    for _ in 0..100 {
+        m.read_reply();
+    }
+    assert!(eventually(5, || tot_mem(&mut admin, "multi") >= before + 100 * 32));
 }
 
 /// A raw connection that pipelines `cmd` `n` times and never reads.

@@ -581,3 +581,28 @@ fn keymiss_events_match_redis() {
         log.append(&mut l);
     });
 }
+
+#[test]
+fn table_memory_is_counted_and_given_back() {
+    let s = Server::start(&[]);
+    let (mut a, mut w) = (s.raw(), s.raw());
+    a.cmd(&["HELLO", "3"]);
+    a.cmd(&["CLIENT", "TRACKING", "ON"]);
+    let used = |w: &mut Raw| -> i64 { info_field(w, "used_memory").parse().unwrap_or(0) };
+    let before = used(&mut w);
+    for batch in 0..20 {
+        let keys: Vec<String> = (0..1000).map(|i| format!("user:{batch:04}:{i:04}")).collect();
+        let mut mget = vec!["MGET"];
+        mget.extend(keys.iter().map(String::as_str));
+        a.cmd(&mget);
+    }
+    assert_eq!(info_field(&mut w, "tracking_total_keys"), "20000");
+    let tracked = used(&mut w) - before;
+    // At least the keys themselves, and less than Redis's ~98 bytes per key.
+    assert!(tracked > 20_000 * 16 && tracked < 20_000 * 90, "{tracked} bytes for 20000 keys");
+    w.cmd(&["FLUSHALL"]);
+    assert_eq!(pushes_before_pong(&mut a), vec![">2\r\n$10\r\ninvalidate\r\n_\r\n".to_string()]);
+    assert_eq!(info_field(&mut w, "tracking_total_keys"), "0");
+    let left = used(&mut w) - before;
+    assert!(left < tracked / 10, "{left} bytes left of {tracked}");
+}

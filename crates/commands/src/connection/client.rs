@@ -123,12 +123,7 @@ impl<'a> Own<'a> {
 
     fn multi_mem(&self) -> usize {
         self.client.multi.as_ref().map_or(0, |q| {
-            q.iter()
-                .map(|argv| {
-                    std::mem::size_of::<Vec<Vec<u8>>>()
-                        + argv.iter().map(|a| a.len() + std::mem::size_of::<Vec<u8>>()).sum::<usize>()
-                })
-                .sum()
+            q.iter().map(|argv| crate::client_evict::queued_command_bytes(argv)).sum()
         })
     }
 }
