@@ -258,6 +258,54 @@ impl MultiMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use brim_config::Config;
+
+    fn shared_with(pairs: &[(&str, &str)]) -> Shared {
+        let config = Config::new();
+        for (k, v) in pairs {
+            config.set(&[(k.as_bytes(), v.as_bytes())]).expect("config set");
+        }
+        Shared::new(Arc::new(config), String::new())
+    }
+
+    /// A registered client holding `query` bytes of query buffer.
+    fn client_holding(shared: &Shared, query: usize, no_evict: bool) -> Arc<ClientHandle> {
+        let id = shared.next_client_id.fetch_add(1, Relaxed);
+        let (h, _rx) = ClientHandle::new(id, format!("127.0.0.1:{id}"), "127.0.0.1:6379".into(), 8, false, 0);
+        h.no_evict.store(no_evict, Relaxed);
+        shared.add_client(h.clone());
+        publish(shared, &h, &Usage { query, ..Usage::default() });
+        h
+    }
+
+    #[test]
+    fn limit_is_bytes_or_a_share_of_maxmemory_with_a_floor() {
+        assert_eq!(limit(&shared_with(&[])), 0);
+        assert_eq!(limit(&shared_with(&[("maxmemory-clients", "1mb")])), 1 << 20);
+        assert_eq!(limit(&shared_with(&[("maxmemory-clients", "1000")])), MIN_LIMIT);
+        assert_eq!(limit(&shared_with(&[("maxmemory-clients", "10%")])), 0);
+        let s = shared_with(&[("maxmemory-clients", "10%"), ("maxmemory", "100mb")]);
+        assert_eq!(limit(&s), 10 << 20);
+    }
+
+    #[test]
+    fn the_biggest_evictable_clients_go_until_under_the_limit() {
+        let s = shared_with(&[("maxmemory-clients", "10mb")]);
+        let small = client_holding(&s, 1 << 20, false);
+        let big = client_holding(&s, 6 << 20, false);
+        let bigger = client_holding(&s, 7 << 20, false);
+        let kept = client_holding(&s, 8 << 20, true);
+        assert_eq!(evict_if_over(&s), 2);
+        assert!(bigger.killed.load(Relaxed) && big.killed.load(Relaxed));
+        assert!(!small.killed.load(Relaxed) && !kept.killed.load(Relaxed));
+        assert_eq!(s.stats.evicted_clients.load(Relaxed), 2);
+        assert_eq!(s.clients_memory.total() as usize, 9 * (1 << 20) + 2 * CLIENT_STRUCT_BYTES);
+        assert_eq!(evict_if_over(&s), 0);
+        // Disconnecting takes a client out of the sums.
+        s.remove_client(small.id);
+        s.remove_client(kept.id);
+        assert_eq!(s.clients_memory.total(), 0);
+    }
 
     #[test]
     fn contributions_move_the_sum_by_their_change() {

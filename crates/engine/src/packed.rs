@@ -69,7 +69,7 @@ impl Elem<'_> {
 /// Largest length of a string whose length fits in the header byte.
 const SHORT_LAST: u8 = 0x3F;
 const SHORT_MAX: usize = SHORT_LAST as usize;
-/// First header byte of the immediate integers, and the value it stands for.
+/// Header bytes of the integers `IMM_MIN..=IMM_MAX`, which need no more bytes.
 const IMM_FIRST: u8 = 0x40;
 const IMM_LAST: u8 = 0xDF;
 const IMM_MIN: i64 = -32;

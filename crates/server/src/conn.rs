@@ -14,6 +14,11 @@
 //! [`READ_PAUSE_BYTES`] of replies wait unwritten instead: a client that does not read its
 //! replies holds at most that much.
 //!
+//! After every wake-up and every 16 KiB of replies the connection publishes what it holds
+//! (`client_evict::publish`: CLIENT LIST `tot-mem`, the sums behind `maxmemory-clients` and
+//! `mem_not_counted_for_evict`) and lets `client_evict` close the biggest clients when they
+//! hold more than `maxmemory-clients`, itself included.
+//!
 //! Pushes queued for the client are put into its output between commands, so they never
 //! split a reply and keep their order with respect to the client's own commands.
 

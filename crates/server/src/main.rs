@@ -96,7 +96,9 @@ fn main() {
 /// server must exit).
 pub fn start_loading(shared: Arc<Shared>) -> tokio::sync::oneshot::Receiver<bool> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let spawned = std::thread::Builder::new().name("brim-load".into()).spawn(move || {
+    // The main thread's stack size: loading ran there before it had a thread of its own.
+    let thread = std::thread::Builder::new().name("brim-load".into()).stack_size(8 << 20);
+    let spawned = thread.spawn(move || {
         let loaded = shared.loading.track(|| brim_commands::persistence::load_at_startup(&shared));
         // A failed load keeps the loading state: nothing runs on a partial dataset before the
         // exit.

@@ -663,3 +663,59 @@ fn the_aof_is_rewritten_automatically_when_it_grows() {
     let size: u64 = info_field(&mut raw, "aof_current_size").parse().expect("size");
     assert!(size < 20000, "the rewritten AOF holds one key: {size} bytes");
 }
+
+#[test]
+fn an_old_style_single_file_with_rdb_preamble_is_loaded_and_upgraded() {
+    let dir = Dir::new("upgrade");
+    let brim = Server::start(&["--dir", dir.path(), "--save", "", "--dbfilename", "pre.rdb"]);
+    let mut raw = brim.raw();
+    populate(&mut raw);
+    ok(&mut raw, &["SAVE"]);
+    ok(&mut raw, &["SET", "tail", "1"]);
+    ok(&mut raw, &["SELECT", "2"]);
+    ok(&mut raw, &["DEL", "db2:key"]);
+    let before = snapshot(&mut raw);
+    kill9(brim);
+    // Redis 6's appendonly.aof: an RDB preamble, then commands.
+    let mut old = std::fs::read(dir.0.join("pre.rdb")).expect("rdb");
+    std::fs::remove_file(dir.0.join("pre.rdb")).expect("rm");
+    old.extend_from_slice(&common::encode(&[b"SET", b"tail", b"1"]));
+    old.extend_from_slice(&common::encode(&[b"SELECT", b"2"]));
+    old.extend_from_slice(&common::encode(&[b"DEL", b"db2:key"]));
+    std::fs::write(dir.0.join("appendonly.aof"), old).expect("write");
+    let brim = brim_aof(&dir, &[]);
+    let mut raw = brim.raw();
+    assert_eq!(snapshot(&mut raw), before);
+    let manifest = std::fs::read_to_string(dir.aof("appendonly.aof.manifest")).expect("manifest");
+    assert_eq!(manifest, "file appendonly.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n");
+    assert!(!dir.0.join("appendonly.aof").exists());
+    ok(&mut raw, &["SET", "after", "upgrade"]);
+    kill9(brim);
+    let brim = brim_aof(&dir, &[]);
+    assert_eq!(brim.raw().cmd_str(&["GET", "after"]), "$7\r\nupgrade\r\n");
+}
+
+#[test]
+fn bgrewriteaof_with_appendonly_no_writes_a_base_only_as_redis() {
+    let (bd, rd) = (Dir::new("off-brim"), Dir::new("off-redis"));
+    let brim = Server::start(&["--dir", bd.path(), "--save", ""]);
+    let redis = Server::redis(&["--dir", rd.path(), "--save", ""]);
+    for (s, d) in [(&brim, &bd), (&redis, &rd)] {
+        let mut raw = s.raw();
+        ok(&mut raw, &["SET", "a", "1"]);
+        for round in 1..=2 {
+            ok(&mut raw, &["BGREWRITEAOF"]);
+            wait_for(|| info_field(&mut raw, "aof_rewrites") == round.to_string(), "the rewrite");
+            wait_for(|| info_field(&mut raw, "aof_rewrite_in_progress") == "0", "its end");
+        }
+        assert_eq!(info_field(&mut raw, "aof_enabled"), "0");
+        let mut names: Vec<String> = std::fs::read_dir(d.0.join("appendonlydir"))
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["appendonly.aof.2.base.rdb", "appendonly.aof.manifest"]);
+        let manifest = std::fs::read_to_string(d.aof("appendonly.aof.manifest")).expect("manifest");
+        assert_eq!(manifest, "file appendonly.aof.2.base.rdb seq 2 type b\n");
+    }
+}

@@ -307,6 +307,13 @@ pub fn open_at_boot(shared: &Shared) -> Result<(), String> {
         Ok(text) => Manifest::parse(&text)?,
         Err(_) => Manifest::default(),
     };
+    if manifest.base.is_none() && manifest.incrs.is_empty() && old_style_path(shared).exists() {
+        // Upgrade, as Redis 7.0 does: the old file becomes the base of the directory.
+        std::fs::rename(old_style_path(shared), dir.join(&name))
+            .map_err(|e| io_err("Can't move the old-style AOF into the AOF directory", e))?;
+        manifest.base = Some(AofFile { name: name.clone(), seq: 1, kind: FileKind::Base });
+        log(false, "Successfully migrated an old-style AOF into the AOF directory");
+    }
     if manifest.base.is_none() && manifest.incrs.is_empty() {
         let base = fmt::base_name(&name, 1, true);
         write_base_now(shared, &dir, &base)?;
@@ -467,25 +474,27 @@ pub fn start_rewrite(shared: &Shared) -> Result<(), String> {
 }
 
 /// Under the ordering lock: flush the buffer, open incremental file `last + 1` for what
-/// comes next (listed in the manifest at once), and arm the snapshot of the new base.
+/// comes next (listed in the manifest at once; not with `appendonly no`, where the rewrite
+/// only writes a base), and arm the snapshot of the new base. Returns the snapshot, the
+/// first incremental file the new base does not cover, and the base.
 fn switch_and_snapshot(shared: &Shared) -> Result<(Arc<Snapshot>, u64, AofFile), String> {
     let _order = propagate::order();
     write_out(true);
     let dir = aof_dir(shared);
     std::fs::create_dir_all(&dir).map_err(|e| io_err("Can't create the AOF directory", e))?;
     let name = shared.config.appendfilename();
-    let mut manifest = match FILES.lock().as_ref() {
-        Some(f) => f.manifest.clone(),
-        None => std::fs::read(dir.join(fmt::manifest_name(&name)))
-            .ok()
-            .and_then(|t| Manifest::parse(&t).ok())
-            .unwrap_or_default(),
-    };
+    let mut manifest = current_manifest(shared);
+    let on = propagate::is_on() || shared.config.appendonly();
     let seq = manifest.last_incr_seq() + 1;
-    let incr = AofFile { name: fmt::incr_name(&name, seq), seq, kind: FileKind::Incr };
-    let file = open_append(&dir.join(&incr.name))?;
-    manifest.incrs.push(incr);
-    persist_manifest(shared, &dir, &manifest)?;
+    let file = if on {
+        let incr = AofFile { name: fmt::incr_name(&name, seq), seq, kind: FileKind::Incr };
+        let file = open_append(&dir.join(&incr.name))?;
+        manifest.incrs.push(incr);
+        persist_manifest(shared, &dir, &manifest)?;
+        Some(file)
+    } else {
+        None
+    };
     let base_seq = manifest.base.as_ref().map_or(0, |b| b.seq) + 1;
     let rdb = shared.config.aof_use_rdb_preamble();
     let base = AofFile { name: fmt::base_name(&name, base_seq, rdb), seq: base_seq, kind: FileKind::Base };
@@ -493,8 +502,19 @@ fn switch_and_snapshot(shared: &Shared) -> Result<(Arc<Snapshot>, u64, AofFile),
     opts.aof_base = true;
     let snap = Snapshot::start(&shared.keyspace, &dir, &base.name, opts, Access::at(unix_ms()).no_touch())
         .map_err(|e| e.0)?;
-    install(Files { dir, manifest, file, spare: Vec::new() });
+    if let Some(file) = file {
+        install(Files { dir, manifest, file, spare: Vec::new() });
+    }
     Ok((snap, seq, base))
+}
+
+/// The open AOF's manifest, else the one on disk (else an empty one).
+fn current_manifest(shared: &Shared) -> Manifest {
+    if let Some(f) = FILES.lock().as_ref() {
+        return f.manifest.clone();
+    }
+    let path = aof_dir(shared).join(fmt::manifest_name(&shared.config.appendfilename()));
+    std::fs::read(path).ok().and_then(|t| Manifest::parse(&t).ok()).unwrap_or_default()
 }
 
 /// The rewrite's thread: write the base, then make the manifest list it and the
@@ -523,12 +543,10 @@ fn finish_rewrite(shared: &Shared, snap: Arc<Snapshot>, switch_seq: u64, base: A
 fn adopt_base(shared: &Shared, base: AofFile, switch_seq: u64) -> Result<(), String> {
     let mut files = FILES.lock();
     let dir = aof_dir(shared);
-    let Some(f) = files.as_mut() else {
-        // CONFIG SET appendonly no meanwhile: the new base stays unused.
-        let _ = std::fs::remove_file(dir.join(&base.name));
-        return Ok(());
+    let mut next = match files.as_ref() {
+        Some(f) => f.manifest.clone(),
+        None => current_manifest(shared),
     };
-    let mut next = f.manifest.clone();
     let old: Vec<AofFile> = next
         .base
         .take()
@@ -538,17 +556,19 @@ fn adopt_base(shared: &Shared, base: AofFile, switch_seq: u64) -> Result<(), Str
         .collect();
     next.incrs.retain(|i| i.seq >= switch_seq);
     next.base = Some(base);
-    persist_manifest(shared, &f.dir, &next)?;
+    persist_manifest(shared, &dir, &next)?;
     for o in &old {
         if next.files().all(|n| n.name != o.name) {
-            let _ = std::fs::remove_file(f.dir.join(&o.name));
+            let _ = std::fs::remove_file(dir.join(&o.name));
         }
     }
-    f.manifest = next;
-    let sizes: u64 = f.manifest.files().map(|x| file_size(&f.dir, x)).sum();
+    let sizes: u64 = next.files().map(|x| file_size(&dir, x)).sum();
     STATS.current_size.store(sizes, Relaxed);
     STATS.rewrite_base_size.store(sizes, Relaxed);
-    STATS.base_size.store(f.manifest.base.as_ref().map_or(0, |b| file_size(&f.dir, b)), Relaxed);
+    STATS.base_size.store(next.base.as_ref().map_or(0, |b| file_size(&dir, b)), Relaxed);
+    if let Some(f) = files.as_mut() {
+        f.manifest = next;
+    }
     Ok(())
 }
 
@@ -576,24 +596,30 @@ fn load(shared: &Shared) -> Result<Option<LoadStats>, String> {
     let dir = aof_dir(shared);
     let name = shared.config.appendfilename();
     let mpath = dir.join(fmt::manifest_name(&name));
-    let text = match std::fs::read(&mpath) {
-        Ok(t) => t,
+    let files: Vec<(PathBuf, String)> = match std::fs::read(&mpath) {
+        Ok(text) => {
+            let m = Manifest::parse(&text).map_err(|e| format!("{e} in {}", mpath.display()))?;
+            m.base.iter().chain(m.incrs.iter()).map(|f| (dir.join(&f.name), f.name.clone())).collect()
+        }
+        // Redis before 7.0: one file in `dir` (upgraded by [`open_at_boot`]).
+        Err(_) if old_style_path(shared).exists() => vec![(old_style_path(shared), name)],
         Err(_) => return Ok(None),
     };
-    let manifest = Manifest::parse(&text).map_err(|e| format!("{e} in {}", mpath.display()))?;
     let started = Instant::now();
-    let mut loader = Loader::new(shared);
-    let files: Vec<&AofFile> = manifest.base.iter().chain(manifest.incrs.iter()).collect();
-    // RDB bases report their own size as they load.
-    let total: u64 = files.iter().filter(|f| f.name.ends_with(".aof")).map(|f| file_size(&dir, f)).sum();
+    let total: u64 = files.iter().map(|(p, _)| std::fs::metadata(p).map_or(0, |m| m.len())).sum();
     shared.loading.progress.total_bytes.fetch_add(total, Relaxed);
-    for (i, f) in files.iter().enumerate() {
-        let last = i + 1 == files.len();
-        loader.load_file(&dir, f, last)?;
+    let mut loader = Loader::new(shared);
+    for (i, (path, name)) in files.iter().enumerate() {
+        loader.load_file(path, name, i + 1 == files.len())?;
     }
     let keys: u64 = shared.keyspace.dbs().iter().map(|d| d.len() as u64).sum();
     log(false, &format!("DB loaded from append only file: {:.3} seconds", started.elapsed().as_secs_f64()));
     Ok(Some(LoadStats { keys_loaded: keys, ..LoadStats::default() }))
+}
+
+/// Where Redis before 7.0 kept its single append-only file: `dir/appendfilename`.
+fn old_style_path(shared: &Shared) -> PathBuf {
+    shared.config.dir().join(shared.config.appendfilename())
 }
 
 /// Replays AOF files through the command table.
@@ -615,29 +641,33 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn load_file(&mut self, dir: &std::path::Path, f: &AofFile, last: bool) -> Result<(), String> {
-        let path = dir.join(&f.name);
-        let mut file = File::open(&path).map_err(|e| io_err(&format!("Can't open {}", f.name), e))?;
-        let mut head = [0u8; 5];
-        let n = std::io::Read::read(&mut file, &mut head).unwrap_or(0);
-        if fmt::is_rdb(&head[..n]) {
-            return self.load_rdb(&path, &f.name);
+    /// Load one file: an RDB part first if it starts with one (a base, or an old-style
+    /// file's preamble), then commands.
+    fn load_file(&mut self, path: &std::path::Path, name: &str, last: bool) -> Result<(), String> {
+        use std::io::{BufRead, Seek};
+        let file = File::open(path).map_err(|e| io_err(&format!("Can't open {name}"), e))?;
+        let mut br = std::io::BufReader::with_capacity(1 << 16, file);
+        let rdb = br.fill_buf().map(fmt::is_rdb).unwrap_or(false);
+        let mut rdb_len = 0;
+        if rdb {
+            self.load_rdb(&mut br, name)?;
+            rdb_len = br.stream_position().map_err(|e| io_err(&format!("Can't read {name}"), e))? as usize;
+            self.shared.loading.progress.loaded_bytes.fetch_add(rdb_len as u64, Relaxed);
         }
-        let file = File::open(&path).map_err(|e| io_err(&format!("Can't open {}", f.name), e))?;
-        let mut reader = fmt::CommandReader::new(std::io::BufReader::with_capacity(1 << 16, file));
-        match self.replay(&mut reader, &f.name) {
+        let mut reader = fmt::CommandReader::new(br);
+        match self.replay(&mut reader, name) {
             Ok(()) => Ok(()),
-            Err(Stop::Truncated(at)) => self.truncated(&path, &f.name, at, last),
+            Err(Stop::Truncated(at)) => self.truncated(path, name, rdb_len + at, last),
             Err(Stop::Fatal(e)) => Err(e),
         }
     }
 
-    fn load_rdb(&mut self, path: &std::path::Path, name: &str) -> Result<(), String> {
+    fn load_rdb<R: std::io::Read>(&mut self, r: R, name: &str) -> Result<(), String> {
         log(false, "Reading RDB base file on AOF loading...");
         let cfg = &self.shared.config;
         let acc = Access::at(unix_ms()).no_touch();
         let limits = Limits::from_config(cfg);
-        file::load(&self.shared.keyspace, path, &limits, cfg.rdbchecksum(), &acc, super::access_load(cfg))
+        file::load_from(&self.shared.keyspace, r, &limits, cfg.rdbchecksum(), &acc, super::access_load(cfg))
             .map_err(|e| format!("Error reading the RDB base file {name}: {e}"))?;
         log(false, &format!("DB loaded from base file {name}"));
         Ok(())
