@@ -55,8 +55,9 @@ def bench(h, srv, requests, pipeline=PIPELINE):
 
 def run(h):
     requests = h.size(ci=20_000, quick=500_000, full=2_000_000)
-    maxmemory = h.size(ci=2 << 20, quick=64 << 20, full=64 << 20)
-    fill = h.size(ci=40_000, quick=800_000, full=800_000)
+    # CI: a few MB above the server's own start-up memory and 50 clients' buffers.
+    maxmemory = h.size(ci=4 << 20, quick=64 << 20, full=64 << 20)
+    fill = h.size(ci=60_000, quick=800_000, full=800_000)
     pipelines = PIPELINES[:1] if h.ci else PIPELINES
     rows = {}
     for rnd, kind in h.rotation(rounds=h.rounds(full=2)):

@@ -1,7 +1,8 @@
 //! Persistence commands and hooks: SAVE, BGSAVE [SCHEDULE], DUMP, RESTORE, MIGRATE, the `save`
 //! points (checked by the server's cron through [`cron`]), loading the RDB file at start-up
 //! ([`load_at_startup`]), saving on shutdown ([`before_shutdown`], [`signal_shutdown`]),
-//! and the `rdb_*` fields of INFO persistence ([`info`]).
+//! and the `rdb_*` fields of INFO persistence ([`info`]). The append-only file (logging,
+//! BGREWRITEAOF, loading it at start-up with `appendonly yes`) lives in [`aof`].
 //!
 //! The file format lives in the `brim-persist` crate.
 //!

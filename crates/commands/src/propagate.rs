@@ -295,3 +295,17 @@ pub fn log_now<A: AsRef<[u8]>>(shared: &Shared, db: usize, argv: &[A]) {
         crate::persistence::aof::feed(shared, &[(db, v)]);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_items_reads_the_last_aggregate_after_pushes() {
+        assert_eq!(reply_items(b"*2\r\n$1\r\na\r\n:7\r\n"), vec![b"a".to_vec(), b"7".to_vec()]);
+        let resp3 = b">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$4\r\nspop\r\n~1\r\n$2\r\nxy\r\n";
+        assert_eq!(reply_items(resp3), vec![b"xy".to_vec()]);
+        assert!(reply_items(b"-WRONGTYPE x\r\n").is_empty());
+        assert!(reply_items(b"*3\r\n$1\r\na\r\n$5\r\nab").len() <= 1);
+    }
+}

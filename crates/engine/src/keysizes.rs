@@ -17,13 +17,15 @@
 //!   not have this section: it is shown only when asked for by name (`INFO keysizes`).
 //!   (Redis 8 also prints it by default.)
 //!
-//! Each stripe keeps its own counts ([`KeySizes`], behind the stripe's lock: no atomics),
-//! allocated with its first key. The stripe updates them wherever a key enters or leaves its
-//! table, and an `EntryMut` notes a key's [`SizeClass`] before its first change and settles
-//! the difference when it is dropped. A size is found in O(1), except for a small collection
-//! packed inline, whose elements are counted by one walk of its bytes (at most a few
-//! kilobytes; changing it rewrites those bytes anyway). [`Histogram`] sums the stripes of a
-//! database for INFO.
+//! Each stripe keeps its own counts ([`KeySizes`], behind the stripe's lock: no atomics;
+//! sparse, so an empty stripe costs nothing and a busy one a few words). The stripe updates
+//! them wherever a key enters or leaves its table or is rebuilt (see `SizeTrack` in
+//! `crate::stripe`): the key changed last is settled lazily, when another key of the stripe
+//! changes or INFO reads the counts, so a key changed again and again is measured once. A
+//! size is found in O(1), except for a small collection packed inline, whose elements are
+//! counted by one walk of its bytes (at most a few kilobytes, and the change being counted
+//! rewrote those bytes anyway). [`Histogram`] sums the stripes of a database for INFO, taking
+//! each stripe's lock in turn.
 
 use std::fmt::Write as _;
 
@@ -60,8 +62,9 @@ impl SizeClass {
     /// A key that is not counted (a stream).
     pub const UNTRACKED: SizeClass = SizeClass { row: TYPES as u8, bin: 0 };
 
-    fn is_counted(self) -> bool {
-        (self.row as usize) < TYPES
+    /// Its position in a type-by-bin table; `None` when not counted.
+    fn index(self) -> Option<u16> {
+        ((self.row as usize) < TYPES).then(|| self.row as u16 * BINS as u16 + self.bin as u16)
     }
 
     fn new(row: u8, size: usize) -> SizeClass {
@@ -114,38 +117,43 @@ pub fn bin_label(bin: usize) -> String {
 
 type Counts<T> = [[T; BINS]; TYPES];
 
-/// One stripe's counts: allocated with the first key counted and freed with the last one (a
-/// stripe's counts take a 1 KB allocation: 256 stripes of a database in use take 256 KB).
+/// One stripe's counts, sparse: only the (type, bin) pairs that hold keys, in no order. A
+/// stripe's keys fall in a handful of bins, so this is a few words of memory (nothing for an
+/// empty stripe) and a short scan per change.
 #[derive(Default)]
 pub struct KeySizes {
-    counts: Option<Box<Counts<u32>>>,
-    /// Keys counted.
-    total: u32,
+    bins: Vec<BinCount>,
+}
+
+#[derive(Clone, Copy)]
+struct BinCount {
+    /// `row * BINS + bin`.
+    class: u16,
+    count: u32,
 }
 
 impl KeySizes {
     /// Count one more key of class `c`.
     #[inline]
     pub fn add(&mut self, c: SizeClass) {
-        if !c.is_counted() {
-            return;
-        }
-        let counts = self.counts.get_or_insert_with(|| Box::new([[0; BINS]; TYPES]));
-        if let Some(n) = slot(counts, c) {
-            *n = n.wrapping_add(1);
-            self.total = self.total.wrapping_add(1);
+        let Some(class) = c.index() else { return };
+        match self.bins.iter_mut().find(|b| b.class == class) {
+            Some(b) => b.count = b.count.wrapping_add(1),
+            None => self.bins.push(BinCount { class, count: 1 }),
         }
     }
 
     /// Count one key of class `c` less.
     #[inline]
     pub fn remove(&mut self, c: SizeClass) {
-        let Some(counts) = self.counts.as_deref_mut() else { return };
-        if let Some(n) = slot(counts, c) {
-            *n = n.wrapping_sub(1);
-            self.total = self.total.wrapping_sub(1);
-            if self.total == 0 {
-                self.counts = None;
+        let Some(class) = c.index() else { return };
+        let Some(i) = self.bins.iter().position(|b| b.class == class) else { return };
+        let b = &mut self.bins[i];
+        b.count = b.count.wrapping_sub(1);
+        if b.count == 0 {
+            self.bins.swap_remove(i);
+            if self.bins.is_empty() {
+                self.bins = Vec::new();
             }
         }
     }
@@ -153,33 +161,16 @@ impl KeySizes {
     /// A key changed from class `from` to class `to`.
     #[inline]
     pub fn change(&mut self, from: SizeClass, to: SizeClass) {
-        if from == to {
-            return;
-        }
-        match (self.counts.as_deref_mut(), from.is_counted() && to.is_counted()) {
-            (Some(counts), true) => {
-                if let Some(n) = slot(counts, from) {
-                    *n = n.wrapping_sub(1);
-                }
-                if let Some(n) = slot(counts, to) {
-                    *n = n.wrapping_add(1);
-                }
-            }
-            _ => {
-                self.add(to);
-                self.remove(from);
-            }
+        if from != to {
+            self.add(to);
+            self.remove(from);
         }
     }
 
     /// Forget every count (the stripe was emptied).
     pub fn clear(&mut self) {
-        *self = KeySizes::default();
+        self.bins = Vec::new();
     }
-}
-
-fn slot(counts: &mut Counts<u32>, c: SizeClass) -> Option<&mut u32> {
-    counts.get_mut(c.row as usize)?.get_mut(c.bin as usize)
 }
 
 /// Counts summed over stripes: one database's histograms.
@@ -197,10 +188,10 @@ impl Default for Histogram {
 impl Histogram {
     /// Add a stripe's counts.
     pub fn add_stripe(&mut self, s: &KeySizes) {
-        let Some(counts) = &s.counts else { return };
-        for (sum, row) in self.counts.iter_mut().zip(counts.iter()) {
-            for (a, b) in sum.iter_mut().zip(row.iter()) {
-                *a += *b as u64;
+        for b in &s.bins {
+            let (row, bin) = (b.class as usize / BINS, b.class as usize % BINS);
+            if let Some(n) = self.counts.get_mut(row).and_then(|r| r.get_mut(bin)) {
+                *n += b.count as u64;
             }
         }
     }
@@ -289,13 +280,15 @@ mod tests {
         k.change(a, b);
         k.add(SizeClass::UNTRACKED);
         k.change(b, SizeClass::UNTRACKED);
-        assert!(k.counts.is_none(), "freed when the only key stops being counted");
+        assert_eq!(k.bins.capacity(), 0, "freed when the only key stops being counted");
         k.add(a);
         k.add(b);
+        k.add(b);
         k.remove(a);
-        assert_eq!(k.total, 1);
+        assert_eq!(k.bins.len(), 1);
         k.remove(b);
-        assert!(k.counts.is_none());
+        k.remove(b);
+        assert_eq!(k.bins.capacity(), 0);
     }
 
     #[test]

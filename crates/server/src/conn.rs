@@ -281,7 +281,7 @@ pub async fn serve<S>(
         }
         session.gate.release();
         // What this batch logged reaches the AOF (fsynced with `appendfsync always`) first.
-        brim_commands::persistence::aof::before_reply();
+        brim_commands::persistence::aof::before_reply().await;
         // A lowered `maxmemory-clients` applies even if this client closes right after.
         client_evict::evict_if_over(&shared);
         if over_limit {

@@ -156,19 +156,72 @@ fn fsync_always(shared: &Shared) -> bool {
 }
 
 /// Before a connection sends replies: write what was logged to the file, and with
-/// `appendfsync always` fsync it, so that no write is acknowledged before it is logged.
+/// `appendfsync always` wait until it is fsynced, so that no write is acknowledged before
+/// it is on disk. The fsyncs run on a thread of their own, one for everything logged
+/// meanwhile (group commit): the connection's worker serves other clients while it waits.
 /// One relaxed load or two when there is nothing to do.
-pub fn before_reply() {
+pub async fn before_reply() {
     let appended = APPENDED.load(Relaxed);
     if appended == SYNCED.load(Relaxed) {
         return;
     }
     let Some(shared) = SHARED.get() else { return };
-    let always = fsync_always(shared);
-    if appended == WRITTEN.load(Relaxed) && !always {
+    if !fsync_always(shared) {
+        if appended != WRITTEN.load(Relaxed) {
+            write_out(false);
+        }
         return;
     }
-    write_out(always);
+    if !start_sync_thread() {
+        write_out(true);
+        return;
+    }
+    loop {
+        let notified = SYNCED_NOTIFY.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if SYNCED.load(Relaxed) >= appended {
+            return;
+        }
+        request_sync();
+        notified.await;
+    }
+}
+
+/// A write + fsync is wanted from the sync thread.
+static SYNC_WANTED: Mutex<bool> = Mutex::new(false);
+static SYNC_COND: parking_lot::Condvar = parking_lot::Condvar::new();
+/// Woken each time the sync thread has fsynced.
+static SYNCED_NOTIFY: tokio::sync::Notify = tokio::sync::Notify::const_new();
+/// The sync thread runs.
+static SYNC_THREAD: AtomicBool = AtomicBool::new(false);
+
+fn request_sync() {
+    *SYNC_WANTED.lock() = true;
+    SYNC_COND.notify_one();
+}
+
+/// Start the `appendfsync always` sync thread if needed; false if it can't run.
+fn start_sync_thread() -> bool {
+    if SYNC_THREAD.load(Relaxed) || SYNC_THREAD.swap(true, Relaxed) {
+        return true;
+    }
+    let spawned = std::thread::Builder::new().name("brim-aof-sync".into()).spawn(|| loop {
+        {
+            let mut wanted = SYNC_WANTED.lock();
+            while !*wanted {
+                SYNC_COND.wait(&mut wanted);
+            }
+            *wanted = false;
+        }
+        write_out(true);
+        SYNCED_NOTIFY.notify_waiters();
+    });
+    if spawned.is_err() {
+        SYNC_THREAD.store(false, Relaxed);
+        return false;
+    }
+    true
 }
 
 /// Write the buffer to the current file (and fsync it when `sync`).
@@ -510,9 +563,14 @@ fn switch_and_snapshot(shared: &Shared) -> Result<(Arc<Snapshot>, u64, AofFile),
 
 /// The open AOF's manifest, else the one on disk (else an empty one).
 fn current_manifest(shared: &Shared) -> Manifest {
-    if let Some(f) = FILES.lock().as_ref() {
-        return f.manifest.clone();
+    match FILES.lock().as_ref() {
+        Some(f) => f.manifest.clone(),
+        None => manifest_on_disk(shared),
     }
+}
+
+/// The manifest on disk (an empty one if there is none).
+fn manifest_on_disk(shared: &Shared) -> Manifest {
     let path = aof_dir(shared).join(fmt::manifest_name(&shared.config.appendfilename()));
     std::fs::read(path).ok().and_then(|t| Manifest::parse(&t).ok()).unwrap_or_default()
 }
@@ -545,7 +603,7 @@ fn adopt_base(shared: &Shared, base: AofFile, switch_seq: u64) -> Result<(), Str
     let dir = aof_dir(shared);
     let mut next = match files.as_ref() {
         Some(f) => f.manifest.clone(),
-        None => current_manifest(shared),
+        None => manifest_on_disk(shared),
     };
     let old: Vec<AofFile> = next
         .base
