@@ -111,16 +111,17 @@ impl Op {
     /// forms: LPOP / RPOP [count], LMOVE, ZPOPMIN / ZPOPMAX [count]).
     fn logged_form(&self, key: &[u8]) -> Vec<Vec<u8>> {
         let side = |e: &End| if *e == End::Head { b"left".to_vec() } else { b"right".to_vec() };
-        let (name, count): (&[u8], Option<usize>) = match self {
-            Op::ListPop { end, count } => (if *end == End::Head { b"LPOP" } else { b"RPOP" }, *count),
-            Op::ZPop { max, count } => (if *max { b"ZPOPMAX" } else { b"ZPOPMIN" }, *count),
-            Op::ListMove { dst, from, to } => {
-                return vec![b"LMOVE".to_vec(), key.to_vec(), dst.clone(), side(from), side(to)];
+        match self {
+            Op::ListPop { end, count } => {
+                crate::propagate::pop_form(if *end == End::Head { "LPOP" } else { "RPOP" }, key, *count)
             }
-        };
-        let mut v = vec![name.to_vec(), key.to_vec()];
-        v.extend(count.map(|n| n.to_string().into_bytes()));
-        v
+            Op::ZPop { max, count } => {
+                crate::propagate::pop_form(if *max { "ZPOPMAX" } else { "ZPOPMIN" }, key, *count)
+            }
+            Op::ListMove { dst, from, to } => {
+                vec![b"LMOVE".to_vec(), key.to_vec(), dst.clone(), side(from), side(to)]
+            }
+        }
     }
 
     /// The type of key this operation takes from.

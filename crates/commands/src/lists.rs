@@ -388,7 +388,12 @@ fn lmpop(ctx: &mut Ctx, args: &[&[u8]]) {
     for &key in keys {
         match pop_and_reply(ctx, locked.stripe(key), key, end, PopReply::KeyCount(count)) {
             Popped::Missing => continue,
-            Popped::WrongType | Popped::Done => return,
+            Popped::WrongType => return,
+            Popped::Done => {
+                let name = if end == End::Head { "LPOP" } else { "RPOP" };
+                crate::propagate::replace(&crate::propagate::pop_form(name, key, Some(count)));
+                return;
+            }
         }
     }
     ctx.out.null_array();

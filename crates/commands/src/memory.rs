@@ -108,6 +108,7 @@ pub fn eviction_params(shared: &Shared) -> Params {
         samples: cfg.maxmemory_samples().max(1),
         lfu_decay_minutes: u32::try_from(cfg.lfu_decay_time()).unwrap_or(u32::MAX),
         lazy: cfg.lazyfree_lazy_eviction(),
+        sweep: allocator::fragmented(),
     }
 }
 

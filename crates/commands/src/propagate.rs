@@ -296,6 +296,14 @@ pub fn log_now<A: AsRef<[u8]>>(shared: &Shared, db: usize, argv: &[A]) {
     }
 }
 
+/// `name key [count]`: the form Redis 7.0 logs a pop in (LMPOP, BLPOP, BLMPOP → LPOP /
+/// RPOP; ZMPOP, BZPOPMIN, BZMPOP → ZPOPMIN / ZPOPMAX).
+pub fn pop_form(name: &str, key: &[u8], count: Option<usize>) -> Vec<Vec<u8>> {
+    let mut v = vec![name.as_bytes().to_vec(), key.to_vec()];
+    v.extend(count.map(|n| n.to_string().into_bytes()));
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

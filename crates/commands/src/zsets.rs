@@ -989,6 +989,8 @@ fn zmpop(ctx: &mut Ctx, args: &[&[u8]]) {
             }
             Ok(Some(p)) => {
                 drop(locked);
+                let name = if max { "ZPOPMAX" } else { "ZPOPMIN" };
+                crate::propagate::replace(&crate::propagate::pop_form(name, key, Some(count)));
                 write_popped(ctx.out, key, &p.items, PopShape::NestedWithKey);
                 pop_notify(ctx, key, max, p.items.len(), p.deleted);
                 return;

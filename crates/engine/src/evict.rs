@@ -16,14 +16,17 @@
 //!     [`EVICTIONS_PER_POPULATE`] evictions with that many times the samples: the same keys
 //!     looked at per eviction, in one walk (whose cache misses overlap) instead of eight cold
 //!     ones.
-//!   - Redis samples a random run of buckets (`dictGetSomeKeys`). Under the `allkeys-*`
-//!     policies Brim *sweeps* instead: each population continues where the last one stopped
-//!     (stripe after stripe, SCAN's cursor within each; [`sweep`]), so every key is looked
-//!     at once per pass over the keys. Random sampling leaves some keys unlooked-at while the
-//!     rest turn over many times: after churn, old keys that survive that way, scattered over
-//!     the allocator's slabs, keep whole slabs resident long after their size class went out
-//!     of use (RSS stayed at ~1.9x maxmemory in the `frag` benchmark; swept, ~1.0x).
-//!     `volatile-*` policies sample random runs of random stripes' expire lists.
+//!   - Redis samples a random run of buckets (`dictGetSomeKeys`), and so does Brim, unless
+//!     the allocator is fragmented (active pages 10% above the bytes allocated,
+//!     [`allocator::fragmented`], [`Params::sweep`]): then the `allkeys-*` policies *sweep*
+//!     instead, each population continuing where the last one stopped (stripe after stripe,
+//!     SCAN's cursor within each; [`sweep`]), so every key is looked at once per pass over
+//!     the keys. Random sampling leaves some keys unlooked-at while the rest turn over many
+//!     times: after churn, old keys that survive that way, scattered over the allocator's
+//!     slabs, keep whole slabs resident long after their size class went out of use (RSS
+//!     stayed at ~1.9x maxmemory in the `frag` benchmark; swept, ~1.0x). The sweep costs more
+//!     per key (SCAN's bucket order misses the cache more), hence random runs otherwise.
+//!     `volatile-*` policies always sample random runs of random stripes' expire lists.
 //!
 //!   Ranks: LRU and LRM = idle milliseconds (see `crate::lru` for the 10 ms clock and what LRM
 //!   records), LFU = `255 - decayed counter`, TTL = `u64::MAX - expire time`. Unlike Redis, a
@@ -161,6 +164,10 @@ pub struct Params {
     pub lfu_decay_minutes: u32,
     /// `lazyfree-lazy-eviction`: big collections are freed on the lazy-free thread.
     pub lazy: bool,
+    /// Under `allkeys-*` policies, take the samples from the sweep instead of random runs of
+    /// buckets: set while the allocator is fragmented ([`allocator::fragmented`]), so that no
+    /// key escapes eviction for long (see the module documentation).
+    pub sweep: bool,
 }
 
 /// Redis's evictionTimeLimitUs: the time one eviction call may take for a
@@ -508,7 +515,7 @@ impl Evictor {
                 continue;
             }
             let by = (rank_by, p, acc);
-            let any = if volatile {
+            let any = if volatile || !p.sweep {
                 self.sample_random(i, db, samples, volatile, by)
             } else {
                 self.sample_sweep(i, db, samples, by)
@@ -818,6 +825,13 @@ pub mod allocator {
         }
     }
 
+    /// Whether the latest sample shows the allocator fragmented: active pages more than 10%
+    /// (and 1 MiB) above the bytes allocated. `false` before the first sample.
+    pub fn fragmented() -> bool {
+        let (allocated, active) = (ALLOCATED.load(Relaxed), ACTIVE.load(Relaxed));
+        allocated > 0 && active > allocated + (allocated / 10).max(1 << 20)
+    }
+
     /// The latest sample (taken now if none was yet).
     pub fn latest(now_ms: i64) -> Stats {
         let at_ms = AT_MS.load(Relaxed);
@@ -901,7 +915,7 @@ mod tests {
     use std::sync::atomic::Ordering::Relaxed;
 
     fn params(policy: Policy, samples: usize) -> Params {
-        Params { policy, samples, lfu_decay_minutes: 1, lazy: false }
+        Params { policy, samples, lfu_decay_minutes: 1, lazy: false, sweep: false }
     }
 
     fn key(i: usize) -> Vec<u8> {
@@ -931,6 +945,12 @@ mod tests {
 
     #[test]
     fn allkeys_lru_keeps_recently_used_keys() {
+        for sweep in [false, true] {
+            lru_keeps_recently_used_keys(sweep);
+        }
+    }
+
+    fn lru_keeps_recently_used_keys(sweep: bool) {
         let ks = Keyspace::new(4, 16);
         let t0 = Access::at(1_000_000);
         for i in 0..2000 {
@@ -943,11 +963,11 @@ mod tests {
         }
         let t2 = Access::at(1_061_000);
         let mut ev = Evictor::new(1);
-        let p = params(Policy::AllkeysLru, 5);
+        let p = Params { sweep, ..params(Policy::AllkeysLru, 5) };
         let gone = evict_n(&mut ev, &ks, &p, &t2, 1000);
         assert_eq!(gone.len(), 1000);
         let hot_kept = (0..200).filter(|&i| exists(&ks, i % 3, &key(i))).count();
-        assert!(hot_kept >= 195, "only {hot_kept} of 200 recently read keys kept");
+        assert!(hot_kept >= 195, "sweep {sweep}: only {hot_kept} of 200 recently read keys kept");
         // The keys reported are really gone, and only once each.
         let mut names: Vec<_> = gone.iter().map(|e| (e.db, e.key.clone())).collect();
         names.sort();
@@ -1137,7 +1157,7 @@ mod tests {
             set(&ks, 0, &old(i), SetExpire::Clear, &Access::at(1_000_000));
         }
         let mut ev = Evictor::new(21);
-        let p = params(Policy::AllkeysLru, 5);
+        let p = Params { sweep: true, ..params(Policy::AllkeysLru, 5) };
         for i in 0..4000 {
             let t = Access::at(2_000_000 + i as i64 * 20);
             set(&ks, 0, &key(i), SetExpire::Clear, &t);

@@ -5,8 +5,14 @@
 //! Logged commands are encoded into one in-memory buffer ([`feed`], called under the
 //! propagation ordering lock). Before a connection sends its replies ([`before_reply`]) the
 //! buffer is written to the current incremental file and, with `appendfsync always`,
-//! fsynced: no reply leaves before what it acknowledges is on disk. With `everysec` a
-//! background thread fsyncs once a second; with `no` the OS decides.
+//! fsynced by a sync thread that serves every connection waiting at that moment (group
+//! commit): no reply leaves before what it acknowledges is on disk. With `everysec` a
+//! background thread fsyncs once a second; with `no` the OS decides. Keys deleted behind
+//! commands' backs, the ordering lock and the logged forms are `crate::propagate`'s.
+//!
+//! Start-up with `appendonly yes` and no manifest creates base 1 and incremental file 1
+//! (an old single `appendonly.aof` in `dir` is moved in as the base, as Redis 7.0 does).
+//! An automatic rewrite starts when the AOF grew by `auto-aof-rewrite-percentage`.
 //!
 //! BGREWRITEAOF (under the exclusive gate): the buffer goes to the current file, a new
 //! incremental file is opened for what comes next and listed in the manifest, and a new
