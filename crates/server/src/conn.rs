@@ -77,7 +77,8 @@ fn account(
     let queued = client.handle.queued.load(Relaxed);
     let output = pending.capacity() + out.capacity() + queued;
     let waiting = pending.len() + out.len() + queued > 0;
-    let usage = Usage { query, output, unwritten: if waiting { output } else { 0 }, multi: multi.measure(client) };
+    let usage =
+        Usage { query, output, unwritten: if waiting { output } else { 0 }, multi: multi.measure(client) };
     client_evict::publish(shared, &client.handle, &usage);
     client_evict::evict_if_over(shared);
 }

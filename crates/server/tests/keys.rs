@@ -182,7 +182,7 @@ fn expire_family_matches_redis() {
         TTL k
         EXPIRE k 150 XX LT
         EXPIRE k 300 xx GT
-        EXPIRE k 300 Gt Xx
+        EXPIRE k 299 Gt Xx
         TTL k
         PEXPIRE k 400000 lt
         TTL k

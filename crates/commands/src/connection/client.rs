@@ -122,9 +122,10 @@ impl<'a> Own<'a> {
     }
 
     fn multi_mem(&self) -> usize {
-        self.client.multi.as_ref().map_or(0, |q| {
-            q.iter().map(|argv| crate::client_evict::queued_command_bytes(argv)).sum()
-        })
+        self.client
+            .multi
+            .as_ref()
+            .map_or(0, |q| q.iter().map(|argv| crate::client_evict::queued_command_bytes(argv)).sum())
     }
 }
 

@@ -357,11 +357,8 @@ fn loading_progress(shared: &Shared, out: &mut String) {
     let total = l.progress.total_bytes.load(Relaxed);
     let loaded = l.progress.loaded_bytes.load(Relaxed);
     let elapsed = (crate::shared::unix_ms() / 1000 - start).max(0) as u64;
-    let eta = if elapsed == 0 {
-        1
-    } else {
-        elapsed.saturating_mul(total.saturating_sub(loaded)) / (loaded + 1)
-    };
+    let eta =
+        if elapsed == 0 { 1 } else { elapsed.saturating_mul(total.saturating_sub(loaded)) / (loaded + 1) };
     field!(out, "loading_start_time", "{start}");
     field!(out, "loading_total_bytes", "{total}");
     field!(out, "loading_rdb_used_mem", "{}", l.progress.rdb_used_mem.load(Relaxed));

@@ -26,18 +26,37 @@ pub struct Server {
     pub dir: PathBuf,
 }
 
-fn wait_for_port(port: u16, child: &mut Child) {
+/// Whether the server came up on `port`: `Err` with its exit status if it exited first.
+fn wait_for_port(port: u16, child: &mut Child) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
+            return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("server exited during start-up: {status}");
+            return Err(format!("server exited during start-up: {status}"));
         }
         std::thread::sleep(Duration::from_millis(10));
     }
     panic!("server did not listen on port {port}");
+}
+
+/// Spawn the command `build` makes for a free port until one comes up listening. A server
+/// that exits during start-up is retried twice on another port: between `free_port`
+/// releasing a port and the server binding it, a parallel test may take it.
+fn spawn_listening(mut build: impl FnMut(u16) -> Command) -> (u16, Child) {
+    let mut attempts = 0;
+    loop {
+        let port = free_port();
+        let mut cmd = build(port);
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("spawn server");
+        match wait_for_port(port, &mut child) {
+            Ok(()) => return (port, child),
+            Err(e) if attempts == 2 => panic!("{e}"),
+            Err(_) => attempts += 1,
+        }
+    }
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -54,48 +73,46 @@ impl Server {
 
     /// Start `brim-server` with a config file and `extra` arguments.
     pub fn start_with(config_file: Option<&str>, extra: &[&str]) -> Server {
-        let port = free_port();
         let dir = temp_dir("brim");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_brim-server"));
-        if let Some(f) = config_file {
-            cmd.arg(f);
-        }
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--io-threads",
-            &io_threads(),
-            "--dir",
-            dir.to_str().unwrap_or("."),
-        ]);
-        cmd.args(extra);
-        cmd.stdout(Stdio::null()).stderr(Stdio::null());
-        let mut child = cmd.spawn().expect("spawn brim-server");
-        wait_for_port(port, &mut child);
+        let (port, child) = spawn_listening(|port| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_brim-server"));
+            if let Some(f) = config_file {
+                cmd.arg(f);
+            }
+            cmd.args([
+                "--port",
+                &port.to_string(),
+                "--io-threads",
+                &io_threads(),
+                "--dir",
+                dir.to_str().unwrap_or("."),
+            ]);
+            cmd.args(extra);
+            cmd
+        });
         Server { port, child, dir }
     }
 
     /// Start the real Redis 7.0 (`redis-server`), the oracle, with `extra` arguments.
     pub fn redis(extra: &[&str]) -> Server {
-        let port = free_port();
         let dir = temp_dir("redis");
-        let mut cmd = Command::new("redis-server");
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            dir.to_str().unwrap_or("."),
-        ]);
-        cmd.args(extra);
-        cmd.stdout(Stdio::null()).stderr(Stdio::null());
-        let mut child = cmd.spawn().expect("spawn redis-server (apt-get install redis-server)");
-        wait_for_port(port, &mut child);
+        let (port, child) = spawn_listening(|port| {
+            let mut cmd = Command::new("redis-server");
+            cmd.args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                dir.to_str().unwrap_or("."),
+            ]);
+            cmd.args(extra);
+            cmd
+        });
         Server { port, child, dir }
     }
 
