@@ -66,6 +66,11 @@ fn next_seed() -> u64 {
 }
 /// A previous eviction ran out of time while memory was still over the limit.
 static BACKGROUND: AtomicBool = AtomicBool::new(false);
+
+/// Held by the one thread evicting at a time. Two evictors that each measured the same
+/// excess before either freed anything would free it twice (a worker and the background
+/// evictor right after `CONFIG SET maxmemory`, with lazily freed values in flight).
+static EVICTING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
 /// Microseconds since [`epoch`] (plus one) when memory went over the limit without eviction
 /// bringing it back; 0 when it is not over.
 static EXCEEDED_SINCE_US: AtomicI64 = AtomicI64::new(0);
@@ -170,6 +175,13 @@ pub fn perform_evictions(shared: &Shared) -> Evict {
     if params.policy == Policy::NoEviction {
         update_metrics(Evict::Fail);
         return Evict::Fail;
+    }
+    // Another thread is evicting: it frees what it measured; this command goes ahead, as
+    // Redis lets commands run while its eviction continues in the background.
+    let Some(_evicting) = EVICTING.try_lock() else { return Evict::Running };
+    let used = used_memory_for_eviction(shared);
+    if used <= max {
+        return under_limit();
     }
     let limit = evict::time_limit(shared.config.maxmemory_eviction_tenacity());
     let acc = Access { now_ms: unix_ms(), touch: Touch::None };
