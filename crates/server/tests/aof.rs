@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{free_port, Raw, Server};
+use common::{free_port, wait_for, Raw, Server};
 
 /// A fresh data directory, removed when dropped.
 struct Dir(PathBuf);
@@ -82,17 +82,6 @@ fn info_field(raw: &mut Raw, field: &str) -> String {
         .unwrap_or_else(|| panic!("no {field} in INFO: {text}"))
         .trim()
         .to_string()
-}
-
-fn wait_for(mut f: impl FnMut() -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// Keys of every type, in databases 0 and 2, some with expire times, written partly through

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{assert_same, encode, pair, same, Raw, Server};
+use common::{assert_same, encode, info_i64 as info_field, pair, same, Raw, Server};
 
 /// Send a command with binary arguments; the raw reply.
 fn cmdb(raw: &mut Raw, args: &[&[u8]]) -> Vec<u8> {
@@ -19,18 +19,6 @@ fn same_b(b: &mut Raw, r: &mut Raw, args: &[&[u8]]) {
     let got = cmdb(b, args);
     let show: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
     assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&want), "command {show:?}");
-}
-
-/// A field of INFO's `section` as an integer.
-fn info_field(raw: &mut Raw, section: &str, field: &str) -> i64 {
-    let text = raw.cmd_str(&["INFO", section]);
-    let prefix = format!("{field}:");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {field} in INFO {section}: {text}"))
-        .trim()
-        .parse()
-        .expect("numeric INFO field")
 }
 
 /// A small deterministic generator for the randomized runs.

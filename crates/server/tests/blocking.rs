@@ -11,7 +11,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{encode, pair, same, Raw, Server};
+use common::{encode, info_i64 as info_field, pair, same, Raw, Server};
 
 /// Send a command without reading its reply.
 fn send(c: &mut Raw, args: &[&str]) {
@@ -22,18 +22,6 @@ fn send(c: &mut Raw, args: &[&str]) {
 /// Switch a connection to RESP3 (HELLO's own reply differs between the servers).
 fn resp3(c: &mut Raw) {
     c.cmd(&["HELLO", "3"]);
-}
-
-/// A field of INFO's `section` as an integer.
-fn info_field(c: &mut Raw, section: &str, field: &str) -> i64 {
-    let text = c.cmd_str(&["INFO", section]);
-    let prefix = format!("{field}:");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {field} in INFO {section}: {text}"))
-        .trim()
-        .parse()
-        .expect("numeric INFO field")
 }
 
 /// Wait (up to 10 s) until the server reports `n` blocked clients.

@@ -10,20 +10,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{assert_same, encode, pair, Raw, Server};
+use common::{assert_same, encode, info_str as info_field, pair, Raw, Server};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// One field of an INFO section, as text.
-fn info_field(raw: &mut Raw, section: &str, name: &str) -> String {
-    let info = text(&raw.cmd(&["INFO", section]));
-    let prefix = format!("{name}:");
-    info.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map(|v| v.trim().to_string())
-        .unwrap_or_else(|| panic!("no {name} in INFO {section}"))
 }
 
 fn info_num(raw: &mut Raw, section: &str, name: &str) -> u64 {

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{assert_same, encode, pair, Raw, Server};
+use common::{assert_same, encode, info_str as info_field, pair, Raw, Server};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -17,14 +17,6 @@ fn text(b: &[u8]) -> String {
 fn int_reply(b: &[u8]) -> i64 {
     let s = text(b);
     s.trim_start_matches([':', '+']).trim().parse().unwrap_or_else(|_| panic!("not an integer: {s:?}"))
-}
-
-fn info_field(raw: &mut Raw, section: &str, name: &str) -> String {
-    let t = text(&raw.cmd(&["INFO", section]));
-    t.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .map(|v| v.trim().to_string())
-        .unwrap_or_else(|| panic!("no {name} in INFO {section}"))
 }
 
 fn info_u64(raw: &mut Raw, section: &str, name: &str) -> u64 {

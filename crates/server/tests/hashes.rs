@@ -9,7 +9,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::thread;
 
-use common::{pair, same, Raw, Server};
+use common::{info_i64 as info_field, pair, same, Raw, Server};
 
 /// Send the same command to both servers and compare the replies byte for byte.
 fn both(b: &mut Raw, r: &mut Raw, args: &[&str]) -> Vec<u8> {
@@ -144,18 +144,6 @@ fn fill(c: &mut Raw, key: &str, from: usize, to: usize) {
     let mut args = vec!["HSET", key];
     args.extend(pairs.iter().map(String::as_str));
     c.cmd(&args);
-}
-
-/// A field of INFO's `section` as an integer.
-fn info_field(raw: &mut Raw, section: &str, field: &str) -> i64 {
-    let text = raw.cmd_str(&["INFO", section]);
-    let prefix = format!("{field}:");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {field} in INFO {section}: {text}"))
-        .trim()
-        .parse()
-        .expect("numeric INFO field")
 }
 
 // Every command with too few or too many arguments (the odd ones of HSET/HMSET are

@@ -7,24 +7,12 @@
 
 mod common;
 
-use common::{assert_same, pair, same, Raw, Server};
+use common::{assert_same, info_i64 as info_field, pair, same, Raw, Server};
 
 /// Send one command given as owned strings to both servers and compare the replies.
 fn same_owned(b: &mut Raw, r: &mut Raw, args: &[String]) {
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_same(b, r, &[&a]);
-}
-
-/// A field of INFO's `section` as an integer.
-fn info_field(raw: &mut Raw, section: &str, field: &str) -> i64 {
-    let text = raw.cmd_str(&["INFO", section]);
-    let prefix = format!("{field}:");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {field} in INFO {section}: {text}"))
-        .trim()
-        .parse()
-        .expect("numeric INFO field")
 }
 
 /// A small deterministic generator (no external crates needed).

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_same, encode, free_port, pair, Raw, Server};
+use common::{assert_same, encode, free_port, pair, wait_for, Raw, Server};
 
 /// A fresh directory for RDB files, removed when dropped.
 struct Dir(PathBuf);
@@ -198,17 +198,6 @@ fn info_field(raw: &mut Raw, field: &str) -> String {
         .unwrap_or_else(|| panic!("no {field} in INFO: {text}"))
         .trim()
         .to_string()
-}
-
-fn wait_for(mut f: impl FnMut() -> bool, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// Encodings Brim and Redis 7.0 agree on after loading the same data.

@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{assert_same, encode, pair, Raw, Server};
+use common::{assert_same, encode, info_str as info_field, pair, Raw, Server};
 
 /// A RESP2 array of bulk strings; RESP3 pushes are the same with `>`.
 fn frame(parts: &[&str]) -> Vec<u8> {
@@ -50,14 +50,6 @@ fn same_n(b: &mut Raw, r: &mut Raw, cmd: &[&str], n: usize) {
 fn int_reply(b: &[u8]) -> i64 {
     let s = text(b);
     s.trim_start_matches([':', '+']).trim().parse().unwrap_or_else(|_| panic!("not an integer: {s:?}"))
-}
-
-fn info_field(raw: &mut Raw, section: &str, name: &str) -> String {
-    let t = text(&raw.cmd(&["INFO", section]));
-    t.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}:")))
-        .map(|v| v.trim().to_string())
-        .unwrap_or_else(|| panic!("no {name} in INFO {section}"))
 }
 
 fn client_list(raw: &mut Raw, extra: &[&str]) -> String {

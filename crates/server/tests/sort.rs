@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{assert_same, encode, pair, same, Raw};
+use common::{assert_same, encode, info_i64 as info_field, pair, same, Raw};
 
 /// Send a command with binary-safe arguments and read the reply.
 fn cmd(raw: &mut Raw, args: &[&[u8]]) -> Vec<u8> {
@@ -39,18 +39,6 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-}
-
-/// A field of INFO's `section` as an integer.
-fn info_field(raw: &mut Raw, section: &str, field: &str) -> i64 {
-    let text = raw.cmd_str(&["INFO", section]);
-    let prefix = format!("{field}:");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {field} in INFO {section}: {text}"))
-        .trim()
-        .parse()
-        .expect("numeric INFO field")
 }
 
 const WEIGHTS: &str = "

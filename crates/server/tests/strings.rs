@@ -10,25 +10,13 @@ mod common;
 use std::thread;
 use std::time::Duration;
 
-use common::{assert_same, pair, same, Raw, Server};
+use common::{assert_same, info_i64 as info_field, pair, same, Raw, Server};
 
 /// The integer in a `:n` reply.
 fn int(reply: &[u8]) -> i64 {
     let s = String::from_utf8_lossy(reply);
     assert!(s.starts_with(':'), "not an integer reply: {s:?}");
     s[1..].trim_end().parse().expect("integer reply")
-}
-
-/// A field of INFO's `section` as an integer.
-fn info_field(raw: &mut Raw, section: &str, field: &str) -> i64 {
-    let text = raw.cmd_str(&["INFO", section]);
-    let prefix = format!("{field}:");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {field} in INFO {section}: {text}"))
-        .trim()
-        .parse()
-        .expect("numeric INFO field")
 }
 
 // Every command with too few or too many arguments.

@@ -12,7 +12,7 @@ mod common;
 use std::collections::{BTreeMap, HashSet};
 use std::thread;
 
-use common::{assert_same, encode, pair, same, Raw};
+use common::{assert_same, encode, info_i64 as info_field, pair, same, Raw};
 
 /// Run `script` once with small sets packed (`listpack`) and once with every sorted set in
 /// the big encoding (`skiplist`).
@@ -23,18 +23,6 @@ fn same_both_encodings(b: &mut Raw, r: &mut Raw, script: &str) {
         same(b, r, script);
     }
     assert_same(b, r, &[&["config", "set", "zset-max-listpack-entries", "128"]]);
-}
-
-/// A field of INFO's `section` as an integer.
-fn info_field(raw: &mut Raw, section: &str, field: &str) -> i64 {
-    let text = raw.cmd_str(&["INFO", section]);
-    let prefix = format!("{field}:");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {field} in INFO {section}: {text}"))
-        .trim()
-        .parse()
-        .expect("numeric INFO field")
 }
 
 /// The bulk strings of a (possibly nested) reply, in order.

@@ -31,7 +31,13 @@ fn wait_for_port(port: u16, child: &mut Child) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
+            // Another test's server may hold the port (ours then fails to bind and exits):
+            // only a server reporting our child's process id (or refusing INFO before
+            // AUTH) counts.
+            match process_id(port) {
+                Some(pid) if pid != child.id() => {}
+                _ => return Ok(()),
+            }
         }
         if let Ok(Some(status)) = child.try_wait() {
             return Err(format!("server exited during start-up: {status}"));
@@ -39,6 +45,32 @@ fn wait_for_port(port: u16, child: &mut Child) -> Result<(), String> {
         std::thread::sleep(Duration::from_millis(10));
     }
     panic!("server did not listen on port {port}");
+}
+
+/// The `process_id` the server on `port` reports in INFO (`None`: no answer, or an error
+/// such as NOAUTH).
+fn process_id(port: u16) -> Option<u32> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(b"INFO server\r\n").ok()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = s.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf);
+        if text.starts_with('-') {
+            return None;
+        }
+        if let Some(i) = text.find("process_id:") {
+            if let Some(len) = text[i..].find("\r\n") {
+                return text[i + "process_id:".len()..i + len].parse().ok();
+            }
+        }
+    }
 }
 
 /// Spawn the command `build` makes for a free port until one comes up listening. A server
@@ -291,4 +323,32 @@ pub fn same(b: &mut Raw, r: &mut Raw, script: &str) {
         let args: Vec<&str> = line.split_whitespace().collect();
         assert_same(b, r, &[&args]);
     }
+}
+
+/// The value of `field` in `INFO section` (panics if it is missing).
+pub fn info_str(raw: &mut Raw, section: &str, field: &str) -> String {
+    let text = raw.cmd_str(&["INFO", section]);
+    let prefix = format!("{field}:");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {field} in INFO {section}: {text}"))
+        .trim()
+        .to_string()
+}
+
+/// A numeric `INFO section` field.
+pub fn info_i64(raw: &mut Raw, section: &str, field: &str) -> i64 {
+    info_str(raw, section, field).parse().expect("numeric INFO field")
+}
+
+/// Poll `f` every 20 ms until it holds; panics naming `what` after 20 s.
+pub fn wait_for(mut f: impl FnMut() -> bool, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
 }
