@@ -214,9 +214,18 @@ pub fn encode(args: &[&[u8]]) -> Vec<u8> {
 }
 
 impl Raw {
-    /// Connect to a loopback port.
+    /// Connect to a loopback port (a refused connection is retried for up to a second:
+    /// under a loaded CI machine a fresh server has been seen refusing a connection right
+    /// after answering its start-up probe).
     pub fn connect(port: u16) -> Raw {
-        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let s = loop {
+            match TcpStream::connect(("127.0.0.1", port)) {
+                Ok(s) => break s,
+                Err(e) if Instant::now() >= deadline => panic!("connect to port {port}: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        };
         s.set_read_timeout(Some(Duration::from_secs(10))).ok();
         s.set_nodelay(true).ok();
         Raw { reader: BufReader::new(s.try_clone().expect("clone")), writer: s }
