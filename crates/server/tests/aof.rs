@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{free_port, wait_for, Raw, Server};
+use common::{free_port, info_str, wait_for, Raw, Server};
 
 /// A fresh data directory, removed when dropped.
 struct Dir(PathBuf);
@@ -72,16 +72,6 @@ fn ok(raw: &mut Raw, args: &[&str]) -> String {
     let r = raw.cmd_str(args);
     assert!(!r.starts_with('-'), "{args:?}: {r}");
     r
-}
-
-fn info_field(raw: &mut Raw, field: &str) -> String {
-    let text = raw.cmd_str(&["INFO", "persistence"]);
-    let prefix = format!("{field}:");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {field} in INFO: {text}"))
-        .trim()
-        .to_string()
 }
 
 /// Keys of every type, in databases 0 and 2, some with expire times, written partly through
@@ -239,7 +229,7 @@ fn every_type_survives_a_restart_through_the_aof_alone() {
     populate(&mut raw);
     let before = snapshot(&mut raw);
     assert!(before.len() > 10);
-    assert_eq!(info_field(&mut raw, "aof_enabled"), "1");
+    assert_eq!(info_str(&mut raw, "persistence", "aof_enabled"), "1");
     kill9(brim);
     assert!(!dir.0.join("dump.rdb").exists(), "the data must come from the AOF");
     let brim = brim_aof(&dir, &[]);
@@ -503,9 +493,9 @@ fn bgrewriteaof_while_clients_write_then_restart_keeps_everything() {
     let writer = incr_writer(brim.port, stop.clone());
     wait_for(|| raw.cmd_str(&["GET", "counter"]).starts_with('$'), "the writer");
     assert_eq!(ok(&mut raw, &["BGREWRITEAOF"]), "+Background append only file rewriting started\r\n");
-    wait_for(|| info_field(&mut raw, "aof_rewrite_in_progress") == "0", "the rewrite");
-    assert_eq!(info_field(&mut raw, "aof_rewrites"), "1");
-    assert_eq!(info_field(&mut raw, "aof_last_bgrewrite_status"), "ok");
+    wait_for(|| info_str(&mut raw, "persistence", "aof_rewrite_in_progress") == "0", "the rewrite");
+    assert_eq!(info_str(&mut raw, "persistence", "aof_rewrites"), "1");
+    assert_eq!(info_str(&mut raw, "persistence", "aof_last_bgrewrite_status"), "ok");
     std::thread::sleep(Duration::from_millis(100));
     stop.store(true, Relaxed);
     let acks = writer.join().expect("writer");
@@ -529,12 +519,12 @@ fn config_set_appendonly_yes_at_runtime_starts_logging() {
     let brim = Server::start(&["--dir", dir.path(), "--save", ""]);
     let mut raw = brim.raw();
     populate(&mut raw);
-    assert_eq!(info_field(&mut raw, "aof_enabled"), "0");
+    assert_eq!(info_str(&mut raw, "persistence", "aof_enabled"), "0");
     assert_eq!(ok(&mut raw, &["CONFIG", "SET", "appendonly", "yes"]), "+OK\r\n");
     wait_for(
         || {
-            info_field(&mut raw, "aof_rewrites") == "1"
-                && info_field(&mut raw, "aof_rewrite_in_progress") == "0"
+            info_str(&mut raw, "persistence", "aof_rewrites") == "1"
+                && info_str(&mut raw, "persistence", "aof_rewrite_in_progress") == "0"
         },
         "the first rewrite",
     );
@@ -559,7 +549,7 @@ fn redis_check_aof_accepts_brims_dir_and_redis_loads_it() {
     let mut raw = brim.raw();
     populate(&mut raw);
     ok(&mut raw, &["BGREWRITEAOF"]);
-    wait_for(|| info_field(&mut raw, "aof_rewrite_in_progress") == "0", "the rewrite");
+    wait_for(|| info_str(&mut raw, "persistence", "aof_rewrite_in_progress") == "0", "the rewrite");
     ok(&mut raw, &["SET", "after-rewrite", "1"]);
     ok(&mut raw, &["SPOP", "set:big", "3"]);
     let before = snapshot(&mut raw);
@@ -595,8 +585,8 @@ fn bgrewriteaof_inside_exec_is_scheduled_as_in_redis() {
     let (mut b, mut r) = (brim.raw(), redis.raw());
     common::assert_same(&mut b, &mut r, &[&["MULTI"], &["BGREWRITEAOF"], &["EXEC"]]);
     // The cron starts it once nothing else runs.
-    wait_for(|| info_field(&mut b, "aof_rewrites") == "1", "the scheduled rewrite");
-    assert_eq!(info_field(&mut b, "aof_rewrite_scheduled"), "0");
+    wait_for(|| info_str(&mut b, "persistence", "aof_rewrites") == "1", "the scheduled rewrite");
+    assert_eq!(info_str(&mut b, "persistence", "aof_rewrite_scheduled"), "0");
     assert!(dir.aof("appendonly.aof.2.base.rdb").exists());
 }
 
@@ -656,13 +646,13 @@ fn the_aof_is_rewritten_automatically_when_it_grows() {
     for i in 0..100 {
         ok(&mut raw, &["SET", "k", &format!("{value}{i}")]);
     }
-    assert_eq!(info_field(&mut raw, "aof_rewrites"), "0");
+    assert_eq!(info_str(&mut raw, "persistence", "aof_rewrites"), "0");
     for i in 0..200 {
         ok(&mut raw, &["SET", "k", &format!("{value}{i}")]);
     }
-    wait_for(|| info_field(&mut raw, "aof_rewrites") == "1", "the automatic rewrite");
-    wait_for(|| info_field(&mut raw, "aof_rewrite_in_progress") == "0", "its end");
-    let size: u64 = info_field(&mut raw, "aof_current_size").parse().expect("size");
+    wait_for(|| info_str(&mut raw, "persistence", "aof_rewrites") == "1", "the automatic rewrite");
+    wait_for(|| info_str(&mut raw, "persistence", "aof_rewrite_in_progress") == "0", "its end");
+    let size: u64 = info_str(&mut raw, "persistence", "aof_current_size").parse().expect("size");
     assert!(size < 20000, "the rewritten AOF holds one key: {size} bytes");
 }
 
@@ -707,10 +697,13 @@ fn bgrewriteaof_with_appendonly_no_writes_a_base_only_as_redis() {
         ok(&mut raw, &["SET", "a", "1"]);
         for round in 1..=2 {
             ok(&mut raw, &["BGREWRITEAOF"]);
-            wait_for(|| info_field(&mut raw, "aof_rewrites") == round.to_string(), "the rewrite");
-            wait_for(|| info_field(&mut raw, "aof_rewrite_in_progress") == "0", "its end");
+            wait_for(
+                || info_str(&mut raw, "persistence", "aof_rewrites") == round.to_string(),
+                "the rewrite",
+            );
+            wait_for(|| info_str(&mut raw, "persistence", "aof_rewrite_in_progress") == "0", "its end");
         }
-        assert_eq!(info_field(&mut raw, "aof_enabled"), "0");
+        assert_eq!(info_str(&mut raw, "persistence", "aof_enabled"), "0");
         let mut names: Vec<String> = std::fs::read_dir(d.0.join("appendonlydir"))
             .expect("dir")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_same, encode, free_port, pair, wait_for, Raw, Server};
+use common::{assert_same, encode, free_port, info_str, pair, wait_for, Raw, Server};
 
 /// A fresh directory for RDB files, removed when dropped.
 struct Dir(PathBuf);
@@ -190,16 +190,6 @@ fn check_rdb(path: &Path) {
     );
 }
 
-fn info_field(raw: &mut Raw, field: &str) -> String {
-    let text = raw.cmd_str(&["INFO", "persistence"]);
-    let prefix = format!("{field}:");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {field} in INFO: {text}"))
-        .trim()
-        .to_string()
-}
-
 /// Encodings Brim and Redis 7.0 agree on after loading the same data.
 const SAME_ENCODING: &[&str] = &[
     "s:int",
@@ -266,8 +256,8 @@ fn redis_writes_every_type_and_brim_loads_it() {
     for k in SAME_ENCODING {
         assert_same(&mut b, &mut r, &[&["OBJECT", "ENCODING", k]]);
     }
-    assert_eq!(info_field(&mut b, "rdb_last_load_keys_loaded"), want.len().to_string());
-    assert_eq!(info_field(&mut b, "rdb_changes_since_last_save"), "0");
+    assert_eq!(info_str(&mut b, "persistence", "rdb_last_load_keys_loaded"), want.len().to_string());
+    assert_eq!(info_str(&mut b, "persistence", "rdb_changes_since_last_save"), "0");
     // And Brim writes it back in a form Redis loads again identically.
     assert_eq!(run(&mut b, &["SAVE"]), "+OK\r\n");
     check_rdb(&dir.file("redis.rdb"));
@@ -482,22 +472,22 @@ fn bgsave_writes_a_file_redis_loads_and_reports_in_info() {
     let mut b = brim.raw();
     populate(&mut b);
     let want = snapshot(&mut b);
-    assert_ne!(info_field(&mut b, "rdb_changes_since_last_save"), "0");
+    assert_ne!(info_str(&mut b, "persistence", "rdb_changes_since_last_save"), "0");
     assert_eq!(run(&mut b, &["BGSAVE"]), "+Background saving started\r\n");
-    wait_for(|| info_field(&mut b, "rdb_bgsave_in_progress") == "0", "BGSAVE");
-    assert_eq!(info_field(&mut b, "rdb_last_bgsave_status"), "ok");
-    assert_eq!(info_field(&mut b, "rdb_changes_since_last_save"), "0");
-    assert_eq!(info_field(&mut b, "rdb_saves"), "1");
-    assert_ne!(info_field(&mut b, "rdb_last_bgsave_time_sec"), "-1");
+    wait_for(|| info_str(&mut b, "persistence", "rdb_bgsave_in_progress") == "0", "BGSAVE");
+    assert_eq!(info_str(&mut b, "persistence", "rdb_last_bgsave_status"), "ok");
+    assert_eq!(info_str(&mut b, "persistence", "rdb_changes_since_last_save"), "0");
+    assert_eq!(info_str(&mut b, "persistence", "rdb_saves"), "1");
+    assert_ne!(info_str(&mut b, "persistence", "rdb_last_bgsave_time_sec"), "-1");
     assert_eq!(run(&mut b, &["BGSAVE", "NOW"]), "-ERR syntax error\r\n");
     assert_eq!(run(&mut b, &["BGSAVE", "SCHEDULE"]), "+Background saving started\r\n");
-    wait_for(|| info_field(&mut b, "rdb_bgsave_in_progress") == "0", "BGSAVE SCHEDULE");
+    wait_for(|| info_str(&mut b, "persistence", "rdb_bgsave_in_progress") == "0", "BGSAVE SCHEDULE");
     // Inside a transaction it is scheduled.
     run(&mut b, &["MULTI"]);
     run(&mut b, &["BGSAVE"]);
     assert_eq!(run(&mut b, &["EXEC"]), "*1\r\n+Background saving scheduled\r\n");
-    wait_for(|| info_field(&mut b, "rdb_saves") == "3", "scheduled BGSAVE");
-    wait_for(|| info_field(&mut b, "rdb_bgsave_in_progress") == "0", "scheduled BGSAVE to end");
+    wait_for(|| info_str(&mut b, "persistence", "rdb_saves") == "3", "scheduled BGSAVE");
+    wait_for(|| info_str(&mut b, "persistence", "rdb_bgsave_in_progress") == "0", "scheduled BGSAVE to end");
     check_rdb(&dir.file("bg.rdb"));
     let redis = redis_in(&dir, "bg.rdb", &[]);
     assert_eq!(snapshot(&mut redis.raw()), want);
@@ -514,7 +504,7 @@ fn save_points_trigger_a_background_save() {
     assert!(!dir.file("sp.rdb").exists(), "one change does not reach the save point");
     run(&mut b, &["SET", "b", "2"]);
     wait_for(
-        || dir.file("sp.rdb").exists() && info_field(&mut b, "rdb_bgsave_in_progress") == "0",
+        || dir.file("sp.rdb").exists() && info_str(&mut b, "persistence", "rdb_bgsave_in_progress") == "0",
         "save point",
     );
     let after: i64 = run(&mut b, &["LASTSAVE"]).trim().trim_start_matches(':').parse().expect("lastsave");
@@ -579,8 +569,8 @@ fn failed_saves_are_reported_and_abort_shutdown() {
     std::fs::remove_dir_all(&gone.0).expect("remove dir");
     assert_eq!(run(&mut b, &["SAVE"]), "-ERR\r\n");
     assert_eq!(run(&mut b, &["BGSAVE"]), "+Background saving started\r\n");
-    wait_for(|| info_field(&mut b, "rdb_bgsave_in_progress") == "0", "failed BGSAVE");
-    assert_eq!(info_field(&mut b, "rdb_last_bgsave_status"), "err");
+    wait_for(|| info_str(&mut b, "persistence", "rdb_bgsave_in_progress") == "0", "failed BGSAVE");
+    assert_eq!(info_str(&mut b, "persistence", "rdb_last_bgsave_status"), "err");
     assert_eq!(run(&mut b, &["SHUTDOWN", "SAVE"]), "-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
     assert_eq!(run(&mut b, &["GET", "k"]), "$1\r\nv\r\n", "still running");
     assert_eq!(run(&mut b, &["CONFIG", "SET", "dir", dir.path()]), "+OK\r\n");
@@ -696,8 +686,8 @@ fn expired_keys_are_skipped_when_loading() {
     let brim = brim_in(&dir, "e.rdb", &[]);
     let mut b = brim.raw();
     assert_eq!(run(&mut b, &["DBSIZE"]), ":1\r\n");
-    assert_eq!(info_field(&mut b, "rdb_last_load_keys_expired"), "1");
-    assert_eq!(info_field(&mut b, "rdb_last_load_keys_loaded"), "1");
+    assert_eq!(info_str(&mut b, "persistence", "rdb_last_load_keys_expired"), "1");
+    assert_eq!(info_str(&mut b, "persistence", "rdb_last_load_keys_loaded"), "1");
 }
 
 #[test]
@@ -739,8 +729,8 @@ fn bgsave_is_a_point_in_time_snapshot_under_writes() {
         saw_started |= r == b"+Background saving started\r\n";
     }
     assert!(saw_started);
-    wait_for(|| info_field(&mut b, "rdb_bgsave_in_progress") == "0", "BGSAVE");
-    assert_eq!(info_field(&mut b, "rdb_last_bgsave_status"), "ok");
+    wait_for(|| info_str(&mut b, "persistence", "rdb_bgsave_in_progress") == "0", "BGSAVE");
+    assert_eq!(info_str(&mut b, "persistence", "rdb_last_bgsave_status"), "ok");
     check_rdb(&dir.file("pit.rdb"));
     let redis = redis_in(&dir, "pit.rdb", &[]);
     let mut r = redis.raw();
