@@ -35,8 +35,9 @@ fn wait_for_port(port: u16, child: &mut Child) -> Result<(), String> {
             // only a server reporting our child's process id (or refusing INFO before
             // AUTH) counts.
             match process_id(port) {
-                Some(pid) if pid != child.id() => {}
-                _ => return Ok(()),
+                Probe::Pid(pid) if pid == child.id() => return Ok(()),
+                Probe::Refused if matches!(child.try_wait(), Ok(None)) => return Ok(()),
+                _ => {}
             }
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -47,27 +48,41 @@ fn wait_for_port(port: u16, child: &mut Child) -> Result<(), String> {
     panic!("server did not listen on port {port}");
 }
 
-/// The `process_id` the server on `port` reports in INFO (`None`: no answer, or an error
-/// such as NOAUTH).
-fn process_id(port: u16) -> Option<u32> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(b"INFO server\r\n").ok()?;
+/// What answered on a port at start-up.
+enum Probe {
+    /// A server reporting this process id in INFO.
+    Pid(u32),
+    /// A server refusing INFO (NOAUTH before AUTH).
+    Refused,
+    /// Nothing usable: no answer, or not a server (a socket connected to itself).
+    Unknown,
+}
+
+/// Ask the server on `port` for its `process_id` (INFO server).
+fn process_id(port: u16) -> Probe {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return Probe::Unknown };
+    if s.set_read_timeout(Some(Duration::from_secs(1))).is_err() || s.write_all(b"INFO server\r\n").is_err() {
+        return Probe::Unknown;
+    }
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        let n = s.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
+        let n = match s.read(&mut chunk) {
+            Ok(n) if n > 0 => n,
+            _ => return Probe::Unknown,
+        };
         buf.extend_from_slice(&chunk[..n]);
         let text = String::from_utf8_lossy(&buf);
         if text.starts_with('-') {
-            return None;
+            return Probe::Refused;
+        }
+        if !text.starts_with('$') {
+            return Probe::Unknown;
         }
         if let Some(i) = text.find("process_id:") {
             if let Some(len) = text[i..].find("\r\n") {
-                return text[i + "process_id:".len()..i + len].parse().ok();
+                let pid = text[i + "process_id:".len()..i + len].parse().ok();
+                return pid.map_or(Probe::Unknown, Probe::Pid);
             }
         }
     }
