@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{free_port, info_str, wait_for, Raw, Server};
+use common::{bulks, free_port, info_str, wait_for, Raw, Server};
 
 /// A fresh data directory, removed when dropped.
 struct Dir(PathBuf);
@@ -125,21 +125,6 @@ fn populate(raw: &mut Raw) {
         let a: Vec<&str> = c.iter().map(|s| s.as_str()).collect();
         ok(raw, &a);
     }
-}
-
-/// Lines of a RESP array reply of bulk strings.
-fn bulks(reply: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(reply).into_owned();
-    let mut out = Vec::new();
-    let mut lines = text.split("\r\n");
-    let head = lines.next().unwrap_or("");
-    assert!(head.starts_with('*'), "not an array: {text:?}");
-    while let Some(l) = lines.next() {
-        if l.starts_with('$') {
-            out.push(lines.next().unwrap_or("").to_string());
-        }
-    }
-    out
 }
 
 type Snap = BTreeMap<(u32, String), (String, Vec<String>, String)>;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_same, encode, free_port, info_str, pair, wait_for, Raw, Server};
+use common::{assert_same, bulks, encode, free_port, info_str, pair, wait_for, Raw, Server};
 
 /// A fresh directory for RDB files, removed when dropped.
 struct Dir(PathBuf);
@@ -125,25 +125,6 @@ fn populate(raw: &mut Raw) {
         let r = cmd(raw, c);
         assert!(!r.starts_with(b"-"), "{:?}: {}", &c[..2], String::from_utf8_lossy(&r));
     }
-}
-
-/// Lines of a RESP array reply of bulk strings (as text).
-fn bulks(reply: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(reply).into_owned();
-    let mut out = Vec::new();
-    let mut lines = text.split("\r\n");
-    let head = lines.next().unwrap_or("");
-    assert!(head.starts_with('*'), "not an array: {text:?}");
-    while let Some(l) = lines.next() {
-        if l.starts_with('$') {
-            if l == "$-1" {
-                out.push("(nil)".to_string());
-            } else {
-                out.push(lines.next().unwrap_or("").to_string());
-            }
-        }
-    }
-    out
 }
 
 /// Everything observable about the keyspace: per database and key, its type, its value

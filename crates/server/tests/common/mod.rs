@@ -376,3 +376,22 @@ pub fn wait_for(mut f: impl FnMut() -> bool, what: &str) {
     }
     panic!("timed out waiting for {what}");
 }
+
+/// The elements of a RESP array reply of bulk strings, as text (`(nil)` for a null).
+pub fn bulks(reply: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(reply).into_owned();
+    let mut out = Vec::new();
+    let mut lines = text.split("\r\n");
+    let head = lines.next().unwrap_or("");
+    assert!(head.starts_with('*'), "not an array: {text:?}");
+    while let Some(l) = lines.next() {
+        if l.starts_with('$') {
+            if l == "$-1" {
+                out.push("(nil)".to_string());
+            } else {
+                out.push(lines.next().unwrap_or("").to_string());
+            }
+        }
+    }
+    out
+}
