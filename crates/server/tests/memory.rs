@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{encode, pair, same, Raw, Server};
+use common::{encode, pair, same, wait_for_clients, Raw, Server};
 
 /// The integer in a `:n` reply.
 fn int(reply: &[u8]) -> i64 {
@@ -294,7 +294,7 @@ fn info_memory_reports_allocator_clients_and_eviction_fields() {
 fn used_memory_moves_by_what_an_allocation_costs() {
     let s = Server::start(&[]);
     let mut b = s.raw();
-    b.cmd(&["PING"]);
+    wait_for_clients(&mut b, 1);
     let before = used(&mut b);
     // 1,000,000 bytes of value: the entry goes in jemalloc's 1 MiB size class.
     let value = "x".repeat(1_000_000);

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{pair, same, Raw, Server};
+use common::{pair, same, wait_for_clients, Raw, Server};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -589,6 +589,7 @@ fn table_memory_is_counted_and_given_back() {
     a.cmd(&["HELLO", "3"]);
     a.cmd(&["CLIENT", "TRACKING", "ON"]);
     let used = |w: &mut Raw| -> i64 { info_field(w, "used_memory").parse().unwrap_or(0) };
+    wait_for_clients(&mut w, 2);
     let before = used(&mut w);
     for batch in 0..20 {
         let keys: Vec<String> = (0..1000).map(|i| format!("user:{batch:04}:{i:04}")).collect();

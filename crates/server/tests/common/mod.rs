@@ -377,6 +377,12 @@ pub fn wait_for(mut f: impl FnMut() -> bool, what: &str) {
     panic!("timed out waiting for {what}");
 }
 
+/// Wait until the server counts exactly `clients` connections, so a measurement does not
+/// include the buffers of a connection (such as the start-up probe) still being torn down.
+pub fn wait_for_clients(raw: &mut Raw, clients: i64) {
+    wait_for(|| info_i64(raw, "clients", "connected_clients") == clients, "the other connections to close");
+}
+
 /// The elements of a RESP array reply of bulk strings, as text (`(nil)` for a null).
 pub fn bulks(reply: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(reply).into_owned();
