@@ -154,6 +154,7 @@ fn save_options(cfg: &Config) -> SaveOptions {
         checksum: cfg.rdbchecksum(),
         used_mem: brim_engine::alloc::used_memory() as u64,
         aof_base: false,
+        commands: false,
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! 0   next      8 bytes   intrusive chain link of the table bucket
-//! 8   lru       4 bytes   LRU clock (10 ms units) or LFU data (see lru.rs)
+//! 8   lru       4 bytes   bits 0-30: LRU clock (10 ms units) or LFU data (see lru.rs);
+//!                         bit 31: the snapshot mark (see `Stripe` in stripe.rs)
 //! 12  flags     1 byte    bit 0: has expire; bits 1-3: payload kind (string, heap string,
 //!                         object, or one of the five packed kinds); bits 4-7: the key's
 //!                         length when it is 1..=15 bytes, else 0 and a keylen field follows
@@ -208,8 +209,9 @@ fn layout(size: usize) -> Layout {
     Layout::from_size_align(size, 8).unwrap_or(Layout::new::<u64>())
 }
 
-/// Allocate an entry. `expire` is `(unix ms, volatile index)`.
-pub(crate) fn create(key: &[u8], payload: Payload, expire: Option<(i64, u32)>, lru: u32) -> EntryPtr {
+/// Allocate an entry. `expire` is `(unix ms, volatile index)`; `word` is the access word
+/// (access data and snapshot mark, see [`access_word_of`]).
+pub(crate) fn create(key: &[u8], payload: Payload, expire: Option<(i64, u32)>, word: u32) -> EntryPtr {
     let short_key = keylen_in_flags(key.len());
     let size = HEADER
         + if expire.is_some() { EXPIRE_LEN } else { 0 }
@@ -224,7 +226,7 @@ pub(crate) fn create(key: &[u8], payload: Payload, expire: Option<(i64, u32)>, l
             handle_alloc_error(lay);
         }
         ptr::write_unaligned(p as *mut usize, 0);
-        ptr::write_unaligned(p.add(OFF_LRU) as *mut u32, lru);
+        ptr::write_unaligned(p.add(OFF_LRU) as *mut u32, word);
         let mut flags = kind_of(&payload) << KIND_SHIFT;
         let mut off = HEADER;
         if let Some((when, vidx)) = expire {
@@ -268,14 +270,50 @@ pub(crate) unsafe fn set_next(p: EntryPtr, n: *mut u8) {
     ptr::write_unaligned(p.as_ptr() as *mut *mut u8, n)
 }
 
+/// The snapshot mark in the access word.
+const SNAP_MARK: u32 = 1 << 31;
+
+/// The whole access word: the access data and the snapshot mark (what a rebuilt entry
+/// carries over).
 #[inline]
-pub(crate) unsafe fn lru(p: EntryPtr) -> u32 {
+pub(crate) unsafe fn access_word(p: EntryPtr) -> u32 {
     ptr::read_unaligned(p.as_ptr().add(OFF_LRU) as *const u32)
 }
 
 #[inline]
-pub(crate) unsafe fn set_lru(p: EntryPtr, v: u32) {
+unsafe fn set_access_word(p: EntryPtr, v: u32) {
     ptr::write_unaligned(p.as_ptr().add(OFF_LRU) as *mut u32, v)
+}
+
+/// The LRU/LFU access data.
+#[inline]
+pub(crate) unsafe fn lru(p: EntryPtr) -> u32 {
+    access_word(p) & !SNAP_MARK
+}
+
+/// Replace the access data, keeping the snapshot mark.
+#[inline]
+pub(crate) unsafe fn set_lru(p: EntryPtr, v: u32) {
+    set_access_word(p, (v & !SNAP_MARK) | (access_word(p) & SNAP_MARK))
+}
+
+/// The snapshot mark.
+#[inline]
+pub(crate) unsafe fn snap_mark(p: EntryPtr) -> bool {
+    access_word(p) & SNAP_MARK != 0
+}
+
+/// Set the snapshot mark.
+#[inline]
+pub(crate) unsafe fn set_snap_mark(p: EntryPtr, mark: bool) {
+    let w = access_word(p) & !SNAP_MARK;
+    set_access_word(p, if mark { w | SNAP_MARK } else { w })
+}
+
+/// An access word of access data `lru` and snapshot mark `mark`, for [`create`].
+#[inline]
+pub(crate) fn access_word_of(lru: u32, mark: bool) -> u32 {
+    (lru & !SNAP_MARK) | if mark { SNAP_MARK } else { 0 }
 }
 
 #[inline]
@@ -447,7 +485,7 @@ pub(crate) unsafe fn free(p: EntryPtr) {
 /// is freed; its value is dropped unless `payload` moved it.
 pub(crate) unsafe fn rebuild(p: EntryPtr, payload: Payload, expire: Option<(i64, u32)>) -> EntryPtr {
     let moved_heap = matches!(payload, Payload::Heap(_) | Payload::Obj(_));
-    let new = create(key(p), payload, expire, lru(p));
+    let new = create(key(p), payload, expire, access_word(p));
     set_next(new, next(p));
     if moved_heap {
         // The box now belongs to the new entry if it is the same one; only free the shell.
@@ -480,7 +518,7 @@ pub(crate) unsafe fn with_expire(p: EntryPtr, expire: Option<(i64, u32)>) -> Ent
         PayloadRef::Obj(o) => Payload::Obj(Box::from_raw(o as *const Object as *mut Object)),
         PayloadRef::Packed(k, b) => Payload::Packed(k, b),
     };
-    let new = create(key(p), new_payload, expire, lru(p));
+    let new = create(key(p), new_payload, expire, access_word(p));
     set_next(new, next(p));
     dealloc(p.as_ptr(), layout(alloc_size(p)));
     new

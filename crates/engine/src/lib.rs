@@ -24,6 +24,6 @@ pub use db::{Db, ExclusiveGate, Keyspace, MultiLock, SharedGate, StripeGuard};
 pub use entry::OwnedPayload;
 pub use lru::{Access, Touch};
 pub use object::Object;
-pub use stripe::{Detached, EntryMut, EntryRef, SetExpire, Stripe};
+pub use stripe::{Detached, EntryMut, EntryRef, KeySaver, SetExpire, Stripe};
 pub use table::{hash_key, ChainKey, ElemPtr, Rng};
 pub use value::{NewValue, PackedKind, StrRef, ValueRef, ValueType};

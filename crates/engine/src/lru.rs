@@ -6,9 +6,10 @@
 //! keys are touched again):
 //!
 //! - **LRU clock** (every policy but the LFU ones): the time of the last access in units of
-//!   [`ACCESS_CLOCK_RESOLUTION_MS`] (10 ms), wrapping at 2^32 (about 497 days). Redis keeps 24
-//!   bits of seconds (194 days); Brim has the whole 32-bit field, so it keeps a 100× finer
-//!   clock that lets eviction tell apart keys used within the same second. `OBJECT IDLETIME`
+//!   [`ACCESS_CLOCK_RESOLUTION_MS`] (10 ms), wrapping at 2^31 (about 248 days). Redis keeps 24
+//!   bits of seconds (194 days); Brim has 31 bits of the field (the top bit is the entry's
+//!   snapshot mark, see `crate::entry`), so it keeps a 100× finer clock that lets eviction
+//!   tell apart keys used within the same second. `OBJECT IDLETIME`
 //!   reports whole seconds from it. `INFO`'s `lru_clock` still shows Redis's 24-bit seconds
 //!   clock ([`Access::lru_clock`]).
 //! - **LFU record** (`allkeys-lfu`, `volatile-lfu`), exactly Redis's layout in the low 24
@@ -27,6 +28,8 @@
 pub const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
 /// Milliseconds per tick of the clock stored in keys under LRU and LRM policies.
 pub const ACCESS_CLOCK_RESOLUTION_MS: i64 = 10;
+/// The bits of the access data: the clock wraps at 2^31.
+pub const ACCESS_DATA_MASK: u32 = (1 << 31) - 1;
 /// Initial LFU counter of a new key, so that new keys are not evicted at once.
 pub const LFU_INIT_VAL: u8 = 5;
 
@@ -85,9 +88,9 @@ impl Access {
     }
 
     /// The clock stored in keys under LRU and LRM policies: ticks of
-    /// [`ACCESS_CLOCK_RESOLUTION_MS`], wrapping at 2^32.
+    /// [`ACCESS_CLOCK_RESOLUTION_MS`], wrapping at 2^31.
     pub fn access_clock(&self) -> u32 {
-        (self.now_ms.max(0) / ACCESS_CLOCK_RESOLUTION_MS) as u64 as u32
+        (self.now_ms.max(0) / ACCESS_CLOCK_RESOLUTION_MS) as u64 as u32 & ACCESS_DATA_MASK
     }
 
     fn minutes(&self) -> u32 {
@@ -129,7 +132,7 @@ impl Access {
     /// Milliseconds since the key was last accessed (or modified, under LRM), given its
     /// LRU/LRM data (Redis's estimateObjectIdleTime, at 10 ms resolution).
     pub fn idle_ms(&self, data: u32) -> u64 {
-        self.access_clock().wrapping_sub(data) as u64 * ACCESS_CLOCK_RESOLUTION_MS as u64
+        (self.access_clock().wrapping_sub(data) & ACCESS_DATA_MASK) as u64 * ACCESS_CLOCK_RESOLUTION_MS as u64
     }
 }
 
@@ -158,8 +161,8 @@ mod tests {
         let d = a.initial();
         assert_eq!(Access::at(1_000_000 + 25).idle_ms(d), 20);
         assert_eq!(Access::at(1_000_000 + 61_234).idle_ms(d) / 1000, 61);
-        // Wrap-around of the 32-bit clock.
-        let near_wrap = (u32::MAX as i64) * ACCESS_CLOCK_RESOLUTION_MS;
+        // Wrap-around of the 31-bit clock.
+        let near_wrap = (ACCESS_DATA_MASK as i64) * ACCESS_CLOCK_RESOLUTION_MS;
         let d = Access::at(near_wrap).initial();
         assert_eq!(Access::at(near_wrap + 30).idle_ms(d), 30);
         assert_eq!(Access::at(1_700_000_000_000).lru_clock(), (1_700_000_000u64 & 0xFF_FFFF) as u32);

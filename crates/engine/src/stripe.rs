@@ -12,6 +12,9 @@ use crate::lru::Access;
 use crate::object::Object;
 use crate::table::{hash_key, Link, Rng};
 
+mod snapshot;
+pub use snapshot::KeySaver;
+
 type Table = crate::table::Table<EntryKey>;
 use crate::value::{parse_i64_strict, NewValue, StrRef, ValueRef, ValueType, EMBSTR_MAX};
 
@@ -88,9 +91,10 @@ pub struct Stripe {
     rng: Rng,
     /// Modifications made here (Redis's `dirty`), for save points.
     changes: u64,
-    /// A point-in-time snapshot (BGSAVE) still needs this stripe's contents: run before the
-    /// first change (see [`Stripe::set_snapshot_hook`]).
-    snapshot: Option<SnapshotHook>,
+    /// A point-in-time snapshot (BGSAVE) being taken of this stripe (see `snapshot`).
+    snap: Option<Box<snapshot::Armed>>,
+    /// The snapshot mark of entries saved by the snapshot being taken, or not part of it.
+    mark: bool,
     /// Histograms of the keys' sizes (INFO keysizes, see `crate::keysizes`).
     sizes: KeySizes,
     /// The key last changed, whose size class `sizes` may not have caught up with yet (see
@@ -112,9 +116,6 @@ struct SizeTrack {
     /// Whether `counted` is known to be the key's class now.
     exact: bool,
 }
-
-/// Serializes a stripe's contents for a point-in-time snapshot; runs at most once.
-pub type SnapshotHook = Box<dyn FnOnce(&Stripe) + Send>;
 
 // SAFETY: a stripe owns its entries outright; it is only reached through its mutex.
 unsafe impl Send for Stripe {}
@@ -236,10 +237,8 @@ impl<'a> EntryMut<'a> {
     }
 
     /// Store the same value in another encoding (SORT turning a packed sorted set into a
-    /// skiplist): not a change, so WATCH and the change counter don't see it. The snapshot
-    /// hook still runs first, since the entry is rebuilt.
+    /// skiplist): not a change, so WATCH, the change counter and a snapshot don't see it.
     pub fn convert(&mut self, value: NewValue) {
-        self.stripe.before_write();
         self.replace_value(value);
     }
 
@@ -378,7 +377,8 @@ impl Stripe {
             watched: None,
             rng: Rng::new(seed),
             changes: 0,
-            snapshot: None,
+            snap: None,
+            mark: false,
             sizes: KeySizes::default(),
             size_track: None,
         }
@@ -570,7 +570,8 @@ impl Stripe {
                 }
                 None => {
                     let exp = when.map(|w| (w, self.volatile.len() as u32));
-                    let new = entry::create(key, payload, exp, lru.unwrap_or_else(|| acc.initial()));
+                    let lru = lru.unwrap_or_else(|| acc.initial());
+                    let new = entry::create(key, payload, exp, entry::access_word_of(lru, self.mark));
                     if exp.is_some() {
                         self.volatile.push(new);
                     }
@@ -630,9 +631,9 @@ impl Stripe {
     /// Exchange contents with another stripe (SWAPDB). Watchers of keys on either side are
     /// signalled; the watch lists stay where they are.
     pub fn swap_contents(&mut self, other: &mut Stripe) {
-        self.before_write();
+        self.save_all_before_change();
         count_modifications(1);
-        other.before_write();
+        other.save_all_before_change();
         for s in [&*self, &*other] {
             if let Some(w) = &s.watched {
                 for flags in w.values() {
@@ -641,6 +642,7 @@ impl Stripe {
             }
         }
         std::mem::swap(&mut self.table, &mut other.table);
+        std::mem::swap(&mut self.mark, &mut other.mark);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
         for s in [&mut *self, &mut *other] {
             s.settle_size();
@@ -738,9 +740,10 @@ impl Stripe {
         }
     }
 
-    /// Mark `key` modified: sets the flags of the clients watching it.
+    /// Mark `key` modified: sets the flags of the clients watching it. Called before the
+    /// change: a snapshot being taken saves the key's value first.
     pub fn signal(&mut self, key: &[u8]) {
-        self.before_write();
+        self.save_before_change(key);
         self.changes += 1;
         count_modifications(1);
         crate::expire::note_modified(key);
@@ -754,32 +757,6 @@ impl Stripe {
     /// Do a slice of pending incremental rehashing; returns whether more is left.
     pub fn rehash_step(&mut self, buckets: usize) -> bool {
         self.table.rehash_step(buckets)
-    }
-
-    /// Arm a point-in-time snapshot: `hook` gets the stripe's contents as they are now,
-    /// either when [`Stripe::run_snapshot_hook`] is called or just before the first change
-    /// (every change goes through `signal`, `clear` or `swap_contents`), whichever comes
-    /// first.
-    pub fn set_snapshot_hook(&mut self, hook: SnapshotHook) {
-        self.snapshot = Some(hook);
-    }
-
-    /// Run the pending snapshot hook, if any; returns whether there was one.
-    pub fn run_snapshot_hook(&mut self) -> bool {
-        match self.snapshot.take() {
-            Some(hook) => {
-                hook(self);
-                true
-            }
-            None => false,
-        }
-    }
-
-    #[inline]
-    fn before_write(&mut self) {
-        if self.snapshot.is_some() {
-            self.run_snapshot_hook();
-        }
     }
 
     unsafe fn unlink_free(&mut self, link: Link, e: EntryPtr) {
@@ -858,16 +835,7 @@ impl Stripe {
     /// `volatile_only`). Watchers are signalled. Returns the bytes it was estimated to hold
     /// ([`EntryRef::memory_usage`]), or `None` if there was no such key.
     pub fn evict(&mut self, key: &[u8], volatile_only: bool) -> Option<usize> {
-        let (link, e) = self.table.find(key, hash_key(key))?;
-        let entry = EntryRef::new(e);
-        if volatile_only && entry.expire_at().is_none() {
-            return None;
-        }
-        let bytes = entry.memory_usage();
-        self.signal(key);
-        // SAFETY: `e` is live and linked at `link`, found just above with no change since.
-        unsafe { self.unlink_free(link, e) };
-        Some(bytes)
+        self.evict_if(key, volatile_only, false, |_| true).map(|(bytes, _)| bytes)
     }
 
     /// Like [`Stripe::evict`], but a big collection worth freeing lazily
@@ -875,15 +843,31 @@ impl Stripe {
     /// on the lazy-free thread (`lazyfree-lazy-eviction`). Returns the estimated bytes and, for
     /// such a collection, the detached key.
     pub fn evict_lazy(&mut self, key: &[u8], volatile_only: bool) -> Option<(usize, Option<Detached>)> {
+        self.evict_if(key, volatile_only, true, |_| true)
+    }
+
+    /// The evictor's one lookup per victim: delete `key` if it is still a candidate (it exists,
+    /// has an expire time when `volatile_only`, and `still` says so of it, e.g. that it did not
+    /// get hotter since it was sampled), as [`Stripe::evict_lazy`] does with `lazy`, else as
+    /// [`Stripe::evict`] does. Returns the estimated bytes and the detached big collection, if
+    /// any; `None` if the key is no longer a candidate (nothing changes then).
+    pub fn evict_if(
+        &mut self,
+        key: &[u8],
+        volatile_only: bool,
+        lazy: bool,
+        still: impl FnOnce(&EntryRef<'_>) -> bool,
+    ) -> Option<(usize, Option<Detached>)> {
         let (link, e) = self.table.find(key, hash_key(key))?;
         let entry = EntryRef::new(e);
-        if volatile_only && entry.expire_at().is_none() {
+        if (volatile_only && entry.expire_at().is_none()) || !still(&entry) {
             return None;
         }
         let bytes = entry.memory_usage();
-        let big = matches!(entry.value(), ValueRef::Obj(o) if crate::lazyfree::worth_it(o));
+        let big = lazy && matches!(entry.value(), ValueRef::Obj(o) if crate::lazyfree::worth_it(o));
         self.signal(key);
-        // SAFETY: `e` is live and linked at `link`; it is unlinked before being consumed.
+        // SAFETY: `e` is live and linked at `link`, found just above with no change since; it
+        // is unlinked before being consumed.
         unsafe {
             if !big {
                 self.unlink_free(link, e);
@@ -1074,9 +1058,9 @@ impl Stripe {
     /// dropped (on the lazy-free thread for FLUSHDB / FLUSHALL ASYNC, see
     /// [`crate::lazyfree::flush_db_async`]). The stripe is left with an empty table. Watchers
     /// of keys that existed (expired or not) are signalled, as Redis's
-    /// touchAllWatchedKeysInDb; a pending snapshot hook runs first.
+    /// touchAllWatchedKeysInDb; a snapshot being taken saves them first.
     pub fn take_all(&mut self) -> FlushedKeys {
-        self.before_write();
+        self.save_all_before_change();
         crate::expire::note_flushed();
         let n = self.table.len();
         if let Some(w) = &self.watched {
@@ -1119,7 +1103,7 @@ unsafe fn rebuild_dispose(e: EntryPtr, payload: Payload, expire: Option<(i64, u3
     if !lazy {
         return entry::rebuild(e, payload, expire);
     }
-    let new = entry::create(entry::key(e), payload, expire, entry::lru(e));
+    let new = entry::create(entry::key(e), payload, expire, entry::access_word(e));
     entry::set_next(new, entry::next(e));
     crate::lazyfree::free_payload(entry::into_payload(e), true);
     new

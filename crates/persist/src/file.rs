@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use brim_engine::{Access, Keyspace, SetExpire};
 
-use crate::crc64::crc64;
+use crate::dataset::{write_key, write_select, Out};
 use crate::rdb::decode::{Reader, Record};
-use crate::rdb::encode::{write_aux, write_entry, write_len, Options};
-use crate::rdb::{opcodes, Error, Result, RDB_VERSION};
+use crate::rdb::encode::Options;
+use crate::rdb::{Error, Result};
 use crate::values::{with_new_value, Limits};
 
 /// How to save.
@@ -31,6 +31,9 @@ pub struct SaveOptions {
     pub used_mem: u64,
     /// Write `aof-base 1` (an AOF base file).
     pub aof_base: bool,
+    /// Write the dataset as commands (an AOF base with `aof-use-rdb-preamble no`) instead of
+    /// RDB.
+    pub commands: bool,
 }
 
 /// What a save did.
@@ -96,22 +99,7 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-struct Out<W: Write> {
-    w: W,
-    crc: u64,
-    bytes: u64,
-}
-
-impl<W: Write> Out<W> {
-    fn put(&mut self, b: &[u8]) -> Result<()> {
-        self.crc = crc64(self.crc, b);
-        self.bytes += b.len() as u64;
-        self.w.write_all(b)?;
-        Ok(())
-    }
-}
-
-/// Write the whole keyspace as an RDB stream to `w`.
+/// Write the whole keyspace to `w`: an RDB stream, or commands (`opts.commands`).
 pub fn write_keyspace<W: Write>(
     ks: &Keyspace,
     w: W,
@@ -119,26 +107,15 @@ pub fn write_keyspace<W: Write>(
     acc: &Access,
     progress: Option<&Progress>,
 ) -> Result<(SaveStats, W)> {
-    let mut out = Out { w, crc: 0, bytes: 0 };
+    let mut out = Out::start(w, opts, acc)?;
     let mut buf = Vec::with_capacity(1 << 16);
-    buf.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
-    write_aux(&mut buf, "redis-ver", b"7.0.15");
-    write_aux(&mut buf, "redis-bits", b"64");
-    write_aux(&mut buf, "ctime", (acc.now_ms / 1000).to_string().as_bytes());
-    write_aux(&mut buf, "used-mem", opts.used_mem.to_string().as_bytes());
-    write_aux(&mut buf, "aof-base", if opts.aof_base { b"1" } else { b"0" });
-    out.put(&buf)?;
     let mut keys = 0u64;
     for (i, db) in ks.dbs().iter().enumerate() {
         if db.is_empty() {
             continue;
         }
         buf.clear();
-        buf.push(opcodes::SELECTDB);
-        write_len(&mut buf, i as u64);
-        buf.push(opcodes::RESIZEDB);
-        write_len(&mut buf, db.len() as u64);
-        write_len(&mut buf, db.volatile_len() as u64);
+        write_select(&mut buf, opts, i, Some((db.len() as u64, db.volatile_len() as u64)));
         out.put(&buf)?;
         for s in 0..db.stripe_count() {
             buf.clear();
@@ -148,7 +125,7 @@ pub fn write_keyspace<W: Write>(
                 let stripe = db.lock_stripe(s);
                 stripe.for_each(acc, |e| {
                     if err.is_none() {
-                        match write_entry(&mut buf, &e, acc, &opts.values) {
+                        match write_key(&mut buf, opts, &e, acc) {
                             Ok(()) => n += 1,
                             Err(x) => err = Some(x),
                         }
@@ -168,13 +145,8 @@ pub fn write_keyspace<W: Write>(
             }
         }
     }
-    buf.clear();
-    buf.push(opcodes::EOF);
-    out.put(&buf)?;
-    let crc = if opts.checksum { out.crc } else { 0 };
-    out.w.write_all(&crc.to_le_bytes())?;
-    out.bytes += 8;
-    Ok((SaveStats { keys, bytes: out.bytes }, out.w))
+    let (bytes, w) = out.end(opts)?;
+    Ok((SaveStats { keys, bytes }, w))
 }
 
 /// The temporary file a save writes before renaming it.
@@ -358,6 +330,7 @@ pub fn load_from<R: std::io::Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rdb::opcodes;
     use crate::rdb::encode::write_string;
     use crate::rdb::types;
 
@@ -377,7 +350,7 @@ mod tests {
             );
         }
         let opts =
-            SaveOptions { values: Options::default(), checksum: true, used_mem: 12345, aof_base: false };
+            SaveOptions { values: Options::default(), checksum: true, used_mem: 12345, aof_base: false, commands: false };
         save(&ks, &dir, "p.rdb", "t", &opts, &acc, None).unwrap();
         let size = std::fs::metadata(dir.join("p.rdb")).unwrap().len();
         let progress = Arc::new(LoadProgress::default());

@@ -10,10 +10,14 @@
 //! - [`dump`]: DUMP / RESTORE payloads (a value, the RDB version, a CRC-64).
 //! - [`file`]: saving the whole keyspace to an RDB file and loading one at start-up.
 //! - [`aof`]: the multi-part append-only file's manifest, names and command encoding.
-//! - [`snapshot`]: point-in-time background saves without fork (per-stripe copy on write).
+//! - [`aof_commands`]: the dataset as commands (the AOF base with `aof-use-rdb-preamble no`).
+//! - [`snapshot`]: point-in-time background saves without fork (per-key copy on write).
+//! - `dataset`: the framing of a whole dataset, RDB or commands.
 
 pub mod aof;
+pub mod aof_commands;
 pub mod crc64;
+mod dataset;
 pub mod dump;
 pub mod file;
 pub mod intset;

@@ -1,75 +1,60 @@
-//! Point-in-time snapshots without fork and without copying the dataset (BGSAVE).
+//! Point-in-time snapshots without fork and without copying the dataset (BGSAVE, AOF rewrite).
 //!
 //! Under the exclusive gate (no command runs) [`Snapshot::start`] writes the file header and
-//! arms a hook on every non-empty stripe ([`brim_engine::Stripe::set_snapshot_hook`]). From
-//! then on, each armed stripe is serialized exactly once, as it was at that instant:
-//! - by the saver thread ([`Snapshot::run`]), which walks the stripes and runs the hooks
-//!   still pending, each under its stripe's lock; or
-//! - by whichever client is about to change the stripe first: the engine runs the hook
-//!   before the change.
+//! arms every non-empty stripe ([`brim_engine::Stripe::arm_snapshot`]): from that instant each
+//! stripe saves its keys as they were, key by key (the engine's `stripe::snapshot` module
+//! explains how):
+//! - the saver thread ([`Snapshot::run`]) walks every stripe a few hundred keys at a time,
+//!   serializing under the stripe's lock and writing with no lock held;
+//! - a client about to change or delete a key the walk has not reached serializes just that
+//!   key first (compressed as `rdbcompression` says: one key is cheap) and goes on; its keys
+//!   reach the saver in pieces of a few tens of KB through a queue.
 //!
-//! Either way the stripe's keys are serialized into a buffer under the stripe's lock and
-//! appended to the one output file (preceded by SELECTDB when the database changes; keys of
-//! one database may come in any order, which RDB allows). A client serializes without
-//! compressing (LZF is most of the cost, and it waits) and queues its buffer: the saver
-//! compresses queued buffers ([`crate::rdb::encode::recompress`]) before they are written,
-//! so the file is as small as if the saver had done it all. Extra memory is one stripe's
-//! serialized size per thread serializing at that moment plus the queue, which is capped
-//! (past the cap a client compresses its buffer itself) — never a copy of the dataset.
-//! Keys whose time ran out after the snapshot started are still written (they existed at
-//! that instant); keys written after it are not.
+//! Keys of one database may come in any order, which RDB allows: each piece is preceded by
+//! SELECTDB when the database changes (RESIZEDB the first time). Extra memory is the queue,
+//! capped at a share of the dataset (past it a client appends its piece to the file itself),
+//! plus one step's buffer — never a copy of the dataset. Keys whose time ran out after the
+//! snapshot started are still written (they existed at that instant); keys written after it
+//! are not.
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
-use brim_engine::{Access, Keyspace, Stripe};
+use brim_engine::{Access, EntryRef, KeySaver, Keyspace};
 
-use crate::crc64::crc64;
+use crate::dataset::{write_key, write_select, Out};
 use crate::file::{temp_path, SaveOptions, SaveStats};
-use crate::rdb::encode::{recompress, write_aux, write_entry, write_len};
-use crate::rdb::{opcodes, Error, Result, RDB_VERSION};
+use crate::rdb::{Error, Result};
 
-struct Out {
-    w: BufWriter<File>,
-    crc: u64,
-    bytes: u64,
+/// The file being written, and the database its last piece was of.
+struct Output {
+    out: Out<BufWriter<File>>,
     db: Option<usize>,
+    /// Databases whose RESIZEDB hint was written.
     sized: Vec<bool>,
 }
 
-impl Out {
-    fn put(&mut self, b: &[u8]) -> Result<()> {
-        self.crc = crc64(self.crc, b);
-        self.bytes += b.len() as u64;
-        self.w.write_all(b)?;
-        Ok(())
-    }
-}
-
-/// The least room for clients' uncompressed buffers waiting for the saver.
+/// The least room for clients' pieces waiting for the saver.
 const MIN_QUEUE_BYTES: u64 = 4 << 20;
 /// The queue's room as a fraction of the dataset (`used-mem`): 1/20, 5%.
 const QUEUE_FRACTION: u64 = 20;
+/// Keys the saver looks at per step under a stripe's lock.
+const STEP_KEYS: usize = 256;
 
-/// A stripe a client serialized without compressing, waiting for the saver.
+/// Keys a client serialized before changing them, waiting for the saver.
 struct Pending {
     db: usize,
     buf: Vec<u8>,
     keys: u64,
 }
 
-thread_local! {
-    /// Set on the saver thread while it walks the stripes.
-    static SAVER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
 /// A snapshot being written.
 pub struct Snapshot {
-    out: Mutex<Option<Out>>,
+    out: Mutex<Option<Output>>,
     acc: Access,
     opts: SaveOptions,
     /// Keys and keys with an expire, per database, at the snapshot's instant.
@@ -77,23 +62,47 @@ pub struct Snapshot {
     tmp: PathBuf,
     target: PathBuf,
     error: Mutex<Option<Error>>,
-    /// Clients' uncompressed stripes waiting for the saver to compress them.
+    /// Clients' pieces waiting for the saver.
     queue: Mutex<VecDeque<Pending>>,
     /// Bytes in `queue`.
     queued_bytes: AtomicU64,
     /// Most bytes `queue` may hold.
     queue_cap: u64,
-    /// Stop writing (cancelled or failed): pending hooks do nothing.
+    /// Stop writing (cancelled or failed): keys are no longer serialized.
     dead: AtomicBool,
     /// Stop as soon as possible (shutdown).
     pub cancel: AtomicBool,
     /// Keys written so far.
     pub keys: AtomicU64,
-    /// Largest serialized stripe buffer so far, or queue of them if larger (the snapshot's
-    /// own extra memory, per serializing thread).
+    /// Most bytes held at once by the snapshot itself: clients' queued pieces, or the
+    /// saver's buffer if larger (the snapshot's own extra memory).
     pub peak_buffer: AtomicU64,
-    /// Stripes serialized by clients about to change them (not by the saver).
+    /// Keys serialized by clients about to change them (not by the saver).
     pub by_writers: AtomicU64,
+}
+
+thread_local! {
+    /// Set on the saver thread while it walks the stripes.
+    static SAVER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The [`KeySaver`] of one database's stripes.
+struct DbSaver {
+    snap: Arc<Snapshot>,
+    db: usize,
+}
+
+impl KeySaver for DbSaver {
+    fn save(&self, e: EntryRef<'_>, out: &mut Vec<u8>) {
+        if !SAVER.with(|f| f.get()) {
+            self.snap.by_writers.fetch_add(1, Relaxed);
+        }
+        self.snap.save_key(&e, out);
+    }
+
+    fn hand_off(&self, buf: Vec<u8>, keys: u64) {
+        self.snap.queue_or_append(self.db, buf, keys);
+    }
 }
 
 impl Snapshot {
@@ -114,25 +123,13 @@ impl Snapshot {
                 dir.display()
             ))
         })?;
-        let mut out = Out {
-            w: BufWriter::with_capacity(1 << 16, f),
-            crc: 0,
-            bytes: 0,
-            db: None,
-            sized: vec![false; ks.len()],
-        };
-        let mut buf = Vec::with_capacity(256);
-        buf.extend_from_slice(format!("REDIS{RDB_VERSION:04}").as_bytes());
-        write_aux(&mut buf, "redis-ver", b"7.0.15");
-        write_aux(&mut buf, "redis-bits", b"64");
-        write_aux(&mut buf, "ctime", (acc.now_ms / 1000).to_string().as_bytes());
-        write_aux(&mut buf, "used-mem", opts.used_mem.to_string().as_bytes());
-        write_aux(&mut buf, "aof-base", if opts.aof_base { b"1" } else { b"0" });
-        out.put(&buf)?;
-        let sizes = ks.dbs().iter().map(|d| (d.len() as u64, d.volatile_len() as u64)).collect();
+        let out = Out::start(BufWriter::with_capacity(1 << 16, f), &opts, &acc)?;
+        let output = Output { out, db: None, sized: vec![false; ks.len()] };
+        let sizes: Vec<(u64, u64)> =
+            ks.dbs().iter().map(|d| (d.len() as u64, d.volatile_len() as u64)).collect();
         let queue_cap = (opts.used_mem / QUEUE_FRACTION).max(MIN_QUEUE_BYTES);
         let snap = Arc::new(Snapshot {
-            out: Mutex::new(Some(out)),
+            out: Mutex::new(Some(output)),
             acc,
             opts,
             sizes,
@@ -152,13 +149,12 @@ impl Snapshot {
             if snap.sizes[i].0 == 0 {
                 continue;
             }
+            let saver: Arc<dyn KeySaver> = Arc::new(DbSaver { snap: snap.clone(), db: i });
             for s in 0..db.stripe_count() {
                 let mut stripe = db.lock_stripe(s);
-                if stripe.is_empty() {
-                    continue;
+                if !stripe.is_empty() {
+                    stripe.arm_snapshot(saver.clone());
                 }
-                let me = snap.clone();
-                stripe.set_snapshot_hook(Box::new(move |st: &Stripe| me.serialize(i, st)));
             }
         }
         Ok(snap)
@@ -172,51 +168,21 @@ impl Snapshot {
         }
     }
 
-    /// Serialize one stripe of database `db` and append it to the file. A client about to
-    /// change the stripe does this on its own thread, so there strings are not compressed
-    /// (LZF is most of the cost): the client waits only for the stripe's keys to be copied
-    /// out, and queues them for the saver to compress. The saver thread compresses as
-    /// `rdbcompression` says.
-    fn serialize(&self, db: usize, stripe: &Stripe) {
+    /// Serialize one key onto `out` (nothing once the snapshot is dead).
+    fn save_key(&self, e: &EntryRef<'_>, out: &mut Vec<u8>) {
         if self.dead.load(Relaxed) {
             return;
         }
-        let by_saver = SAVER.with(|f| f.get());
-        if !by_saver {
-            self.by_writers.fetch_add(1, Relaxed);
-        }
-        let mut opts = self.opts.values;
-        let defer = opts.compress && !by_saver;
-        opts.compress &= by_saver;
-        let mut buf = Vec::new();
-        let mut err = None;
-        let mut n = 0u64;
-        stripe.for_each(&self.acc, |e| {
-            if err.is_none() {
-                match write_entry(&mut buf, &e, &self.acc, &opts) {
-                    Ok(()) => n += 1,
-                    Err(x) => err = Some(x),
-                }
-            }
-        });
-        if let Some(e) = err {
-            self.fail(e);
-            return;
-        }
-        if buf.is_empty() {
-            return;
-        }
-        self.peak_buffer.fetch_max(buf.capacity() as u64, Relaxed);
-        if defer {
-            self.queue_or_compress(db, buf, n);
-        } else {
-            self.append(db, &buf, n);
+        if let Err(x) = write_key(out, &self.opts, e, &self.acc) {
+            self.fail(x);
         }
     }
 
-    /// A client's uncompressed stripe: queue it for the saver, or, when the queue is full,
-    /// compress it here and write it.
-    fn queue_or_compress(&self, db: usize, buf: Vec<u8>, keys: u64) {
+    /// A client's piece: queue it for the saver, or, when the queue is full, write it here.
+    fn queue_or_append(&self, db: usize, buf: Vec<u8>, keys: u64) {
+        if self.dead.load(Relaxed) {
+            return;
+        }
         let size = buf.capacity() as u64;
         let queued = self.queued_bytes.fetch_add(size, Relaxed) + size;
         if queued <= self.queue_cap {
@@ -225,48 +191,33 @@ impl Snapshot {
             return;
         }
         self.queued_bytes.fetch_sub(size, Relaxed);
-        self.compress_and_append(Pending { db, buf, keys });
+        self.append(db, &buf, keys);
     }
 
-    /// Compress a client's stripe and write it (as it is if it cannot be parsed back).
-    fn compress_and_append(&self, p: Pending) {
-        let mut packed = Vec::with_capacity(p.buf.len() / 2);
-        if recompress(&p.buf, &mut packed).is_ok() {
-            self.append(p.db, &packed, p.keys);
-        } else {
-            self.append(p.db, &p.buf, p.keys);
-        }
-    }
-
-    /// Compress and write the stripes clients queued (on the saver thread).
+    /// Write the pieces clients queued (on the saver thread).
     fn drain_queue(&self) {
         loop {
             let next = self.queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
             let Some(p) = next else { return };
             self.queued_bytes.fetch_sub(p.buf.capacity() as u64, Relaxed);
-            if !self.dead.load(Relaxed) {
-                self.compress_and_append(p);
-            }
+            self.append(p.db, &p.buf, p.keys);
         }
     }
 
     /// Append `n` serialized keys of database `db` to the file.
     fn append(&self, db: usize, buf: &[u8], n: u64) {
-        let mut guard = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(out) = guard.as_mut() else { return };
-        let mut head = Vec::with_capacity(24);
-        if out.db != Some(db) {
-            head.push(opcodes::SELECTDB);
-            write_len(&mut head, db as u64);
-            if !out.sized[db] {
-                out.sized[db] = true;
-                head.push(opcodes::RESIZEDB);
-                write_len(&mut head, self.sizes[db].0);
-                write_len(&mut head, self.sizes[db].1);
-            }
-            out.db = Some(db);
+        if buf.is_empty() || self.dead.load(Relaxed) {
+            return;
         }
-        let r = out.put(&head).and_then(|_| out.put(buf));
+        let mut guard = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(o) = guard.as_mut() else { return };
+        let mut head = Vec::with_capacity(24);
+        if o.db != Some(db) {
+            let first = !std::mem::replace(&mut o.sized[db], true);
+            write_select(&mut head, &self.opts, db, first.then_some(self.sizes[db]));
+            o.db = Some(db);
+        }
+        let r = o.out.put(&head).and_then(|_| o.out.put(buf));
         drop(guard);
         match r {
             Ok(()) => {
@@ -276,17 +227,31 @@ impl Snapshot {
         }
     }
 
-    /// Walk every stripe, serializing those still pending, then finish the file (EOF,
-    /// checksum, flush to disk, rename over the target). Runs on the saver thread.
+    /// Walk every stripe to the end of its snapshot, writing what it saves and what clients
+    /// queued, then finish the file (EOF, checksum, flush to disk, rename over the target).
+    /// Runs on the saver thread. A cancelled or failed snapshot still walks every stripe
+    /// (serializing nothing), which disarms them.
     pub fn run(&self, ks: &Keyspace) -> Result<SaveStats> {
         SAVER.with(|f| f.set(true));
-        for db in ks.dbs() {
+        let mut buf = Vec::new();
+        for (i, db) in ks.dbs().iter().enumerate() {
             for s in 0..db.stripe_count() {
-                if self.cancel.load(Relaxed) {
-                    self.fail(Error("Background save cancelled".into()));
+                loop {
+                    if self.cancel.load(Relaxed) && !self.dead.load(Relaxed) {
+                        self.fail(Error("Background save cancelled".into()));
+                    }
+                    buf.clear();
+                    let (n, done) = db.lock_stripe(s).snapshot_step(STEP_KEYS, &mut buf);
+                    self.peak_buffer.fetch_max(buf.capacity() as u64, Relaxed);
+                    self.append(i, &buf, n);
+                    self.drain_queue();
+                    if done {
+                        break;
+                    }
                 }
-                db.lock_stripe(s).run_snapshot_hook();
-                self.drain_queue();
+                if buf.capacity() > 1 << 20 {
+                    buf = Vec::new();
+                }
             }
         }
         self.drain_queue();
@@ -302,14 +267,11 @@ impl Snapshot {
         if let Some(e) = self.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
             return Err(e);
         }
-        let Some(mut out) = self.out.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+        let Some(o) = self.out.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return Err(Error("snapshot already finished".into()));
         };
-        out.put(&[opcodes::EOF])?;
-        let crc = if self.opts.checksum { out.crc } else { 0 };
-        out.w.write_all(&crc.to_le_bytes())?;
-        let bytes = out.bytes + 8;
-        let f = out.w.into_inner().map_err(|e| Error(e.error().to_string()))?;
+        let (bytes, w) = o.out.end(&self.opts)?;
+        let f = w.into_inner().map_err(|e| Error(e.error().to_string()))?;
         f.sync_all()?;
         drop(f);
         std::fs::rename(&self.tmp, &self.target).map_err(|e| {
@@ -332,7 +294,7 @@ mod tests {
     use brim_engine::{NewValue, SetExpire};
 
     fn opts() -> SaveOptions {
-        SaveOptions { values: Options::default(), checksum: true, used_mem: 0, aof_base: false }
+        SaveOptions { values: Options::default(), checksum: true, used_mem: 0, aof_base: false, commands: false }
     }
 
     fn keys_of(ks: &Keyspace, acc: &Access) -> Vec<(usize, Vec<u8>, Vec<u8>)> {
@@ -388,7 +350,7 @@ mod tests {
     }
 
     #[test]
-    fn stripes_serialized_by_writers_are_compressed_too() {
+    fn keys_serialized_by_writers_are_compressed_too() {
         let dir = std::env::temp_dir().join(format!("brim-snapz-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let ks = Keyspace::new(2, 16);
@@ -401,12 +363,18 @@ mod tests {
         let quiet = Snapshot::start(&ks, &dir, "quiet.rdb", opts(), acc).unwrap();
         quiet.run(&ks).unwrap();
         let busy = Snapshot::start(&ks, &dir, "busy.rdb", opts(), acc).unwrap();
-        // A write to every stripe: each is serialized by the writer, not the saver.
+        // New keys cost the snapshot nothing; every other old key is overwritten, so the
+        // writer serializes it first.
         for i in 0..4000u32 {
             let k = format!("new:{i}");
             ks.db(0).lock(k.as_bytes()).set(k.as_bytes(), NewValue::Str(b"x"), SetExpire::Clear, &acc);
         }
-        assert_eq!(busy.by_writers.load(Relaxed), 16);
+        assert_eq!(busy.by_writers.load(Relaxed), 0);
+        for i in (0..4000u32).step_by(2) {
+            let k = format!("key:{i}");
+            ks.db(0).lock(k.as_bytes()).set(k.as_bytes(), NewValue::Str(b"y"), SetExpire::Clear, &acc);
+        }
+        assert_eq!(busy.by_writers.load(Relaxed), 2000);
         busy.run(&ks).unwrap();
         let size = |f: &str| std::fs::metadata(dir.join(f)).unwrap().len();
         assert_eq!(size("busy.rdb"), size("quiet.rdb"));
