@@ -5,8 +5,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// A free loopback port (bound then released).
@@ -90,13 +90,16 @@ fn process_id(port: u16) -> Probe {
 
 /// Spawn the command `build` makes for a free port until one comes up listening. A server
 /// that exits during start-up is retried twice on another port: between `free_port`
-/// releasing a port and the server binding it, a parallel test may take it.
-fn spawn_listening(mut build: impl FnMut(u16) -> Command) -> (u16, Child) {
+/// releasing a port and the server binding it, a parallel test may take it. The server's
+/// output goes to `log` (see [`log_path`]).
+fn spawn_listening(log: &Path, mut build: impl FnMut(u16) -> Command) -> (u16, Child) {
     let mut attempts = 0;
     loop {
         let port = free_port();
         let mut cmd = build(port);
-        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        let out = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("server log");
+        let err = out.try_clone().expect("server log");
+        cmd.stdout(out).stderr(err);
         let mut child = cmd.spawn().expect("spawn server");
         match wait_for_port(port, &mut child) {
             Ok(()) => return (port, child),
@@ -104,6 +107,12 @@ fn spawn_listening(mut build: impl FnMut(u16) -> Command) -> (u16, Child) {
             Err(_) => attempts += 1,
         }
     }
+}
+
+/// Where the output of the server whose `--dir` is `dir` goes: beside the directory, so that
+/// tests listing the directory don't see it. Shown when a test fails (see `Drop for Server`).
+fn log_path(dir: &Path) -> PathBuf {
+    dir.with_extension("log")
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -121,7 +130,7 @@ impl Server {
     /// Start `brim-server` with a config file and `extra` arguments.
     pub fn start_with(config_file: Option<&str>, extra: &[&str]) -> Server {
         let dir = temp_dir("brim");
-        let (port, child) = spawn_listening(|port| {
+        let (port, child) = spawn_listening(&log_path(&dir), |port| {
             let mut cmd = Command::new(env!("CARGO_BIN_EXE_brim-server"));
             if let Some(f) = config_file {
                 cmd.arg(f);
@@ -143,7 +152,7 @@ impl Server {
     /// Start the real Redis 7.0 (`redis-server`), the oracle, with `extra` arguments.
     pub fn redis(extra: &[&str]) -> Server {
         let dir = temp_dir("redis");
-        let (port, child) = spawn_listening(|port| {
+        let (port, child) = spawn_listening(&log_path(&dir), |port| {
             let mut cmd = Command::new("redis-server");
             cmd.args([
                 "--port",
@@ -207,6 +216,14 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let log = log_path(&self.dir);
+        if std::thread::panicking() {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            eprintln!("--- last lines of the server on port {} ---\n{}", self.port, tail.join("\n"));
+        }
+        let _ = std::fs::remove_file(log);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
