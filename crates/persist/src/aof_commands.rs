@@ -273,6 +273,7 @@ mod tests {
             [b("-5"), b("100000"), b("3")]
         );
         let strs = Value::Set(vec![b("x"), b("y")]);
+        assert_eq!(encoding(&strs), "packed");
         assert_eq!(sadd_members(&rewrite("ss", &strs, SetExpire::Clear), "ss"), [b("x"), b("y")]);
         let mut members: Vec<Vec<u8>> = (0..300).map(|i| format!("m{i}").into_bytes()).collect();
         let big = Value::Set(members.clone());

@@ -476,7 +476,7 @@ fn bgrewriteaof_while_clients_write_then_restart_keeps_everything() {
     populate(&mut raw);
     let stop = Arc::new(AtomicBool::new(false));
     let writer = incr_writer(brim.port, stop.clone());
-    wait_for(|| raw.cmd_str(&["GET", "counter"]).starts_with('$'), "the writer");
+    wait_for(|| raw.cmd(&["EXISTS", "counter"]) == b":1\r\n", "the writer");
     assert_eq!(ok(&mut raw, &["BGREWRITEAOF"]), "+Background append only file rewriting started\r\n");
     wait_for(|| info_str(&mut raw, "persistence", "aof_rewrite_in_progress") == "0", "the rewrite");
     assert_eq!(info_str(&mut raw, "persistence", "aof_rewrites"), "1");
@@ -698,4 +698,226 @@ fn bgrewriteaof_with_appendonly_no_writes_a_base_only_as_redis() {
         let manifest = std::fs::read_to_string(d.aof("appendonly.aof.manifest")).expect("manifest");
         assert_eq!(manifest, "file appendonly.aof.2.base.rdb seq 2 type b\n");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// `aof-use-rdb-preamble no`: the base written as commands
+// ---------------------------------------------------------------------------------------
+
+const NO_PREAMBLE: &[&str] = &["--aof-use-rdb-preamble", "no"];
+
+/// BGREWRITEAOF, then wait for its end.
+fn rewrite_now(raw: &mut Raw) {
+    assert_eq!(ok(raw, &["BGREWRITEAOF"]), "+Background append only file rewriting started\r\n");
+    wait_for(|| info_str(raw, "persistence", "aof_rewrite_in_progress") == "0", "the rewrite");
+    assert_eq!(info_str(raw, "persistence", "aof_last_bgrewrite_status"), "ok");
+}
+
+/// The sorted names of the files in `dir`'s AOF directory.
+fn aof_names(dir: &Dir) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.0.join("appendonlydir"))
+        .expect("aof dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A command-form base's shape: for each command, the database it runs in, its name, key
+/// and argument count, sorted (Redis writes big collections in hash-table order, so the
+/// arguments themselves and the order of keys differ between servers).
+fn base_shape(cmds: &[Vec<String>]) -> Vec<(String, String, String, usize)> {
+    let mut db = String::from("none");
+    let mut shape = Vec::new();
+    for c in cmds {
+        if c[0] == "SELECT" {
+            db = c[1].clone();
+        }
+        shape.push((db.clone(), c[0].clone(), c.get(1).cloned().unwrap_or_default(), c.len()));
+    }
+    shape.sort();
+    shape
+}
+
+/// A copy of `from`'s AOF directory in a new data directory.
+fn copy_aof_dir(from: &Dir, tag: &str) -> Dir {
+    let to = Dir::new(tag);
+    std::fs::create_dir_all(to.0.join("appendonlydir")).expect("mkdir");
+    for name in aof_names(from) {
+        std::fs::copy(from.aof(&name), to.aof(&name)).expect("copy");
+    }
+    to
+}
+
+#[test]
+fn without_the_preamble_the_base_is_the_commands_redis_writes() {
+    let (bd, rd) = (Dir::new("cmdbase-brim"), Dir::new("cmdbase-redis"));
+    let brim = brim_aof(&bd, NO_PREAMBLE);
+    let redis = redis_aof(&rd, NO_PREAMBLE);
+    let mut shapes = Vec::new();
+    for (s, d) in [(&brim, &bd), (&redis, &rd)] {
+        let mut raw = s.raw();
+        assert_eq!(
+            aof_names(d),
+            ["appendonly.aof.1.base.aof", "appendonly.aof.1.incr.aof", "appendonly.aof.manifest"]
+        );
+        assert_eq!(std::fs::metadata(d.aof("appendonly.aof.1.base.aof")).expect("base").len(), 0);
+        populate(&mut raw);
+        rewrite_now(&mut raw);
+        assert_eq!(
+            aof_names(d),
+            ["appendonly.aof.2.base.aof", "appendonly.aof.2.incr.aof", "appendonly.aof.manifest"]
+        );
+        let manifest = std::fs::read_to_string(d.aof("appendonly.aof.manifest")).expect("manifest");
+        assert_eq!(
+            manifest,
+            "file appendonly.aof.2.base.aof seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+        );
+        let base = d.aof("appendonly.aof.2.base.aof");
+        assert!(std::fs::read(&base).expect("base").starts_with(b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n"));
+        shapes.push(base_shape(&read_commands(&base)));
+    }
+    assert!(shapes[0].iter().any(|c| c.1 == "ZADD" && c.3 == 130), "{:?}", shapes[0]);
+    assert!(shapes[0].iter().any(|c| c.1 == "PEXPIREAT"), "{:?}", shapes[0]);
+    assert_eq!(shapes[0], shapes[1]);
+}
+
+#[test]
+fn a_command_form_base_passes_redis_check_aof_and_loads_in_brim_and_redis() {
+    let dir = Dir::new("cmdbase-load");
+    let brim = brim_aof(&dir, NO_PREAMBLE);
+    let mut raw = brim.raw();
+    populate(&mut raw);
+    ok(&mut raw, &["SET", "s:bin", "\u{0}\u{1}\r\n\u{ff}"]);
+    ok(&mut raw, &["ZADD", "z:inf", "inf", "a", "-inf", "b", "0.1", "c", "-0", "d"]);
+    rewrite_now(&mut raw);
+    ok(&mut raw, &["SET", "after-rewrite", "1"]);
+    ok(&mut raw, &["SPOP", "set:big", "3"]);
+    let before = snapshot(&mut raw);
+    kill9(brim);
+    let out = Command::new("redis-check-aof")
+        .arg(dir.aof("appendonly.aof.manifest"))
+        .output()
+        .expect("redis-check-aof");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("is valid"), "redis-check-aof:\n{text}");
+    let copy = copy_aof_dir(&dir, "cmdbase-copy");
+    let brim = brim_aof(&dir, NO_PREAMBLE);
+    assert_eq!(snapshot(&mut brim.raw()), before);
+    let redis = redis_aof(&copy, NO_PREAMBLE);
+    assert_eq!(snapshot(&mut redis.raw()), before);
+    // Same values in the same encodings (big values aside: LZF output differs).
+    for k in ["s:bin", "z:inf", "h:small", "set:ints", "l:small"] {
+        let (b, r) = (brim.raw().cmd(&["DUMP", k]), redis.raw().cmd(&["DUMP", k]));
+        assert_eq!(b, r, "DUMP {k}");
+    }
+}
+
+#[test]
+fn brim_loads_a_command_form_base_written_by_redis() {
+    let dir = Dir::new("cmdbase-from-redis");
+    let redis = redis_aof(&dir, NO_PREAMBLE);
+    let mut raw = redis.raw();
+    populate(&mut raw);
+    rewrite_now(&mut raw);
+    ok(&mut raw, &["SET", "after-rewrite", "1"]);
+    let before = snapshot(&mut raw);
+    kill9(redis);
+    assert!(std::fs::read(dir.aof("appendonly.aof.2.base.aof"))
+        .expect("base")
+        .starts_with(b"*2\r\n$6\r\nSELECT"));
+    let brim = brim_aof(&dir, NO_PREAMBLE);
+    assert_eq!(snapshot(&mut brim.raw()), before);
+}
+
+#[test]
+fn each_aof_file_replays_from_database_0_as_in_redis() {
+    let mut keyspaces = Vec::new();
+    for redis in [false, true] {
+        let dir = Dir::new("db0-per-file");
+        std::fs::create_dir_all(dir.0.join("appendonlydir")).expect("mkdir");
+        let mut base = Vec::new();
+        for c in [&["SELECT", "3"][..], &["SET", "a", "1"]] {
+            base.extend_from_slice(format!("*{}\r\n", c.len()).as_bytes());
+            for a in c {
+                base.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+            }
+        }
+        std::fs::write(dir.aof("appendonly.aof.1.base.aof"), &base).expect("base");
+        std::fs::write(dir.aof("appendonly.aof.1.incr.aof"), b"*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$1\r\n1\r\n")
+            .expect("incr");
+        std::fs::write(
+            dir.aof("appendonly.aof.manifest"),
+            "file appendonly.aof.1.base.aof seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n",
+        )
+        .expect("manifest");
+        let s = if redis { redis_aof(&dir, &[]) } else { brim_aof(&dir, &[]) };
+        let mut raw = s.raw();
+        let mut dbs = Vec::new();
+        for db in ["0", "3"] {
+            ok(&mut raw, &["SELECT", db]);
+            dbs.push(bulks(&raw.cmd(&["KEYS", "*"])));
+        }
+        keyspaces.push(dbs);
+    }
+    assert_eq!(keyspaces[0], vec![vec!["x".to_string()], vec!["a".to_string()]]);
+    assert_eq!(keyspaces[0], keyspaces[1]);
+}
+
+#[test]
+fn config_set_aof_use_rdb_preamble_picks_the_next_bases_format_as_in_redis() {
+    let (bd, rd) = (Dir::new("fmt-brim"), Dir::new("fmt-redis"));
+    let brim = brim_aof(&bd, &[]);
+    let redis = redis_aof(&rd, &[]);
+    for (s, d) in [(&brim, &bd), (&redis, &rd)] {
+        let mut raw = s.raw();
+        ok(&mut raw, &["SET", "k", "v"]);
+        assert_eq!(ok(&mut raw, &["CONFIG", "SET", "aof-use-rdb-preamble", "no"]), "+OK\r\n");
+        rewrite_now(&mut raw);
+        assert_eq!(
+            aof_names(d),
+            ["appendonly.aof.2.base.aof", "appendonly.aof.2.incr.aof", "appendonly.aof.manifest"]
+        );
+        assert_eq!(
+            read_commands(&d.aof("appendonly.aof.2.base.aof")),
+            [vec!["SELECT", "0"], vec!["SET", "k", "v"]]
+        );
+        assert_eq!(ok(&mut raw, &["CONFIG", "SET", "aof-use-rdb-preamble", "yes"]), "+OK\r\n");
+        rewrite_now(&mut raw);
+        assert_eq!(
+            aof_names(d),
+            ["appendonly.aof.3.base.rdb", "appendonly.aof.3.incr.aof", "appendonly.aof.manifest"]
+        );
+        assert!(std::fs::read(d.aof("appendonly.aof.3.base.rdb")).expect("base").starts_with(b"REDIS"));
+    }
+}
+
+#[test]
+fn a_command_form_rewrite_while_clients_write_then_restart_keeps_everything() {
+    let dir = Dir::new("cmdbase-rewrite");
+    let brim = brim_aof(&dir, NO_PREAMBLE);
+    let mut raw = brim.raw();
+    populate(&mut raw);
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = incr_writer(brim.port, stop.clone());
+    wait_for(|| raw.cmd_str(&["EXISTS", "counter"]) == ":1\r\n", "the writer");
+    rewrite_now(&mut raw);
+    let mut counter = || {
+        let reply = raw.cmd_str(&["GET", "counter"]);
+        reply.split("\r\n").nth(1).and_then(|v| v.parse::<i64>().ok()).expect("counter")
+    };
+    let at_rewrite_end = counter();
+    wait_for(|| counter() > at_rewrite_end + 10, "more writes after the rewrite");
+    stop.store(true, Relaxed);
+    let acks = writer.join().expect("writer");
+    let last = acks.last().expect("acks").0;
+    let before = snapshot(&mut raw);
+    kill9(brim);
+    let base = read_commands(&dir.aof("appendonly.aof.2.base.aof"));
+    let keys: Vec<&str> = base.iter().filter(|c| c[0] != "SELECT").map(|c| c[1].as_str()).collect();
+    assert!(keys.contains(&"counter"), "the base holds the counter: {keys:?}");
+    let brim = brim_aof(&dir, NO_PREAMBLE);
+    let mut raw = brim.raw();
+    assert_eq!(snapshot(&mut raw), before);
+    assert_eq!(raw.cmd_str(&["GET", "counter"]), format!("${}\r\n{last}\r\n", last.to_string().len()));
 }

@@ -19,6 +19,8 @@
 //! base is written from a point-in-time snapshot (the BGSAVE machinery,
 //! [`brim_persist::snapshot`]) while clients keep running. When it is complete the manifest
 //! lists the new base and the new incremental file only, and the old files are deleted.
+//! A base is RDB (`<appendfilename>.<seq>.base.rdb`) with `aof-use-rdb-preamble yes`, else
+//! commands (`.base.aof`, [`brim_persist::aof_commands`]).
 //!
 //! Loading replays each file's commands through the command table with a client of its
 //! own, nothing logged; `MULTI` … `EXEC` blocks run whole; a truncated tail of the last
@@ -346,10 +348,17 @@ fn install(files: Files) {
     start_fsync_thread();
 }
 
-/// Write a base of the current dataset into `dir` as `name` (on the calling thread).
-fn write_base_now(shared: &Shared, dir: &std::path::Path, name: &str) -> Result<(), String> {
+/// How a base is written: RDB with `aof-use-rdb-preamble yes`, else commands.
+fn base_save_options(shared: &Shared) -> file::SaveOptions {
     let mut opts = super::save_options(&shared.config);
     opts.aof_base = true;
+    opts.commands = !shared.config.aof_use_rdb_preamble();
+    opts
+}
+
+/// Write a base of the current dataset into `dir` as `name` (on the calling thread).
+fn write_base_now(shared: &Shared, dir: &std::path::Path, name: &str) -> Result<(), String> {
+    let opts = base_save_options(shared);
     let acc = Access::at(unix_ms()).no_touch();
     file::save(&shared.keyspace, dir, name, "aof-", &opts, &acc, None).map(|_| ()).map_err(|e| e.0)
 }
@@ -374,7 +383,7 @@ pub fn open_at_boot(shared: &Shared) -> Result<(), String> {
         log(false, "Successfully migrated an old-style AOF into the AOF directory");
     }
     if manifest.base.is_none() && manifest.incrs.is_empty() {
-        let base = fmt::base_name(&name, 1, true);
+        let base = fmt::base_name(&name, 1, shared.config.aof_use_rdb_preamble());
         write_base_now(shared, &dir, &base)?;
         log(false, &format!("Creating AOF base file {base} on server start"));
         manifest.base = Some(AofFile { name: base, seq: 1, kind: FileKind::Base });
@@ -555,10 +564,9 @@ fn switch_and_snapshot(shared: &Shared) -> Result<(Arc<Snapshot>, u64, AofFile),
         None
     };
     let base_seq = manifest.base.as_ref().map_or(0, |b| b.seq) + 1;
-    let rdb = shared.config.aof_use_rdb_preamble();
+    let opts = base_save_options(shared);
+    let rdb = !opts.commands;
     let base = AofFile { name: fmt::base_name(&name, base_seq, rdb), seq: base_seq, kind: FileKind::Base };
-    let mut opts = super::save_options(&shared.config);
-    opts.aof_base = true;
     let snap = Snapshot::start(&shared.keyspace, &dir, &base.name, opts, Access::at(unix_ms()).no_touch())
         .map_err(|e| e.0)?;
     if let Some(file) = file {
@@ -706,9 +714,12 @@ impl<'a> Loader<'a> {
     }
 
     /// Load one file: an RDB part first if it starts with one (a base, or an old-style
-    /// file's preamble), then commands.
+    /// file's preamble), then commands. Each file starts in database 0, as Redis replays each
+    /// with a client of its own (a command-form base ends in the last database it selected).
     fn load_file(&mut self, path: &std::path::Path, name: &str, last: bool) -> Result<(), String> {
         use std::io::{BufRead, Seek};
+        self.client.db = 0;
+        self.client.handle.db.store(0, Relaxed);
         let file = File::open(path).map_err(|e| io_err(&format!("Can't open {name}"), e))?;
         let mut br = std::io::BufReader::with_capacity(1 << 16, file);
         let rdb = br.fill_buf().map(fmt::is_rdb).unwrap_or(false);
