@@ -726,6 +726,58 @@ fn bgsave_is_a_point_in_time_snapshot_under_writes() {
 }
 
 #[test]
+fn bgsave_keeps_collections_as_they_were_while_clients_change_them() {
+    let dir = Dir::new("pit-coll");
+    let brim = brim_in(&dir, "pit.rdb", &[]);
+    let mut b = brim.raw();
+    const N: usize = 3_000;
+    let mut pipeline = Vec::new();
+    for i in 0..N {
+        let (l, h, z, n) = (format!("l{i}"), format!("h{i}"), format!("z{i}"), format!("n{i}"));
+        pipeline.extend(encode(&[b"RPUSH", l.as_bytes(), b"a", b"b"]));
+        pipeline.extend(encode(&[b"HSET", h.as_bytes(), b"f", b"v"]));
+        pipeline.extend(encode(&[b"ZADD", z.as_bytes(), b"1", b"m"]));
+        pipeline.extend(encode(&[b"SET", n.as_bytes(), b"10"]));
+    }
+    pipeline.extend(encode(&[b"BGSAVE"]));
+    // Right behind BGSAVE: change every kind of value in place, add TTLs, rename, move.
+    for i in 0..N {
+        let (l, h, z, n) = (format!("l{i}"), format!("h{i}"), format!("z{i}"), format!("n{i}"));
+        pipeline.extend(encode(&[b"LPUSH", l.as_bytes(), b"new"]));
+        pipeline.extend(encode(&[b"HSET", h.as_bytes(), b"f", b"new", b"g", b"w"]));
+        pipeline.extend(encode(&[b"ZINCRBY", z.as_bytes(), b"5", b"m"]));
+        pipeline.extend(encode(&[b"INCR", n.as_bytes()]));
+        pipeline.extend(encode(&[b"EXPIRE", l.as_bytes(), b"1000"]));
+        if i % 2 == 0 {
+            pipeline.extend(encode(&[b"RENAME", h.as_bytes(), format!("moved{i}").as_bytes()]));
+        } else {
+            pipeline.extend(encode(&[b"MOVE", z.as_bytes(), b"1"]));
+        }
+    }
+    b.send(&pipeline);
+    for _ in 0..N * 4 + 1 + N * 6 {
+        let r = b.read_reply();
+        assert!(!r.starts_with(b"-"), "{}", String::from_utf8_lossy(&r));
+    }
+    wait_for(|| info_str(&mut b, "persistence", "rdb_bgsave_in_progress") == "0", "BGSAVE");
+    assert_eq!(info_str(&mut b, "persistence", "rdb_last_bgsave_status"), "ok");
+    check_rdb(&dir.file("pit.rdb"));
+    let redis = redis_in(&dir, "pit.rdb", &[]);
+    let mut r = redis.raw();
+    assert_eq!(run(&mut r, &["DBSIZE"]), format!(":{}\r\n", N * 4));
+    for i in (0..N).step_by(7) {
+        assert_eq!(run(&mut r, &["LRANGE", &format!("l{i}"), "0", "-1"]), "*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+        assert_eq!(run(&mut r, &["TTL", &format!("l{i}")]), ":-1\r\n");
+        assert_eq!(run(&mut r, &["HGETALL", &format!("h{i}")]), "*2\r\n$1\r\nf\r\n$1\r\nv\r\n");
+        assert_eq!(run(&mut r, &["ZSCORE", &format!("z{i}"), "m"]), "$1\r\n1\r\n");
+        assert_eq!(run(&mut r, &["GET", &format!("n{i}")]), "$2\r\n10\r\n");
+        assert_eq!(run(&mut r, &["EXISTS", &format!("moved{i}")]), ":0\r\n");
+    }
+    assert_eq!(run(&mut r, &["SELECT", "1"]), "+OK\r\n");
+    assert_eq!(run(&mut r, &["DBSIZE"]), ":0\r\n");
+}
+
+#[test]
 fn migrate_moves_keys_between_brim_and_redis() {
     let brim = Server::start(&[]);
     let redis = Server::redis(&["--requirepass", "secret"]);
