@@ -527,6 +527,16 @@ fn config_set_appendonly_yes_at_runtime_starts_logging() {
     assert_eq!(brim.raw().cmd_str(&["GET", "not"]), "$-1\r\n");
 }
 
+/// `redis-check-aof` on the directory's manifest says it is valid.
+fn assert_redis_check_aof_accepts(dir: &Dir) {
+    let out = Command::new("redis-check-aof")
+        .arg(dir.aof("appendonly.aof.manifest"))
+        .output()
+        .expect("redis-check-aof");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("is valid"), "redis-check-aof:\n{text}");
+}
+
 #[test]
 fn redis_check_aof_accepts_brims_dir_and_redis_loads_it() {
     let dir = Dir::new("to-redis");
@@ -539,12 +549,7 @@ fn redis_check_aof_accepts_brims_dir_and_redis_loads_it() {
     ok(&mut raw, &["SPOP", "set:big", "3"]);
     let before = snapshot(&mut raw);
     kill9(brim);
-    let out = Command::new("redis-check-aof")
-        .arg(dir.aof("appendonly.aof.manifest"))
-        .output()
-        .expect("redis-check-aof");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("is valid"), "redis-check-aof:\n{text}");
+    assert_redis_check_aof_accepts(&dir);
     let redis = redis_aof(&dir, &[]);
     assert_eq!(snapshot(&mut redis.raw()), before);
 }
@@ -585,11 +590,7 @@ fn timestamps_annotate_the_file_and_it_still_loads() {
     kill9(brim);
     let brim = brim_aof(&dir, &[]);
     assert_eq!(brim.raw().cmd_str(&["GET", "k"]), "$1\r\nv\r\n");
-    let out = Command::new("redis-check-aof")
-        .arg(dir.aof("appendonly.aof.manifest"))
-        .output()
-        .expect("redis-check-aof");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_redis_check_aof_accepts(&dir);
 }
 
 #[test]
@@ -795,12 +796,7 @@ fn a_command_form_base_passes_redis_check_aof_and_loads_in_brim_and_redis() {
     ok(&mut raw, &["SPOP", "set:big", "3"]);
     let before = snapshot(&mut raw);
     kill9(brim);
-    let out = Command::new("redis-check-aof")
-        .arg(dir.aof("appendonly.aof.manifest"))
-        .output()
-        .expect("redis-check-aof");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("is valid"), "redis-check-aof:\n{text}");
+    assert_redis_check_aof_accepts(&dir);
     let copy = copy_aof_dir(&dir, "cmdbase-copy");
     let brim = brim_aof(&dir, NO_PREAMBLE);
     assert_eq!(snapshot(&mut brim.raw()), before);
