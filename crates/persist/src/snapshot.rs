@@ -294,7 +294,13 @@ mod tests {
     use brim_engine::{NewValue, SetExpire};
 
     fn opts() -> SaveOptions {
-        SaveOptions { values: Options::default(), checksum: true, used_mem: 0, aof_base: false, commands: false }
+        SaveOptions {
+            values: Options::default(),
+            checksum: true,
+            used_mem: 0,
+            aof_base: false,
+            commands: false,
+        }
     }
 
     fn keys_of(ks: &Keyspace, acc: &Access) -> Vec<(usize, Vec<u8>, Vec<u8>)> {

@@ -193,6 +193,15 @@ mod tests {
         s.set(k.as_bytes(), NewValue::Plain(v.as_bytes()), SetExpire::Clear, acc);
     }
 
+    /// A stripe of keys `k0`.. `k{n-1}` holding `v`.
+    fn filled(seed: u64, n: usize, v: &str, acc: &Access) -> Stripe {
+        let mut s = Stripe::new(seed);
+        for i in 0..n {
+            set(&mut s, &format!("k{i}"), v, acc);
+        }
+        s
+    }
+
     /// Walk to the end in small steps, running `between` after each; returns what was saved.
     fn walk(s: &mut Stripe, rec: &Recorder, mut between: impl FnMut(&mut Stripe, usize)) -> Vec<String> {
         let mut out = Vec::new();
@@ -213,10 +222,7 @@ mod tests {
     fn snapshot_is_the_instant_it_was_armed_at_whatever_clients_do_meanwhile() {
         let acc = Access::at(1_000_000);
         for seed in 0..20u64 {
-            let mut s = Stripe::new(seed);
-            for i in 0..300 {
-                set(&mut s, &format!("k{i}"), "old", &acc);
-            }
+            let mut s = filled(seed, 300, "old", &acc);
             let mut want: Vec<String> = (0..300).map(|i| format!("k{i}=old")).collect();
             want.sort();
             let rec = Arc::new(Recorder::default());
@@ -242,10 +248,7 @@ mod tests {
     #[test]
     fn a_second_snapshot_sees_the_changes_of_the_first_ones_time() {
         let acc = Access::at(1_000_000);
-        let mut s = Stripe::new(1);
-        for i in 0..50 {
-            set(&mut s, &format!("k{i}"), "a", &acc);
-        }
+        let mut s = filled(1, 50, "a", &acc);
         let first = Arc::new(Recorder::default());
         s.arm_snapshot(first.clone());
         set(&mut s, "k1", "b", &acc);
@@ -261,10 +264,7 @@ mod tests {
     #[test]
     fn flushing_an_armed_stripe_saves_everything_first() {
         let acc = Access::at(1_000_000);
-        let mut s = Stripe::new(2);
-        for i in 0..40 {
-            set(&mut s, &format!("k{i}"), "v", &acc);
-        }
+        let mut s = filled(2, 40, "v", &acc);
         let rec = Arc::new(Recorder::default());
         s.arm_snapshot(rec.clone());
         let mut out = Vec::new();
