@@ -269,7 +269,7 @@ pub fn start_bgsave(shared: &Shared) -> Result<(), String> {
                 log(
                     false,
                     &format!(
-                        "Snapshot of {} keys: {} stripes serialized ahead of a write, peak buffer {} bytes",
+                        "Snapshot of {} keys: {} saved by clients ahead of a write, peak buffer {} bytes",
                         stats.keys,
                         snap.by_writers.load(Relaxed),
                         snap.peak_buffer.load(Relaxed)
@@ -296,7 +296,7 @@ pub fn start_bgsave(shared: &Shared) -> Result<(), String> {
             Ok(())
         }
         Err(e) => {
-            // The hooks stay armed; cancel the snapshot so they do nothing.
+            // The stripes stay armed; cancel the snapshot so that saving a key does nothing.
             if let Some(s) = CURRENT.lock().take() {
                 s.cancel.store(true, Relaxed);
                 let _ = s.run(&shared.keyspace);

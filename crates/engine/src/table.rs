@@ -284,6 +284,26 @@ impl<K: ChainKey> Table<K> {
         }
     }
 
+    /// Call `f` on the entries of buckets `from`, `from + 1`, ... in index order until at
+    /// least `budget` entries were seen; returns the next bucket, `None` past the last. Only
+    /// while not rehashing, and only meaningful across calls while the table keeps its size:
+    /// an entry's bucket is its hash masked by the size, so entries never move between
+    /// buckets then.
+    pub fn walk_buckets(&self, from: usize, budget: usize, mut f: impl FnMut(ElemPtr)) -> Option<usize> {
+        let t = &self.ht[0];
+        let mut seen = 0;
+        for (i, &head) in t.iter().enumerate().skip(from) {
+            Self::walk(head, &mut |e| {
+                seen += 1;
+                f(e)
+            });
+            if seen >= budget {
+                return (i + 1 < t.len()).then_some(i + 1);
+            }
+        }
+        None
+    }
+
     /// One SCAN step from cursor `v`: visits the entries of one bucket (and, while
     /// rehashing, of the buckets of the larger table it expands to). Returns the next
     /// cursor, 0 when the scan is complete.

@@ -8,11 +8,13 @@
 //! - a client about to change or delete an unsaved entry first serializes it as it is (into
 //!   the stripe's `early` buffer, handed to the saver in pieces) and marks it saved: only the
 //!   key being written is copied, never the whole stripe;
-//! - the saver walks the stripe with a SCAN cursor, a few hundred keys per step under the
-//!   stripe's lock, serializing the entries still unsaved and marking them. SCAN returns
-//!   every entry present from the first step to the last, whatever resizes happen in
-//!   between; an entry absent for part of the walk was deleted or replaced, and a client
-//!   saved it first. Entries met twice are skipped by their mark.
+//! - the saver walks the stripe a few hundred keys per step under the stripe's lock,
+//!   serializing the entries still unsaved and marking them. It walks the buckets in index
+//!   order while the table keeps its size and is not rehashing (entries stay in their
+//!   bucket then); when that changes, it starts over with a SCAN cursor, which returns every
+//!   entry present from its first step to its last whatever resizes happen in between. An
+//!   entry absent for part of the walk was deleted or replaced, and a client saved it
+//!   first; entries met twice are skipped by their mark.
 //!
 //! When the walk ends the stripe is disarmed and every entry has the stripe's `mark` again,
 //! so the next snapshot can flip it. A snapshot that fails or is cancelled still has its
@@ -36,11 +38,19 @@ pub trait KeySaver: Send + Sync {
     fn hand_off(&self, buf: Vec<u8>, keys: u64);
 }
 
+/// Where the saver's walk of a stripe goes on.
+#[derive(Clone, Copy)]
+enum Walk {
+    /// The next bucket, in a table of `slots` buckets that is not rehashing.
+    Buckets { next: usize, slots: usize },
+    /// A SCAN cursor.
+    Scan(u64),
+}
+
 /// The state of an armed stripe.
 pub(super) struct Armed {
     saver: Arc<dyn KeySaver>,
-    /// Where the saver's walk goes on.
-    cursor: u64,
+    walk: Walk,
     /// Keys serialized by clients, not yet handed off.
     early: Vec<u8>,
     early_keys: u64,
@@ -55,7 +65,8 @@ impl Stripe {
             self.save_all_before_change();
         }
         self.mark = !self.mark;
-        self.snap = Some(Box::new(Armed { saver, cursor: 0, early: Vec::new(), early_keys: 0 }));
+        let walk = self.walk_start();
+        self.snap = Some(Box::new(Armed { saver, walk, early: Vec::new(), early_keys: 0 }));
     }
 
     /// Whether a snapshot is armed here.
@@ -76,34 +87,65 @@ impl Stripe {
         }
         let mut keys = std::mem::take(&mut armed.early_keys);
         let saver = armed.saver.clone();
-        let mut cursor = armed.cursor;
+        let mut walk = armed.walk;
         let mark = self.mark;
-        let mut looked = 0;
-        loop {
-            cursor = self.table.scan(cursor, |e| {
-                looked += 1;
-                // SAFETY: the table hands out live entries; only the mark bit is written.
-                unsafe {
-                    if entry::snap_mark(e) != mark {
-                        saver.save(EntryRef::new(e), out);
-                        entry::set_snap_mark(e, mark);
-                        keys += 1;
-                    }
+        let mut save = |e: crate::ElemPtr| {
+            // SAFETY: the table hands out live entries; only the mark bit is written.
+            unsafe {
+                if entry::snap_mark(e) != mark {
+                    saver.save(EntryRef::new(e), out);
+                    entry::set_snap_mark(e, mark);
+                    keys += 1;
                 }
-            });
-            if cursor == 0 || looked >= budget {
-                break;
+            }
+        };
+        if let Walk::Buckets { slots, .. } = walk {
+            if self.table.is_rehashing() || self.table.slots() != slots {
+                // The table changed shape: entries may have moved between buckets.
+                walk = Walk::Scan(0);
             }
         }
+        let done = match walk {
+            Walk::Buckets { next, slots } => match self.table.walk_buckets(next, budget, &mut save) {
+                Some(next) => {
+                    walk = Walk::Buckets { next, slots };
+                    false
+                }
+                None => true,
+            },
+            Walk::Scan(mut cursor) => {
+                let mut looked = 0;
+                loop {
+                    cursor = self.table.scan(cursor, |e| {
+                        looked += 1;
+                        save(e)
+                    });
+                    if cursor == 0 || looked >= budget {
+                        break;
+                    }
+                }
+                walk = Walk::Scan(cursor);
+                cursor == 0
+            }
+        };
         match self.snap.as_mut() {
-            Some(armed) if cursor != 0 => {
-                armed.cursor = cursor;
+            Some(armed) if !done => {
+                armed.walk = walk;
                 (keys, false)
             }
             _ => {
                 self.snap = None;
                 (keys, true)
             }
+        }
+    }
+
+    /// How a walk starts: bucket by bucket unless the table is rehashing.
+    fn walk_start(&self) -> Walk {
+        if self.table.is_rehashing() {
+            Walk::Scan(0)
+        } else {
+            Walk::Buckets { next: 0, slots: self.table.slots() }
         }
     }
 
