@@ -3,6 +3,18 @@
 //! CLIENT KILL, idle `timeout`, protocol errors, the query buffer limit and the output
 //! buffer limits.
 //!
+//! The per-request path is Redis's: wait for input, read it, run the batch, write the
+//! replies at once (one non-blocking attempt, as Redis writes them before it sleeps, rather
+//! than waiting for writability first), then wait again. The stream is kept whole (no
+//! `split` and its lock: one task drives both directions) and the wait is one hand-written
+//! poll over the sources instead of a `select!` rebuilt every time: input first (when
+//! input is there nothing else is looked at: pushes and kills are checked between
+//! commands anyway), then the handle's wake-up, the rest of the output, pushes, the
+//! blocked command's reply and one timer for the earliest deadline (idle `timeout`,
+//! CLIENT PAUSE retry, blocking timeout). A short read leaves tokio knowing the socket is
+//! drained, so the next wait goes to sleep without another read: one wake-up, one read and
+//! one write per request.
+//!
 //! Output goes through one outgoing buffer that is written whenever the socket takes data,
 //! while the connection keeps reading and keeps taking messages queued for it by other
 //! connections. Everything waiting to go out (that buffer plus the queue: `obl` +
@@ -14,16 +26,20 @@
 //! [`READ_PAUSE_BYTES`] of replies wait unwritten instead: a client that does not read its
 //! replies holds at most that much.
 //!
-//! After every wake-up and every 16 KiB of replies the connection publishes what it holds
-//! (`client_evict::publish`: CLIENT LIST `tot-mem`, the sums behind `maxmemory-clients` and
-//! `mem_not_counted_for_evict`) and lets `client_evict` close the biggest clients when they
-//! hold more than `maxmemory-clients`, itself included.
+//! Whenever what it holds changed, and every 16 KiB of replies within a batch, the
+//! connection publishes it (`client_evict::publish`: CLIENT LIST `tot-mem`, the sums behind
+//! `maxmemory-clients` and `mem_not_counted_for_evict`) and lets `client_evict` close the
+//! biggest clients when they hold more than `maxmemory-clients`, itself included; after
+//! every batch it checks the limit again (a lowered `maxmemory-clients` applies at once).
 //!
 //! Pushes queued for the client are put into its output between commands, so they never
 //! split a reply and keep their order with respect to the client's own commands.
 
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use brim_commands::client_evict::{self, MultiMemory, Usage};
@@ -34,8 +50,9 @@ use brim_resp::parse::{Args, ParseLimits, Parser};
 use brim_resp::Reply;
 use smallvec::SmallVec;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::futures::Notified;
 use tokio::sync::mpsc::UnboundedReceiver;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use crate::log::{log, Level};
 
@@ -44,6 +61,10 @@ const READ_CHUNK: usize = 16 * 1024;
 const READ_PAUSE_BYTES: usize = 1 << 20;
 /// An empty outgoing buffer larger than this is given back.
 const KEEP_OUT_CAPACITY: usize = 64 * 1024;
+/// An empty query buffer larger than this is given back.
+const KEEP_IN_CAPACITY: usize = 64 * 1024;
+/// Reply bytes a batch may add between two publications of the client's memory.
+const ACCOUNT_STEP: usize = 16 * 1024;
 
 /// Move the messages queued for `handle` to the end of `dst`.
 fn take_pushes(push: &mut UnboundedReceiver<Vec<u8>>, handle: &ClientHandle, dst: &mut Vec<u8>) {
@@ -60,29 +81,6 @@ fn has_output_limit(shared: &Shared, handle: &ClientHandle) -> bool {
     l.hard > 0 || l.soft > 0
 }
 
-/// Reply bytes a batch may add between two [`account`] calls.
-const ACCOUNT_STEP: usize = 16 * 1024;
-
-/// Publish what this connection holds (CLIENT LIST `tot-mem`, `mem_clients_normal`, the
-/// clients' sums behind `maxmemory-clients` and `mem_not_counted_for_evict`), then evict
-/// clients if they hold more than `maxmemory-clients` (this one included).
-fn account(
-    shared: &Shared,
-    client: &Client,
-    multi: &mut MultiMemory,
-    query: usize,
-    pending: &Vec<u8>,
-    out: &Reply,
-) {
-    let queued = client.handle.queued.load(Relaxed);
-    let output = pending.capacity() + out.capacity() + queued;
-    let waiting = pending.len() + out.len() + queued > 0;
-    let usage =
-        Usage { query, output, unwritten: if waiting { output } else { 0 }, multi: multi.measure(client) };
-    client_evict::publish(shared, &client.handle, &usage);
-    client_evict::evict_if_over(shared);
-}
-
 fn log_limit_close(handle: &ClientHandle) {
     log(
         Level::Warning,
@@ -93,251 +91,550 @@ fn log_limit_close(handle: &ClientHandle) {
     );
 }
 
+/// The connection's memory as last published for client eviction.
+#[derive(Debug, Default)]
+struct Accounting {
+    /// The MULTI queue's and WATCHed keys' memory, measured incrementally.
+    multi: MultiMemory,
+    /// `tot-mem` and the unwritten output last published (`None`: nothing yet).
+    published: Option<(usize, usize)>,
+}
+
+impl Accounting {
+    /// Publish what this connection holds (CLIENT LIST `tot-mem`, `mem_clients_normal`, the
+    /// clients' sums behind `maxmemory-clients` and `mem_not_counted_for_evict`) if it
+    /// changed since the last time, then evict clients if they hold more than
+    /// `maxmemory-clients` (this one included).
+    fn update(&mut self, shared: &Shared, client: &Client, query: usize, pending: &Vec<u8>, out: &Reply) {
+        let queued = client.handle.queued.load(Relaxed);
+        let output = pending.capacity() + out.capacity() + queued;
+        let waiting = pending.len() + out.len() + queued > 0;
+        let unwritten = if waiting { output } else { 0 };
+        let usage = Usage { query, output, unwritten, multi: self.multi.measure(client) };
+        let key = (usage.total(&client.handle), unwritten);
+        if self.published == Some(key) {
+            return;
+        }
+        self.published = Some(key);
+        client_evict::publish(shared, &client.handle, &usage);
+        client_evict::evict_if_over(shared);
+    }
+}
+
+/// What ended a wait.
+enum Event {
+    /// Input arrived.
+    Read,
+    /// Something else moved (output written, a push taken, the handle woken): look again.
+    Again,
+    /// The blocked command's reply may be there.
+    Unblocked,
+    /// The timer went off: a deadline may have passed.
+    Timer,
+    /// The peer is gone or the socket failed.
+    Closed,
+}
+
+/// What a timer going off means.
+enum Due {
+    /// The client was idle longer than `timeout`.
+    Idle,
+    /// A CLIENT PAUSE retry or a blocking timeout: run the connection's commands.
+    Run,
+    /// Nothing yet (the timer was set for an earlier deadline that moved).
+    Early,
+}
+
+/// What to do after a batch.
+enum Next {
+    /// Go on serving.
+    Go,
+    /// Close now, unwritten output dropped.
+    Close,
+    /// Write what is owed (unless the client gets killed meanwhile), then close.
+    FlushAndClose,
+}
+
+/// How a batch of commands from the query buffer ended.
+#[derive(Default)]
+struct Batch {
+    /// Bytes of the query buffer consumed.
+    consumed: usize,
+    /// A protocol error: the connection closes after the reply.
+    fatal: bool,
+    /// CLIENT PAUSE held the next command back.
+    paused: bool,
+    /// The client went over its output buffer limit.
+    over_limit: bool,
+}
+
+/// One connection's state, owned by its task.
+struct Conn<'a, S> {
+    shared: &'a Shared,
+    worker: &'a WorkerStats,
+    handle: &'a ClientHandle,
+    stream: S,
+    push: UnboundedReceiver<Vec<u8>>,
+    client: Client,
+    session: Session<'a>,
+    out: Reply,
+    parser: Parser,
+    args: Args,
+    inbuf: Vec<u8>,
+    /// Output not yet written: `pending[sent..]`.
+    pending: Vec<u8>,
+    sent: usize,
+    /// Last input or output, tracked only while `timeout` is set.
+    last_io: Option<Instant>,
+    /// CLIENT PAUSE: when to offer the held-back command again.
+    resume_at: Option<Instant>,
+    /// Commands left unexecuted in `inbuf` because too many replies were waiting unwritten.
+    stalled: bool,
+    /// When the timer is set to go off (`None`: not set, or gone off).
+    timer_at: Option<Instant>,
+    accounting: Accounting,
+}
+
 /// Serve one client until it disconnects or is closed.
 pub async fn serve<S>(
     shared: Arc<Shared>,
     worker: Arc<WorkerStats>,
     stream: S,
     handle: Arc<ClientHandle>,
-    mut push: UnboundedReceiver<Vec<u8>>,
+    push: UnboundedReceiver<Vec<u8>>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (mut rd, mut wr) = tokio::io::split(stream);
-    let needs_auth = shared.config.requirepass().is_some();
-    let mut client = Client::new(handle.clone(), !needs_auth);
-    let mut out = Reply::new();
-    let mut parser = Parser::new();
-    let mut args = Args::default();
-    let mut inbuf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    let mut session = Session::new(&shared, &worker);
-    // Output not yet written: `pending[sent..]`.
-    let mut pending: Vec<u8> = Vec::new();
-    let mut sent = 0usize;
-    let mut last_io = Instant::now();
-    // CLIENT PAUSE: when to offer the held-back command again.
-    let mut resume_at: Option<Instant> = None;
-    // Commands left unexecuted in `inbuf` because too many replies were waiting unwritten.
-    let mut stalled = false;
-    let mut multi_mem = MultiMemory::default();
-    loop {
-        account(&shared, &client, &mut multi_mem, inbuf.capacity(), &pending, &out);
-        handle.qbuf_free.store(inbuf.capacity() - inbuf.len(), Relaxed);
-        if handle.queued.load(Relaxed) > 0 {
-            take_pushes(&mut push, &handle, &mut pending);
-            handle.obl.store(pending.len() - sent, Relaxed);
-            if check_output_limits(&shared, &handle, 0) {
-                log_limit_close(&handle);
-                break;
+    let wake = pin!(handle.wake.notified());
+    let timer = pin!(tokio::time::sleep_until(Instant::now()));
+    let mut conn = Conn::new(&shared, &worker, &handle, stream, push);
+    conn.run(wake, timer).await;
+    conn.close().await;
+}
+
+impl<'a, S: AsyncRead + AsyncWrite + Unpin> Conn<'a, S> {
+    fn new(
+        shared: &'a Shared,
+        worker: &'a WorkerStats,
+        handle: &'a Arc<ClientHandle>,
+        stream: S,
+        push: UnboundedReceiver<Vec<u8>>,
+    ) -> Self {
+        let needs_auth = shared.config.requirepass().is_some();
+        Conn {
+            shared,
+            worker,
+            handle,
+            stream,
+            push,
+            client: Client::new(handle.clone(), !needs_auth),
+            session: Session::new(shared, worker),
+            out: Reply::new(),
+            parser: Parser::new(),
+            args: Args::default(),
+            inbuf: Vec::with_capacity(READ_CHUNK),
+            pending: Vec::new(),
+            sent: 0,
+            last_io: None,
+            resume_at: None,
+            stalled: false,
+            timer_at: None,
+            accounting: Accounting::default(),
+        }
+    }
+
+    /// Serve until the connection is to be closed.
+    async fn run(&mut self, mut wake: Pin<&mut Notified<'a>>, mut timer: Pin<&mut Sleep>) {
+        loop {
+            if !self.take_queued_pushes() || self.handle.killed.load(Relaxed) {
+                return;
             }
-        }
-        if handle.killed.load(Relaxed) {
-            break;
-        }
-        let unwritten = pending.len() - sent;
-        let limited = has_output_limit(&shared, &handle);
-        let room = unwritten < READ_PAUSE_BYTES || limited;
-        let can_read = resume_at.is_none()
-            && !stalled
-            && room
-            && inbuf.len() as u64 <= shared.config.client_query_buffer_limit();
-        if can_read && inbuf.capacity() - inbuf.len() < READ_CHUNK / 2 {
-            let want = parser.pending_bulk().map(|b| b + 2).unwrap_or(READ_CHUNK).max(READ_CHUNK);
-            inbuf.reserve(want.min(shared.config.client_query_buffer_limit() as usize));
-        }
-        // Blocked in BLPOP & co.: wait for the waiter's reply or its timeout (input is still
-        // read, so a disconnection is seen, but not run).
-        let waiter = session.blocked_waiter();
-        let block_deadline = session.block_deadline().map(Instant::from_std);
-        let timeout = shared.config.timeout();
-        let idle_deadline =
-            (timeout > 0 && !handle.monitor.load(Relaxed) && !handle.pubsub.any() && waiter.is_none())
-                .then(|| last_io + Duration::from_secs(timeout));
-        if stalled && room {
-            stalled = false;
-        } else {
-            tokio::select! {
-                biased;
-                _ = handle.wake.notified() => continue,
-                r = wr.write(&pending[sent..]), if sent < pending.len() => {
-                    match r {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            sent += n;
-                            bump(&worker.net_output_bytes, n as u64);
-                            bump(&handle.net_out, n as u64);
-                            last_io = Instant::now();
-                            if sent == pending.len() {
-                                pending.clear();
-                                sent = 0;
-                                if pending.capacity() > KEEP_OUT_CAPACITY {
-                                    pending = Vec::new();
-                                }
-                            }
-                            handle.obl.store(pending.len() - sent, Relaxed);
+            if self.owed() > 0 && !self.write_now().await {
+                return;
+            }
+            self.account();
+            self.track_idle();
+            let limited = has_output_limit(self.shared, self.handle);
+            let room = self.owed() < READ_PAUSE_BYTES || limited;
+            if self.stalled && room {
+                self.stalled = false;
+            } else {
+                let can_read = self.prepare_read(room);
+                match self.wait(can_read, wake.as_mut(), timer.as_mut()).await {
+                    Event::Closed => return,
+                    Event::Again => continue,
+                    Event::Timer => match self.due() {
+                        Due::Idle => {
+                            log(Level::Verbose, "Closing idle client");
+                            return;
                         }
-                    }
-                    continue;
+                        Due::Early => continue,
+                        Due::Run => {}
+                    },
+                    Event::Read | Event::Unblocked => {}
                 }
-                Some(msg) = push.recv() => {
-                    handle.queued.fetch_sub(msg.len(), Relaxed);
-                    pending.extend_from_slice(&msg);
-                    handle.obl.store(pending.len() - sent, Relaxed);
-                    continue;
-                }
-                _ = async { if let Some(w) = &waiter { w.notified().await } }, if waiter.is_some() => {}
-                _ = tokio::time::sleep_until(block_deadline.unwrap_or_else(Instant::now)), if block_deadline.is_some() => {}
-                _ = tokio::time::sleep_until(resume_at.unwrap_or_else(Instant::now)), if resume_at.is_some() => {
-                    resume_at = None;
-                }
-                _ = tokio::time::sleep_until(idle_deadline.unwrap_or_else(Instant::now)), if idle_deadline.is_some() => {
-                    log(Level::Verbose, "Closing idle client");
-                    break;
-                }
-                r = rd.read_buf(&mut inbuf), if can_read => {
-                    match r {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            bump(&worker.net_input_bytes, n as u64);
-                            bump(&handle.net_in, n as u64);
-                            last_io = Instant::now();
-                        }
-                    }
+            }
+            if self.handle.killed.load(Relaxed) {
+                return;
+            }
+            if self.session.blocked.is_some() && !self.session.resume(&mut self.out) {
+                continue;
+            }
+            match self.run_batch(limited).await {
+                Next::Go => {}
+                Next::Close => return,
+                Next::FlushAndClose => {
+                    self.flush_unless_woken(wake.as_mut()).await;
+                    return;
                 }
             }
         }
-        if handle.killed.load(Relaxed) {
-            break;
+    }
+
+    /// Unwritten output bytes.
+    fn owed(&self) -> usize {
+        self.pending.len() - self.sent
+    }
+
+    /// Take the messages queued for the client into its output; `false` when that puts it
+    /// over its output buffer limit (then it is closed).
+    fn take_queued_pushes(&mut self) -> bool {
+        if self.handle.queued.load(Relaxed) == 0 {
+            return true;
         }
-        if waiter.is_some() && !session.resume(&mut out) {
-            continue;
+        take_pushes(&mut self.push, self.handle, &mut self.pending);
+        self.handle.obl.store(self.owed(), Relaxed);
+        if check_output_limits(self.shared, self.handle, 0) {
+            log_limit_close(self.handle);
+            return false;
         }
+        true
+    }
+
+    fn account(&mut self) {
+        self.accounting.update(self.shared, &self.client, self.inbuf.capacity(), &self.pending, &self.out);
+    }
+
+    /// Start or stop tracking the last I/O for the idle `timeout` as it is set or unset.
+    fn track_idle(&mut self) {
+        if self.shared.config.timeout() == 0 {
+            self.last_io = None;
+        } else if self.last_io.is_none() {
+            self.last_io = Some(Instant::now());
+        }
+    }
+
+    /// Note input or output for the idle `timeout`.
+    fn touch(&mut self) {
+        if self.last_io.is_some() {
+            self.last_io = Some(Instant::now());
+        }
+    }
+
+    /// Whether to read now, making room in the query buffer if so. A client is not read
+    /// while CLIENT PAUSE holds its next command, while its commands wait for their
+    /// replies to be read (`stalled`, no `room`), or over the query buffer limit.
+    fn prepare_read(&mut self, room: bool) -> bool {
+        let limit = self.shared.config.client_query_buffer_limit();
+        let can_read = self.resume_at.is_none() && !self.stalled && room && self.inbuf.len() as u64 <= limit;
+        if can_read && self.inbuf.capacity() - self.inbuf.len() < READ_CHUNK / 2 {
+            let want = self.parser.pending_bulk().map(|b| b + 2).unwrap_or(READ_CHUNK).max(READ_CHUNK);
+            self.inbuf.reserve(want.min(limit as usize));
+        }
+        self.handle.qbuf_free.store(self.inbuf.capacity() - self.inbuf.len(), Relaxed);
+        can_read
+    }
+
+    /// Write what is owed once, without waiting for the socket (what it does not take now
+    /// is written by [`Conn::wait`]); `false` when the connection is gone.
+    async fn write_now(&mut self) -> bool {
+        let event = poll_fn(|cx| Poll::Ready(self.poll_write(cx))).await;
+        !matches!(event, Poll::Ready(Event::Closed))
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
+        let r = ready!(Pin::new(&mut self.stream).poll_write(cx, &self.pending[self.sent..]));
+        Poll::Ready(match r {
+            Ok(0) | Err(_) => Event::Closed,
+            Ok(n) => {
+                self.wrote(n);
+                Event::Again
+            }
+        })
+    }
+
+    /// Account for `n` bytes of output written.
+    fn wrote(&mut self, n: usize) {
+        self.sent += n;
+        bump(&self.worker.net_output_bytes, n as u64);
+        bump(&self.handle.net_out, n as u64);
+        self.touch();
+        if self.sent == self.pending.len() {
+            self.pending.clear();
+            self.sent = 0;
+            if self.pending.capacity() > KEEP_OUT_CAPACITY {
+                self.pending = Vec::new();
+            }
+        }
+        self.handle.obl.store(self.owed(), Relaxed);
+    }
+
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
+        let r = ready!(pin!(self.stream.read_buf(&mut self.inbuf)).poll(cx));
+        Poll::Ready(match r {
+            Ok(0) | Err(_) => Event::Closed,
+            Ok(n) => {
+                bump(&self.worker.net_input_bytes, n as u64);
+                bump(&self.handle.net_in, n as u64);
+                self.touch();
+                Event::Read
+            }
+        })
+    }
+
+    /// Wait for input (if `can_read`), a wake-up of the handle (kill, pushes), the socket
+    /// taking more output, a push, the blocked command's reply or the next deadline.
+    async fn wait(
+        &mut self,
+        can_read: bool,
+        mut wake: Pin<&mut Notified<'a>>,
+        mut timer: Pin<&mut Sleep>,
+    ) -> Event {
+        let timed = self.arm(timer.as_mut());
+        let handle = self.handle;
+        let waiter = self.session.blocked_waiter();
+        let mut unblocked = pin!(async {
+            if let Some(w) = &waiter {
+                w.notified().await
+            }
+        });
+        poll_fn(|cx| {
+            if can_read {
+                if let Poll::Ready(event) = self.poll_read(cx) {
+                    return Poll::Ready(event);
+                }
+            }
+            if wake.as_mut().poll(cx).is_ready() {
+                wake.set(handle.wake.notified());
+                return Poll::Ready(Event::Again);
+            }
+            if self.owed() > 0 {
+                if let Poll::Ready(event) = self.poll_write(cx) {
+                    return Poll::Ready(event);
+                }
+            }
+            if let Poll::Ready(Some(msg)) = self.push.poll_recv(cx) {
+                handle.queued.fetch_sub(msg.len(), Relaxed);
+                self.pending.extend_from_slice(&msg);
+                handle.obl.store(self.owed(), Relaxed);
+                return Poll::Ready(Event::Again);
+            }
+            if waiter.is_some() && unblocked.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Event::Unblocked);
+            }
+            if timed && timer.as_mut().poll(cx).is_ready() {
+                self.timer_at = None;
+                return Poll::Ready(Event::Timer);
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// When the idle `timeout` closes the client, if it may (not a MONITOR, subscriber or
+    /// blocked client).
+    fn idle_deadline(&self) -> Option<Instant> {
+        let last = self.last_io?;
+        let exempt =
+            self.handle.monitor.load(Relaxed) || self.handle.pubsub.any() || self.session.blocked.is_some();
+        (!exempt).then(|| last + Duration::from_secs(self.shared.config.timeout()))
+    }
+
+    fn block_deadline(&self) -> Option<Instant> {
+        self.session.block_deadline().map(Instant::from_std)
+    }
+
+    /// Set the timer for the earliest deadline; `false` when there is none. A timer set for
+    /// an earlier time is left alone (it goes off early and the deadlines are looked at
+    /// again), so an idle deadline moving on with every request costs no timer update.
+    fn arm(&mut self, timer: Pin<&mut Sleep>) -> bool {
+        let next = [self.idle_deadline(), self.resume_at, self.block_deadline()].into_iter().flatten().min();
+        let Some(deadline) = next else { return false };
+        if self.timer_at.is_none_or(|at| at > deadline) {
+            timer.reset(deadline);
+            self.timer_at = Some(deadline);
+        }
+        true
+    }
+
+    /// Which deadline passed when the timer went off.
+    fn due(&mut self) -> Due {
+        let now = Instant::now();
+        if self.idle_deadline().is_some_and(|d| d <= now) {
+            return Due::Idle;
+        }
+        if self.resume_at.is_some_and(|r| r <= now) {
+            self.resume_at = None;
+            return Due::Run;
+        }
+        if self.block_deadline().is_some_and(|d| d <= now) {
+            return Due::Run;
+        }
+        Due::Early
+    }
+
+    /// Run the complete commands in the query buffer, then queue their replies (after the
+    /// AOF got what they logged) and drop what they consumed.
+    async fn run_batch(&mut self, limited: bool) -> Next {
+        let batch = self.execute_input(limited);
+        self.session.gate.release();
+        // What this batch logged reaches the AOF (fsynced with `appendfsync always`) first.
+        brim_commands::persistence::aof::before_reply().await;
+        // A lowered `maxmemory-clients` applies even if this client closes right after.
+        client_evict::evict_if_over(self.shared);
+        if batch.over_limit {
+            log_limit_close(self.handle);
+            return Next::Close;
+        }
+        self.inbuf.drain(..batch.consumed);
+        self.handle.qbuf.store(self.inbuf.len(), Relaxed);
+        self.handle.qbuf_free.store(self.inbuf.capacity() - self.inbuf.len(), Relaxed);
+        if !batch.fatal && self.inbuf.len() as u64 > self.shared.config.client_query_buffer_limit() {
+            log(
+                Level::Warning,
+                &format!(
+                    "Closing client that reached max query buffer length: id={} addr={} qbuf={}",
+                    self.handle.id,
+                    self.handle.addr,
+                    self.inbuf.len()
+                ),
+            );
+            return Next::Close;
+        }
+        self.queue_replies();
+        if self.inbuf.is_empty() && self.inbuf.capacity() > KEEP_IN_CAPACITY {
+            self.inbuf = Vec::with_capacity(READ_CHUNK);
+        }
+        if batch.fatal || self.client.close_after_reply {
+            return Next::FlushAndClose;
+        }
+        if batch.paused {
+            // CLIENT PAUSE: offer the same command again a little later, without reading
+            // more (the rest of the pipeline stays queued behind it).
+            let wait = brim_commands::connection::pause_remaining_ms(self.shared).unwrap_or(0).clamp(1, 10);
+            self.resume_at = Some(Instant::now() + Duration::from_millis(wait));
+        }
+        Next::Go
+    }
+
+    /// Parse and execute commands from the query buffer until it has no complete one left,
+    /// or a command blocks, is paused, or the client must stop (limits, kill, QUIT, a
+    /// protocol error).
+    fn execute_input(&mut self, limited: bool) -> Batch {
         let limits = ParseLimits {
-            max_bulk_len: shared.config.proto_max_bulk_len(),
-            authenticated: client.authenticated,
+            max_bulk_len: self.shared.config.proto_max_bulk_len(),
+            authenticated: self.client.authenticated,
         };
-        let mut pos = 0;
-        let mut fatal = false;
-        let mut paused = false;
-        let mut over_limit = false;
+        let unwritten = self.owed();
+        let mut batch = Batch::default();
         let mut accounted_out = 0;
         loop {
-            let buf = &inbuf[pos..];
+            let buf = &self.inbuf[batch.consumed..];
             if buf.is_empty() {
                 break;
             }
-            match parser.parse(buf, &limits, &mut args) {
-                Ok(Some(consumed)) => {
-                    if handle.queued.load(Relaxed) > 0 {
-                        // Messages queued so far go out before this command's reply.
-                        take_pushes(&mut push, &handle, out.buffer_mut());
-                    }
-                    let argv: SmallVec<[&[u8]; 16]> = (0..args.len()).map(|i| args.get(buf, i)).collect();
-                    match session.execute(&mut client, &mut out, &argv) {
-                        Outcome::Done => {}
-                        Outcome::Paused => {
-                            paused = true;
-                            break;
-                        }
-                        Outcome::Blocked => {
-                            // The rest of the pipeline waits until the reply comes.
-                            pos += consumed;
-                            break;
-                        }
-                    }
-                    pos += consumed;
-                    if out.len() >= accounted_out + ACCOUNT_STEP {
-                        accounted_out = out.len();
-                        account(&shared, &client, &mut multi_mem, inbuf.capacity(), &pending, &out);
-                    }
-                    if check_output_limits(&shared, &handle, out.len()) {
-                        over_limit = true;
-                        break;
-                    }
-                    if !limited && out.len() + unwritten >= READ_PAUSE_BYTES {
-                        // Let the client read what it asked for before running more.
-                        stalled = true;
-                        break;
-                    }
-                    if client.close_after_reply || handle.killed.load(Relaxed) {
-                        break;
-                    }
-                }
+            let consumed = match self.parser.parse(buf, &limits, &mut self.args) {
+                Ok(Some(consumed)) => consumed,
                 Ok(None) => break,
                 Err(e) => {
-                    out.error(&format!("ERR {}", e.message()));
+                    self.out.error(&format!("ERR {}", e.message()));
                     log(
                         Level::Verbose,
                         &format!(
                             "Protocol error ({}) from client: id={} addr={}",
                             e.message(),
-                            handle.id,
-                            handle.addr
+                            self.handle.id,
+                            self.handle.addr
                         ),
                     );
-                    fatal = true;
+                    batch.fatal = true;
+                    break;
+                }
+            };
+            if self.handle.queued.load(Relaxed) > 0 {
+                // Messages queued so far go out before this command's reply.
+                take_pushes(&mut self.push, self.handle, self.out.buffer_mut());
+            }
+            let argv: SmallVec<[&[u8]; 16]> = (0..self.args.len()).map(|i| self.args.get(buf, i)).collect();
+            match self.session.execute(&mut self.client, &mut self.out, &argv) {
+                Outcome::Done => {}
+                Outcome::Paused => {
+                    batch.paused = true;
+                    break;
+                }
+                Outcome::Blocked => {
+                    // The rest of the pipeline waits until the reply comes.
+                    batch.consumed += consumed;
                     break;
                 }
             }
-        }
-        session.gate.release();
-        // What this batch logged reaches the AOF (fsynced with `appendfsync always`) first.
-        brim_commands::persistence::aof::before_reply().await;
-        // A lowered `maxmemory-clients` applies even if this client closes right after.
-        client_evict::evict_if_over(&shared);
-        if over_limit {
-            log_limit_close(&handle);
-            break;
-        }
-        inbuf.drain(..pos);
-        handle.qbuf.store(inbuf.len(), Relaxed);
-        handle.qbuf_free.store(inbuf.capacity() - inbuf.len(), Relaxed);
-        if !fatal && inbuf.len() as u64 > shared.config.client_query_buffer_limit() {
-            log(
-                Level::Warning,
-                &format!(
-                    "Closing client that reached max query buffer length: id={} addr={} qbuf={}",
-                    handle.id,
-                    handle.addr,
-                    inbuf.len()
-                ),
-            );
-            break;
-        }
-        if !out.is_empty() {
-            if pending.is_empty() {
-                std::mem::swap(out.buffer_mut(), &mut pending);
-                sent = 0;
-            } else {
-                pending.extend_from_slice(out.as_bytes());
+            batch.consumed += consumed;
+            if self.out.len() >= accounted_out + ACCOUNT_STEP {
+                accounted_out = self.out.len();
+                let query = self.inbuf.capacity();
+                self.accounting.update(self.shared, &self.client, query, &self.pending, &self.out);
             }
-            out.clear();
-            handle.obl.store(pending.len() - sent, Relaxed);
-        }
-        if inbuf.is_empty() && inbuf.capacity() > 64 * 1024 {
-            inbuf = Vec::with_capacity(READ_CHUNK);
-        }
-        if fatal || client.close_after_reply {
-            // Flush what is owed (unless the client gets killed meanwhile), then close.
-            tokio::select! {
-                _ = wr.write_all(&pending[sent..]) => {}
-                _ = handle.wake.notified() => {}
+            if check_output_limits(self.shared, self.handle, self.out.len()) {
+                batch.over_limit = true;
+                break;
             }
-            break;
+            if !limited && self.out.len() + unwritten >= READ_PAUSE_BYTES {
+                // Let the client read what it asked for before running more.
+                self.stalled = true;
+                break;
+            }
+            if self.client.close_after_reply || self.handle.killed.load(Relaxed) {
+                break;
+            }
         }
-        if paused {
-            // CLIENT PAUSE: offer the same command again a little later, without reading
-            // more (the rest of the pipeline stays queued behind it).
-            let wait = brim_commands::connection::pause_remaining_ms(&shared).unwrap_or(0).clamp(1, 10);
-            resume_at = Some(Instant::now() + Duration::from_millis(wait));
+        batch
+    }
+
+    /// Move the batch's replies to the outgoing buffer.
+    fn queue_replies(&mut self) {
+        if self.out.is_empty() {
+            return;
+        }
+        if self.pending.is_empty() {
+            std::mem::swap(self.out.buffer_mut(), &mut self.pending);
+            self.sent = 0;
+        } else {
+            self.pending.extend_from_slice(self.out.as_bytes());
+        }
+        self.out.clear();
+        self.handle.obl.store(self.owed(), Relaxed);
+    }
+
+    /// Write what is owed before closing, unless the handle is woken (a kill) meanwhile.
+    async fn flush_unless_woken(&mut self, wake: Pin<&mut Notified<'a>>) {
+        let owed = &self.pending[self.sent..];
+        tokio::select! {
+            _ = self.stream.write_all(owed) => {}
+            _ = wake => {}
         }
     }
-    let _ = wr.flush().await;
-    drop(session);
-    drop(push);
-    handle.queued.store(0, Relaxed);
-    handle.obl.store(0, Relaxed);
-    brim_commands::pubsub::unsubscribe_all(&shared, &handle);
-    brim_commands::transactions::unwatch_all(&shared, &mut client);
-    shared.remove_client(handle.id);
+
+    /// Let go of everything the client holds in the server.
+    async fn close(mut self) {
+        let _ = self.stream.flush().await;
+        drop(self.session);
+        drop(self.push);
+        let shared = self.shared;
+        let handle = self.handle;
+        handle.queued.store(0, Relaxed);
+        handle.obl.store(0, Relaxed);
+        brim_commands::pubsub::unsubscribe_all(shared, handle);
+        brim_commands::transactions::unwatch_all(shared, &mut self.client);
+        shared.remove_client(handle.id);
+    }
 }
