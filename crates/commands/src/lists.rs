@@ -70,6 +70,11 @@ pub fn list_view(v: ValueRef<'_>) -> Option<ListRef<'_>> {
     }
 }
 
+/// Whether `v` is a list (without counting an inline list's elements, as a view does).
+fn is_list(v: ValueRef<'_>) -> bool {
+    matches!(v, ValueRef::Packed(PackedKind::List, _) | ValueRef::Obj(Object::List(_)))
+}
+
 /// Write one list element as a bulk string.
 pub fn write_elem(out: &mut Reply, e: Elem) {
     match e {
@@ -166,7 +171,7 @@ fn push_generic(ctx: &mut Ctx, args: &[&[u8]], end: End, xx: bool) {
     let mut s = ctx.db().lock(key);
     let len = match s.get_mut(key, &acc) {
         Some(e) => {
-            if list_view(e.value()).is_none() {
+            if !is_list(e.value()) {
                 ctx.error(WRONGTYPE);
                 return;
             }
@@ -250,16 +255,15 @@ pub fn pop_and_reply(ctx: &mut Ctx, s: &mut Stripe, key: &[u8], end: End, how: P
     let acc = ctx.acc;
     let lim = limit(ctx);
     let Some(e) = s.get_mut(key, &acc) else { return Popped::Missing };
-    let Some(view) = list_view(e.value()) else {
+    if !is_list(e.value()) {
         ctx.error(WRONGTYPE);
         return Popped::WrongType;
+    }
+    let want = match how {
+        PopReply::One | PopReply::KeyOne => 1,
+        PopReply::Count(c) | PopReply::KeyCount(c) => c,
     };
-    let llen = view.len();
-    let n = match how {
-        PopReply::One | PopReply::KeyOne => 1.min(llen),
-        PopReply::Count(c) | PopReply::KeyCount(c) => c.min(llen),
-    };
-    if n == 0 {
+    if want == 0 {
         // LPOP key 0 (lists are never empty otherwise).
         ctx.out.array(0);
         return Popped::Done;
@@ -268,33 +272,15 @@ pub fn pop_and_reply(ctx: &mut Ctx, s: &mut Stripe, key: &[u8], end: End, how: P
         ctx.out.array(2);
         ctx.out.bulk(key);
     }
-    if matches!(how, PopReply::Count(_) | PopReply::KeyCount(_)) {
-        ctx.out.array(n);
-    }
-    let deleted = if n == 1 {
-        // The common case: one walk of the end chunk, no reverse iteration.
-        let popped = update(e, lim, |l| l.pop(end, lim));
-        if let Some((Some(v), _)) = &popped {
-            write_elem(ctx.out, elem_of(v));
+    let out = &mut *ctx.out;
+    let popped = update(e, lim, |l| {
+        let n = want.min(l.len());
+        if matches!(how, PopReply::Count(_) | PopReply::KeyCount(_)) {
+            out.array(n);
         }
-        popped.is_some_and(|(_, d)| d)
-    } else {
-        let mut left = n;
-        let mut write = |x: Elem| {
-            write_elem(ctx.out, x);
-            left -= 1;
-            left > 0
-        };
-        match end {
-            End::Head => view.for_each(&mut write),
-            End::Tail => view.for_each_rev(&mut write),
-        }
-        let start = match end {
-            End::Head => 0,
-            End::Tail => llen - n,
-        };
-        update(e, lim, |l| l.remove_range(start, n, lim)).is_some_and(|(_, d)| d)
-    };
+        l.pop_many(end, n, lim, |x| write_elem(out, x))
+    });
+    let deleted = popped.is_some_and(|(_, d)| d);
     keyspace_event(ctx, class::LIST, pop_event(end), key);
     if deleted {
         keyspace_event(ctx, class::GENERIC, "del", key);
@@ -419,7 +405,7 @@ pub fn move_and_reply(
     let lim = limit(ctx);
     match locked.stripe(src).get_mut(src, &acc) {
         None => return Popped::Missing,
-        Some(e) if list_view(e.value()).is_none() => {
+        Some(e) if !is_list(e.value()) => {
             ctx.error(WRONGTYPE);
             return Popped::WrongType;
         }
@@ -428,7 +414,7 @@ pub fn move_and_reply(
     let same = src == dst;
     if !same {
         if let Some(e) = locked.stripe(dst).get_mut(dst, &acc) {
-            if list_view(e.value()).is_none() {
+            if !is_list(e.value()) {
                 ctx.error(WRONGTYPE);
                 return Popped::WrongType;
             }

@@ -9,8 +9,10 @@
 //! jemalloc's rounding of the chunk buffer (buffers are grown and shrunk to exact size
 //! classes, never doubled); per element it spends the packed element alone: no back-length
 //! byte as in Redis's listpack, and strings that are integers are stored as integers. Chunks
-//! are walked forward; reaching the last element of a chunk walks that chunk (at most one
-//! node's bytes, as `list-max-listpack-size` bounds them).
+//! are walked forward; reaching an element of a chunk walks that chunk up to it (at most one
+//! node's bytes, as `list-max-listpack-size` bounds them). Pops from the tail are O(1)
+//! amortized all the same: the first one builds sparse marks of element starts in the tail
+//! chunk (`Marks`), which pushes and pops at the ends keep up to date.
 //!
 //! Interior chunks (all but `list-compress-depth` chunks at each end, at least one) are
 //! compressed with an LZF-style codec when that saves at least 8 bytes, as Redis's
@@ -133,14 +135,12 @@ fn exact_copy(bytes: &[u8]) -> Vec<u8> {
 
 /// Byte offset of element `k` of a packed buffer (the buffer's length when `k` is the count).
 fn offset_of(buf: &[u8], k: usize) -> usize {
-    let mut at = 0;
-    for _ in 0..k {
-        match packed::read(buf, at) {
-            Some((_, next)) => at = next,
-            None => break,
-        }
-    }
-    at
+    starts(buf).nth(k).unwrap_or(buf.len())
+}
+
+/// The byte offsets where the elements of a packed buffer start (headers only, no decoding).
+fn starts(buf: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    std::iter::successors(Some(0), |&at| packed::skip(buf, at)).take_while(|&at| at < buf.len())
 }
 
 /// A small LZ77 codec in the format of liblzf (Redis's quicklist compression): literal runs
@@ -270,6 +270,89 @@ const RAW: u32 = 0;
 /// Raw, and compression did not pay off.
 const RAW_INCOMPRESSIBLE: u32 = 1;
 
+/// Tail marks are built this many bytes apart: finding the last element walks at most this
+/// many bytes plus one element.
+const MARK_SPACING: usize = 128;
+
+/// Offsets of some element starts of a raw chunk, ascending, so the chunk's last element
+/// is found by walking forward from the last mark instead of from the chunk's start
+/// (Brim's elements have no back-length). Built [`MARK_SPACING`] bytes apart by the first
+/// pop from the chunk's tail; a pop marks every start it walks past, so a run of pops walks
+/// each byte once. Kept only by the changes at the chunk's ends (push and pop at either
+/// end); any other change drops them. Offsets are stored as `real - shift` (wrapping), so
+/// an element added or removed at the head moves them all in O(1). They cost a few percent of
+/// the tail chunk's bytes (3–7%).
+#[derive(Debug, Clone, Default)]
+struct Marks {
+    shift: u32,
+    offs: Vec<u32>,
+}
+
+impl Marks {
+    /// Marks for the packed elements of `buf`, or `None` when its offsets exceed `u32`.
+    fn build(buf: &[u8]) -> Option<Box<Marks>> {
+        u32::try_from(buf.len()).ok()?;
+        let mut offs = Vec::new();
+        let mut next_mark = 0;
+        for at in starts(buf) {
+            if at >= next_mark {
+                offs.push(at as u32);
+                next_mark = at + MARK_SPACING;
+            }
+        }
+        offs.shrink_to_fit();
+        Some(Box::new(Marks { shift: 0, offs }))
+    }
+
+    fn real(&self, stored: u32) -> usize {
+        stored.wrapping_add(self.shift) as usize
+    }
+
+    fn last(&self) -> Option<usize> {
+        self.offs.last().map(|&o| self.real(o))
+    }
+
+    fn first(&self) -> Option<usize> {
+        self.offs.first().map(|&o| self.real(o))
+    }
+
+    /// Note an element appended at `at`.
+    fn pushed_back(&mut self, at: usize) {
+        if self.last().is_none_or(|last| at >= last + MARK_SPACING) {
+            self.offs.push((at as u32).wrapping_sub(self.shift));
+        }
+    }
+
+    /// Note that the last element, at `at`, was removed.
+    fn popped_back(&mut self, at: usize) {
+        if self.last() == Some(at) {
+            self.offs.pop();
+        }
+    }
+
+    /// Note `added` bytes inserted at the head.
+    fn pushed_front(&mut self, added: usize) {
+        self.shift = self.shift.wrapping_add(added as u32);
+    }
+
+    /// Note the first element, `removed` bytes, was removed.
+    fn popped_front(&mut self, removed: usize) {
+        if self.first() == Some(0) {
+            self.offs.remove(0);
+        }
+        self.shift = self.shift.wrapping_sub(removed as u32);
+    }
+
+    /// Bytes allocated for the marks.
+    fn memory_usage(&self) -> usize {
+        let offs = match self.offs.capacity() {
+            0 => 0,
+            n => size_class(n * std::mem::size_of::<u32>(), 4),
+        };
+        size_class(std::mem::size_of::<Marks>(), 8) + offs
+    }
+}
+
 /// One run of packed elements, possibly compressed.
 #[derive(Debug, Clone, Default)]
 struct Chunk {
@@ -277,11 +360,13 @@ struct Chunk {
     count: u32,
     /// [`RAW`], [`RAW_INCOMPRESSIBLE`], or the raw length of the compressed `buf`.
     state: u32,
+    /// Tail marks of a raw chunk, when a pop from its tail built them.
+    marks: Option<Box<Marks>>,
 }
 
 impl Chunk {
     fn from_bytes(bytes: &[u8], count: usize) -> Chunk {
-        Chunk { buf: exact_copy(bytes), count: count as u32, state: RAW }
+        Chunk { buf: exact_copy(bytes), count: count as u32, state: RAW, marks: None }
     }
 
     fn len(&self) -> usize {
@@ -312,17 +397,26 @@ impl Chunk {
         Cow::Owned(out)
     }
 
-    /// The packed elements for modification (decompressing them in place).
-    fn raw_mut(&mut self) -> &mut Vec<u8> {
+    /// Decompress the chunk in place (if it is compressed) before a change.
+    fn make_raw(&mut self) {
         if self.is_compressed() {
             self.buf = exact_copy(&self.raw());
         }
         self.state = RAW;
+    }
+
+    /// The packed elements for a change other than a push or pop at an end (decompressing
+    /// them in place; the tail marks are dropped).
+    fn raw_mut(&mut self) -> &mut Vec<u8> {
+        self.marks = None;
+        self.make_raw();
         &mut self.buf
     }
 
-    /// Compress the chunk if it is raw, untried, and compression pays off.
+    /// Compress the chunk if it is raw, untried, and compression pays off. Interior chunks
+    /// are not popped from: their tail marks go.
     fn compress(&mut self) {
+        self.marks = None;
         if self.state != RAW {
             return;
         }
@@ -341,10 +435,80 @@ impl Chunk {
     }
 
     fn push_back(&mut self, e: Elem) {
-        let buf = self.raw_mut();
-        grow(buf, packed::encoded_len(e));
-        packed::push(buf, e);
+        self.make_raw();
+        let at = self.buf.len();
+        grow(&mut self.buf, packed::encoded_len(e));
+        packed::push(&mut self.buf, e);
         self.count += 1;
+        if let Some(m) = &mut self.marks {
+            m.pushed_back(at);
+        }
+        self.check_mark_range();
+    }
+
+    fn push_front(&mut self, e: Elem) {
+        let marks = self.marks.take();
+        self.insert(0, e);
+        self.marks = marks;
+        if let Some(m) = &mut self.marks {
+            m.pushed_front(packed::encoded_len(e));
+        }
+        self.check_mark_range();
+    }
+
+    /// Drop the marks of a chunk grown beyond what `u32` offsets address.
+    fn check_mark_range(&mut self) {
+        if self.buf.len() > u32::MAX as usize {
+            self.marks = None;
+        }
+    }
+
+    /// Start of the last element, found from the tail marks (built here if missing). The
+    /// starts walked past are marked too, so a run of pops walks each byte once.
+    fn last_start(&mut self) -> Option<usize> {
+        if self.marks.as_ref().is_none_or(|m| m.offs.is_empty()) {
+            self.marks = Marks::build(&self.buf);
+        }
+        let mut marks = self.marks.as_deref_mut();
+        let mut at = marks.as_ref().and_then(|m| m.last()).unwrap_or(0);
+        loop {
+            let next = packed::skip(&self.buf, at)?;
+            if next >= self.buf.len() {
+                return Some(at);
+            }
+            at = next;
+            if let Some(m) = marks.as_mut() {
+                m.offs.push((at as u32).wrapping_sub(m.shift));
+            }
+        }
+    }
+
+    /// Remove the last element, handing it to `f` first.
+    fn pop_back<R>(&mut self, f: impl FnOnce(Elem<'_>) -> R) -> Option<R> {
+        self.make_raw();
+        let at = self.last_start()?;
+        let r = f(packed::read(&self.buf, at)?.0);
+        self.buf.truncate(at);
+        shrink(&mut self.buf);
+        self.count -= 1;
+        if let Some(m) = &mut self.marks {
+            m.popped_back(at);
+        }
+        Some(r)
+    }
+
+    /// Remove the first element, handing it to `f` first.
+    fn pop_front<R>(&mut self, f: impl FnOnce(Elem<'_>) -> R) -> Option<R> {
+        self.make_raw();
+        let (e, next) = packed::read(&self.buf, 0)?;
+        let r = f(e);
+        self.buf.drain(..next);
+        shrink(&mut self.buf);
+        self.count -= 1;
+        if let Some(m) = &mut self.marks {
+            m.popped_front(next);
+        }
+        Some(r)
     }
 
     /// Insert `e` so it becomes element `k`.
@@ -379,8 +543,8 @@ impl Chunk {
         let a = offset_of(buf, k);
         let mut b = a;
         for _ in 0..n {
-            match packed::read(buf, b) {
-                Some((_, next)) => b = next,
+            match packed::skip(buf, b) {
+                Some(next) => b = next,
                 None => break,
             }
         }
@@ -444,7 +608,10 @@ impl List {
         let bufs: usize = self
             .chunks
             .iter()
-            .map(|c| if c.buf.capacity() == 0 { 0 } else { size_class(c.buf.capacity(), 1) })
+            .map(|c| {
+                let buf = if c.buf.capacity() == 0 { 0 } else { size_class(c.buf.capacity(), 1) };
+                buf + c.marks.as_ref().map_or(0, |m| m.memory_usage())
+            })
             .sum();
         object + deque + bufs
     }
@@ -536,7 +703,7 @@ impl List {
         };
         match c {
             Some(c) if limit.fits(c.raw_len() + n, c.len() + 1) => match end {
-                End::Head => c.insert(0, e),
+                End::Head => c.push_front(e),
                 End::Tail => c.push_back(e),
             },
             _ => {
@@ -554,34 +721,58 @@ impl List {
 
     /// Remove and return the element at `end` (its text).
     pub fn pop(&mut self, end: End, _limit: Limit) -> Option<Vec<u8>> {
+        self.pop_with(end, |e| e.to_vec())
+    }
+
+    /// Remove the element at `end`, handing it to `f` first; `None` when empty. Popping
+    /// from the tail is O(1) amortized: the tail chunk keeps marks to find its last element.
+    pub fn pop_with<R>(&mut self, end: End, f: impl FnOnce(Elem<'_>) -> R) -> Option<R> {
         // Removing an end element never makes a chunk interior: no settling needed.
         let ci = match end {
             End::Head => 0,
             End::Tail => self.chunks.len().checked_sub(1)?,
         };
         let c = self.chunks.get_mut(ci)?;
-        let buf = c.raw_mut();
-        // One walk of the end chunk: the element's bounds, then cut it out.
-        let (a, b) = match end {
-            End::Head => (0, packed::read(buf, 0)?.1),
-            End::Tail => {
-                let (mut last, mut at) = (0, 0);
-                while let Some((_, next)) = packed::read(buf, at) {
-                    (last, at) = (at, next);
-                }
-                (last, at)
-            }
+        let r = match end {
+            End::Head => c.pop_front(f)?,
+            End::Tail => c.pop_back(f)?,
         };
-        let v = packed::read(buf, a)?.0.to_vec();
-        buf.drain(a..b);
-        shrink(buf);
-        c.count -= 1;
         if c.count == 0 {
             self.chunks.remove(ci);
         }
         self.len -= 1;
         self.fit_deque();
-        Some(v)
+        Some(r)
+    }
+
+    /// Remove up to `n` elements at `end`, handing each to `f` in pop order (the tail first
+    /// for [`End::Tail`]); returns how many were removed.
+    pub fn pop_many(&mut self, end: End, n: usize, limit: Limit, mut f: impl FnMut(Elem<'_>)) -> usize {
+        let n = n.min(self.len);
+        if n == 0 {
+            return 0;
+        }
+        match end {
+            End::Tail => {
+                for _ in 0..n {
+                    self.pop_with(End::Tail, &mut f);
+                }
+            }
+            End::Head if n == 1 => {
+                self.pop_with(End::Head, f);
+            }
+            End::Head => {
+                // One pass over the head chunks and one cut, not a memmove per element.
+                let mut left = n;
+                self.as_ref().for_each(|e| {
+                    f(e);
+                    left -= 1;
+                    left > 0
+                });
+                self.remove_range(0, n, limit);
+            }
+        }
+        n
     }
 
     /// Chunk and position in it of element `index`.
@@ -693,6 +884,7 @@ impl List {
             let k = chosen.len();
             c.buf = buf;
             c.state = RAW;
+            c.marks = None;
             c.count -= k as u32;
             removed += k;
         }
@@ -742,6 +934,17 @@ impl List {
             let raw = c.raw();
             assert_eq!(raw.len(), c.raw_len());
             assert_eq!(packed::count(&raw), c.len(), "chunk count");
+            if let Some(m) = &c.marks {
+                assert!(!c.is_compressed(), "marks on a compressed chunk");
+                let starts: Vec<usize> = packed::iter(&raw).map(|(at, _)| at).collect();
+                let reals: Vec<usize> = m.offs.iter().map(|&o| m.real(o)).collect();
+                assert!(reals.windows(2).all(|w| w[0] < w[1]), "marks ascending");
+                assert!(reals.iter().all(|r| starts.binary_search(r).is_ok()), "marks at element starts");
+                if let (Some(&last), Some(&tail)) = (reals.last(), starts.last()) {
+                    let walked = starts.iter().filter(|&&at| at > last && at < tail);
+                    assert!(walked.clone().all(|&at| at < last + MARK_SPACING), "marks too sparse");
+                }
+            }
             if i >= limit.depth && i + limit.depth < n && c.raw_len() >= MIN_COMPRESS_BYTES {
                 assert!(c.state != RAW, "interior chunk {i}/{n} left untried");
             }
@@ -876,7 +1079,7 @@ impl<'a> ListRef<'a> {
         loop {
             let Some(buf) = self.chunk(ci) else { return };
             offs.clear();
-            offs.extend(packed::iter(&buf).map(|(off, _)| off).take(take));
+            offs.extend(starts(&buf).take(take));
             while let Some(off) = offs.pop() {
                 match packed::read(&buf, off) {
                     Some((e, _)) if f(e) => {}
@@ -1060,6 +1263,7 @@ mod tests {
     enum Op {
         Push(bool, Vec<u8>),
         Pop(bool),
+        PopMany(bool, usize),
         Set(usize, Vec<u8>),
         Insert(usize, Vec<u8>),
         RemoveRange(usize, usize),
@@ -1078,6 +1282,7 @@ mod tests {
         prop_oneof![
             4 => (any::<bool>(), value()).prop_map(|(h, v)| Op::Push(h, v)),
             2 => any::<bool>().prop_map(Op::Pop),
+            1 => (any::<bool>(), 0usize..30).prop_map(|(h, n)| Op::PopMany(h, n)),
             1 => (0usize..300, value()).prop_map(|(i, v)| Op::Set(i, v)),
             1 => (0usize..300, value()).prop_map(|(i, v)| Op::Insert(i, v)),
             1 => (0usize..300, 0usize..20).prop_map(|(i, n)| Op::RemoveRange(i, n)),
@@ -1085,57 +1290,93 @@ mod tests {
         ]
     }
 
+    fn end_of(head: bool) -> End {
+        if head {
+            End::Head
+        } else {
+            End::Tail
+        }
+    }
+
+    /// Apply `op` to the list and to its model; the model's answer and the list's must agree
+    /// (an assertion failure otherwise).
+    fn apply(op: Op, l: &mut List, m: &mut VecDeque<Vec<u8>>, lim: Limit) {
+        match op {
+            Op::Push(head, v) => {
+                l.push(end_of(head), packed::elem_of(&v), lim);
+                if head {
+                    m.push_front(v)
+                } else {
+                    m.push_back(v)
+                }
+            }
+            Op::Pop(head) => {
+                let want = if head { m.pop_front() } else { m.pop_back() };
+                assert_eq!(l.pop(end_of(head), lim), want);
+            }
+            Op::PopMany(head, n) => {
+                let mut got = Vec::new();
+                let k = l.pop_many(end_of(head), n, lim, |e| got.push(e.to_vec()));
+                let want: Vec<Vec<u8>> =
+                    (0..n).map_while(|_| if head { m.pop_front() } else { m.pop_back() }).collect();
+                assert_eq!(k, want.len());
+                assert_eq!(got, want);
+            }
+            Op::Set(i, v) => {
+                let ok = l.set(i, packed::elem_of(&v), lim);
+                assert_eq!(ok, i < m.len());
+                if ok {
+                    m[i] = v;
+                }
+            }
+            Op::Insert(i, v) => {
+                let i = i.min(m.len());
+                l.insert(i, packed::elem_of(&v), lim);
+                m.insert(i, v);
+            }
+            Op::RemoveRange(i, n) => {
+                l.remove_range(i, n, lim);
+                let end = (i + n).min(m.len());
+                if i < end {
+                    m.drain(i..end);
+                }
+            }
+            Op::RemoveMatching(v, max, tail) => {
+                let n = l.remove_matching(packed::elem_of(&v), max, tail, lim);
+                let mut left = if max == 0 { usize::MAX } else { max };
+                let mut gone = vec![false; m.len()];
+                let idx: Vec<usize> =
+                    if tail { (0..m.len()).rev().collect() } else { (0..m.len()).collect() };
+                for i in idx {
+                    if left > 0 && m[i] == v {
+                        gone[i] = true;
+                        left -= 1;
+                    }
+                }
+                let mut j = 0;
+                m.retain(|_| {
+                    j += 1;
+                    !gone[j - 1]
+                });
+                assert_eq!(n, gone.iter().filter(|g| **g).count());
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
         #[test]
-        fn behaves_like_a_vecdeque(fill in prop_oneof![Just(-1i64), Just(0), Just(1), Just(3), Just(16)],
+        fn behaves_like_a_vecdeque(fill in prop_oneof![Just(-1i64), Just(-9), Just(0), Just(1), Just(3), Just(16)],
                                    ops in proptest::collection::vec(op(), 0..300)) {
             let lim = Limit::from_fill(fill);
             let lim = if fill == -1 { Limit { bytes: 64, count: usize::MAX, depth: 1 } } else { lim };
+            // Chunks of several tail marks each.
+            let lim = if fill == -9 { Limit { bytes: 600, count: usize::MAX, depth: 1 } } else { lim };
             let lim = if fill == 16 { lim.with_compress_depth(2) } else { lim };
             let mut l = List::new();
-            let mut m: std::collections::VecDeque<Vec<u8>> = Default::default();
+            let mut m: VecDeque<Vec<u8>> = Default::default();
             for op in ops {
-                match op {
-                    Op::Push(head, v) => {
-                        let end = if head { End::Head } else { End::Tail };
-                        l.push(end, packed::elem_of(&v), lim);
-                        if head { m.push_front(v) } else { m.push_back(v) }
-                    }
-                    Op::Pop(head) => {
-                        let end = if head { End::Head } else { End::Tail };
-                        let want = if head { m.pop_front() } else { m.pop_back() };
-                        prop_assert_eq!(l.pop(end, lim), want);
-                    }
-                    Op::Set(i, v) => {
-                        let ok = l.set(i, packed::elem_of(&v), lim);
-                        prop_assert_eq!(ok, i < m.len());
-                        if ok { m[i] = v; }
-                    }
-                    Op::Insert(i, v) => {
-                        let i = i.min(m.len());
-                        l.insert(i, packed::elem_of(&v), lim);
-                        m.insert(i, v);
-                    }
-                    Op::RemoveRange(i, n) => {
-                        l.remove_range(i, n, lim);
-                        let end = (i + n).min(m.len());
-                        if i < end { m.drain(i..end); }
-                    }
-                    Op::RemoveMatching(v, max, tail) => {
-                        let n = l.remove_matching(packed::elem_of(&v), max, tail, lim);
-                        let mut left = if max == 0 { usize::MAX } else { max };
-                        let mut removed = 0;
-                        let idx: Vec<usize> = if tail { (0..m.len()).rev().collect() } else { (0..m.len()).collect() };
-                        let mut gone = vec![false; m.len()];
-                        for i in idx {
-                            if left > 0 && m[i] == v { gone[i] = true; left -= 1; removed += 1; }
-                        }
-                        let mut j = 0;
-                        m.retain(|_| { j += 1; !gone[j - 1] });
-                        prop_assert_eq!(n, removed);
-                    }
-                }
+                apply(op, &mut l, &mut m, lim);
                 l.check(lim);
                 let r = l.as_ref();
                 prop_assert_eq!(r.len(), m.len());
@@ -1151,6 +1392,170 @@ mod tests {
             }
             prop_assert_eq!(r.get_with(m.len(), |e| e.to_vec()), None);
             prop_assert_eq!(fwd_from(&r, m.len()).len(), 0);
+        }
+    }
+
+    /// Elements of 1..=12 bytes, strings and integers, from a seed.
+    fn small_value(x: u64) -> Vec<u8> {
+        match x % 3 {
+            0 => ((x >> 8) % 100_000).to_string().into_bytes(),
+            1 => vec![b'a' + (x >> 8) as u8 % 26; 1 + (x >> 16) as usize % 12],
+            _ => format!("v{}", (x >> 8) % 1000).into_bytes(),
+        }
+    }
+
+    fn tail_marks(l: &List) -> usize {
+        l.chunks.back().and_then(|c| c.marks.as_ref()).map_or(0, |m| m.offs.len())
+    }
+
+    fn pop_tail_all(l: &mut List, lim: Limit) -> Vec<Vec<u8>> {
+        let mut v = Vec::new();
+        while let Some(e) = l.pop(End::Tail, lim) {
+            v.push(e);
+        }
+        v
+    }
+
+    #[test]
+    fn tail_pops_use_marks_kept_by_end_changes() {
+        let lim = Limit::default();
+        let mut l = List::new();
+        let mut m = VecDeque::new();
+        for i in 0..1500u64 {
+            apply(Op::Push(false, small_value(i * 7919)), &mut l, &mut m, lim);
+        }
+        assert_eq!(l.chunk_count(), 1);
+        apply(Op::Pop(false), &mut l, &mut m, lim);
+        let built = tail_marks(&l);
+        assert!(built > 8_000 / MARK_SPACING / 2, "{built} marks");
+        // Pushes and pops at both ends keep the marks (and they stay right).
+        for i in 0..2000u64 {
+            let op = match i % 5 {
+                0 => Op::Push(true, small_value(i)),
+                1 => Op::Pop(true),
+                2 => Op::Push(false, small_value(i * 31)),
+                _ => Op::Pop(false),
+            };
+            apply(op, &mut l, &mut m, lim);
+            assert!(tail_marks(&l) > 0);
+            if i % 97 == 0 {
+                l.check(lim);
+            }
+        }
+        l.check(lim);
+        assert_eq!(l.chunk_count(), 1);
+        let marks = l.chunks.back().and_then(|c| c.marks.as_ref()).map_or(0, |m| m.memory_usage());
+        let without = l.memory_usage() - marks;
+        assert!(marks > 0 && marks * 8 < without, "marks {marks} of {without} bytes");
+        assert_eq!(pop_tail_all(&mut l, lim), m.iter().rev().cloned().collect::<Vec<_>>());
+        assert!(l.is_empty());
+        assert_eq!(l.chunk_count(), 0);
+    }
+
+    #[test]
+    fn tail_pops_after_every_change_in_the_tail_chunk() {
+        let lim = Limit { bytes: 2048, count: usize::MAX, depth: 1 };
+        let changes: Vec<Box<dyn Fn(usize) -> Op>> = vec![
+            Box::new(|n| Op::Insert(n - 3, b"inserted".to_vec())),
+            Box::new(|n| Op::Insert(n - 1, vec![b'y'; 70])),
+            Box::new(|n| Op::Set(n - 2, b"set".to_vec())),
+            Box::new(|n| Op::Set(n - 1, vec![b'z'; 300])),
+            Box::new(|n| Op::Set(n - 40, b"1".to_vec())),
+            Box::new(|n| Op::RemoveRange(n - 10, 4)),
+            Box::new(|n| Op::RemoveRange(n - 5, 5)),
+            Box::new(|_| Op::RemoveMatching(b"v7".to_vec(), 0, true)),
+            Box::new(|_| Op::RemoveMatching(b"42".to_vec(), 1, false)),
+            Box::new(|_| Op::PopMany(false, 7)),
+            Box::new(|_| Op::PopMany(true, 3)),
+            Box::new(|_| Op::PopMany(false, 700)),
+        ];
+        for (which, change) in changes.iter().enumerate() {
+            let mut l = List::new();
+            let mut m = VecDeque::new();
+            for i in 0..1200u64 {
+                apply(Op::Push(false, small_value(i * 104_729 + which as u64)), &mut l, &mut m, lim);
+            }
+            assert!(l.chunk_count() > 3);
+            for round in 0..6 {
+                apply(Op::Pop(false), &mut l, &mut m, lim);
+                let n = m.len();
+                apply(change(n), &mut l, &mut m, lim);
+                l.check(lim);
+                for _ in 0..=round * 5 {
+                    apply(Op::Pop(false), &mut l, &mut m, lim);
+                }
+                l.check(lim);
+            }
+            let want: Vec<Vec<u8>> = m.iter().rev().cloned().collect();
+            assert_eq!(pop_tail_all(&mut l, lim), want, "after change {which}");
+        }
+    }
+
+    #[test]
+    fn pops_with_count_cross_chunks() {
+        let lim = Limit::from_fill(-1);
+        let mut l = List::new();
+        let mut m = VecDeque::new();
+        for i in 0..5000u64 {
+            apply(Op::Push(i % 3 == 0, small_value(i * 6151)), &mut l, &mut m, lim);
+        }
+        let chunks = l.chunk_count();
+        assert!(chunks > 5, "{chunks}");
+        for op in [
+            Op::PopMany(false, 1),
+            Op::PopMany(false, 1500),
+            Op::PopMany(true, 1),
+            Op::PopMany(true, 1500),
+            Op::PopMany(false, 0),
+            Op::PopMany(false, 10_000),
+        ] {
+            apply(op, &mut l, &mut m, lim);
+            l.check(lim);
+        }
+        assert!(l.is_empty() && m.is_empty());
+        assert_eq!(l.pop_many(End::Tail, 3, lim, |_| {}), 0);
+    }
+
+    /// A long random walk against the model, biased to the end operations the marks serve,
+    /// on chunks big enough to hold many marks, compressed and not.
+    #[test]
+    fn long_random_walk_matches_a_vecdeque() {
+        let limits = [
+            Limit::default(),
+            Limit::from_fill(-1).with_compress_depth(0),
+            Limit { bytes: 700, count: usize::MAX, depth: 2 },
+            Limit::from_fill(100),
+        ];
+        for (li, lim) in limits.into_iter().enumerate() {
+            let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ li as u64;
+            let mut l = List::new();
+            let mut m = VecDeque::new();
+            for step in 0..40_000usize {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let r = x >> 33;
+                let len = m.len().max(1);
+                // Grow for the first half, then shrink.
+                let grow = step < 20_000;
+                let op = match r % 100 {
+                    0..=29 => Op::Push(r.is_multiple_of(2) || !grow, small_value(r)),
+                    30..=49 if grow => Op::Push(false, small_value(r)),
+                    30..=69 => Op::Pop(false),
+                    70..=84 => Op::Pop(true),
+                    85..=87 => Op::PopMany(r.is_multiple_of(2), (r as usize >> 8) % 40),
+                    88..=90 => Op::Set(len - 1 - (r as usize >> 8) % len.min(50), small_value(r * 3)),
+                    91..=93 => Op::Insert(len - (r as usize >> 8) % len.min(50), small_value(r * 5)),
+                    94..=96 => Op::RemoveRange(len - 1 - (r as usize >> 8) % len.min(50), r as usize % 4),
+                    _ => Op::RemoveMatching(small_value(r), (r as usize >> 8) % 3, r.is_multiple_of(2)),
+                };
+                apply(op, &mut l, &mut m, lim);
+                assert_eq!(l.len(), m.len());
+                if step % 1000 == 0 {
+                    l.check(lim);
+                    assert_eq!(text(&l.as_ref()), m.iter().cloned().collect::<Vec<_>>());
+                }
+            }
+            l.check(lim);
+            assert_eq!(pop_tail_all(&mut l, lim), m.iter().rev().cloned().collect::<Vec<_>>());
         }
     }
 }

@@ -310,9 +310,54 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
-/// Number of elements in a packed buffer.
+/// Bytes of the integer element whose header is `h`, if `h` is an integer header.
+#[inline]
+fn int_elem_len(h: u8) -> Option<usize> {
+    match h {
+        IMM_FIRST..=IMM_LAST => Some(1),
+        POS1 | NEG1 => Some(2),
+        INT_FIRST..=INT_LAST => Some(1 + (h - INT_BASE) as usize),
+        _ => None,
+    }
+}
+
+/// The offset after the element at `at`, from its header alone (no decoding): what
+/// [`read`] returns beside the element, and `None` where it returns `None`.
+#[inline]
+pub fn skip(buf: &[u8], at: usize) -> Option<usize> {
+    let h = *buf.get(at)?;
+    let p = at + 1;
+    let next = match h {
+        0..=SHORT_LAST => p + h as usize,
+        STR8 => p + 1 + *buf.get(p)? as usize,
+        STR16 => p + 2 + u16::from_le_bytes(read_array(buf, p)?) as usize,
+        STR32 => p.checked_add(4 + u32::from_le_bytes(read_array(buf, p)?) as usize)?,
+        DOUBLE => p + 8,
+        DEC_FIRST..=DEC_LAST => p + int_elem_len(*buf.get(p)?)?,
+        _ => at + int_elem_len(h)?,
+    };
+    (next <= buf.len()).then_some(next)
+}
+
+/// Number of elements in a packed buffer (short strings and small integers, the common
+/// elements, on a fast path).
 pub fn count(buf: &[u8]) -> usize {
-    iter(buf).count()
+    let (mut n, mut at) = (0, 0);
+    while let Some(&h) = buf.get(at) {
+        at = match h {
+            0..=SHORT_LAST => at + 1 + h as usize,
+            IMM_FIRST..=IMM_LAST => at + 1,
+            _ => match skip(buf, at) {
+                Some(next) => next,
+                None => break,
+            },
+        };
+        if at > buf.len() {
+            break;
+        }
+        n += 1;
+    }
+    n
 }
 
 #[cfg(test)]
@@ -339,6 +384,12 @@ mod tests {
             );
         }
         assert_eq!(count(&buf), elems.len());
+        let mut at = 0;
+        for (start, _) in iter(&buf) {
+            assert_eq!(at, start);
+            at = skip(&buf, at).expect("skip agrees with read");
+        }
+        assert_eq!((at, skip(&buf, at)), (buf.len(), None));
         buf
     }
 
@@ -499,6 +550,14 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn skip_agrees_with_read_on_any_bytes(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            for at in 0..=bytes.len() + 1 {
+                proptest::prop_assert_eq!(skip(&bytes, at), read(&bytes, at).map(|(_, next)| next), "at {}", at);
+            }
+            proptest::prop_assert_eq!(count(&bytes), iter(&bytes).count());
+        }
+
         #[test]
         fn any_elements_round_trip(elems in proptest::collection::vec(elem_strategy(), 0..40)) {
             let elems: Vec<Elem> = elems.iter().map(Owned::elem).collect();
