@@ -330,8 +330,8 @@ pub fn load_from<R: std::io::Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rdb::opcodes;
     use crate::rdb::encode::write_string;
+    use crate::rdb::opcodes;
     use crate::rdb::types;
 
     #[test]
@@ -349,8 +349,13 @@ mod tests {
                 &acc,
             );
         }
-        let opts =
-            SaveOptions { values: Options::default(), checksum: true, used_mem: 12345, aof_base: false, commands: false };
+        let opts = SaveOptions {
+            values: Options::default(),
+            checksum: true,
+            used_mem: 12345,
+            aof_base: false,
+            commands: false,
+        };
         save(&ks, &dir, "p.rdb", "t", &opts, &acc, None).unwrap();
         let size = std::fs::metadata(dir.join("p.rdb")).unwrap().len();
         let progress = Arc::new(LoadProgress::default());
