@@ -8,10 +8,13 @@ warm-up stream (3,000,000 requests in full mode, which fills the cache and start
 stream (another 3,000,000), each bounded by 120 s. Reported: keys held at the end (DBSIZE), the hit ratio of
 the measured stream (steady state) and of the warm-up, evicted keys, and the peak RSS above the empty
 server's RSS (VmHWM minus the RSS right after start) against maxmemory.
+
+`BENCH_CACHE_POLICIES=allkeys-lru[,allkeys-lfu...]` in the environment runs only those policies.
 """
 
 import bisect
 import itertools
+import os
 import random
 import time
 
@@ -97,6 +100,15 @@ def measure(h, kind, policy, maxmemory, warmup, stream):
         }
 
 
+def policies():
+    """The policies to run: POLICIES, or those named in $BENCH_CACHE_POLICIES (comma-separated)."""
+    wanted = [p.strip() for p in os.environ.get("BENCH_CACHE_POLICIES", "").split(",") if p.strip()]
+    unknown = [p for p in wanted if p not in POLICIES]
+    if unknown:
+        raise ValueError(f"BENCH_CACHE_POLICIES: unknown {unknown}; choose from {', '.join(POLICIES)}")
+    return tuple(wanted) or POLICIES
+
+
 def run(h):
     """Every policy on every server (A/B/A/B per policy), the same request stream for all."""
     universe = h.size(ci=50_000, quick=2_000_000, full=2_000_000)
@@ -106,7 +118,7 @@ def run(h):
     both = zipf_ranks(universe, 2 * requests)
     warmup, stream = both[:requests], both[requests:]
     rows = []
-    for policy in POLICIES:
+    for policy in policies():
         row = {"policy": policy}
         for _rnd, kind in h.rotation(rounds=1):
             h.log(f"cache {policy}: {kind}")

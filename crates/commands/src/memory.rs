@@ -113,7 +113,6 @@ pub fn eviction_params(shared: &Shared) -> Params {
         samples: cfg.maxmemory_samples().max(1),
         lfu_decay_minutes: u32::try_from(cfg.lfu_decay_time()).unwrap_or(u32::MAX),
         lazy: cfg.lazyfree_lazy_eviction(),
-        sweep: allocator::fragmented(),
     }
 }
 
@@ -161,10 +160,20 @@ fn under_limit() -> Evict {
     Evict::Ok
 }
 
+/// How far under a `maxmemory` of `max` one eviction goes once memory is over it: 1/1024 of the
+/// limit, at most 64 KiB (a few hundred small keys, 0.1% of a limit of 64 MB). The writes that
+/// follow then find memory under the limit and evict nothing, instead of each evicting about
+/// one key: the cost of an eviction run (reading `used_memory` again, the clock, the locks,
+/// the pool's first candidates) is paid once per batch of keys. Memory never goes more over
+/// the limit than one command adds.
+fn eviction_slack(max: u64) -> u64 {
+    (max / 1024).min(64 << 10)
+}
+
 /// Redis's performEvictions: if `used_memory` is over `maxmemory`, evict keys as the policy
-/// says until it is under, for at most the tenacity time budget. Call with the keyspace gate
-/// held (shared or exclusive) so no eviction happens inside another client's EXEC. Fires the
-/// `evicted` event for every key and counts `evicted_keys`.
+/// says until it is [`eviction_slack`] under, for at most the tenacity time budget. Call with
+/// the keyspace gate held (shared or exclusive) so no eviction happens inside another client's
+/// EXEC. Fires the `evicted` event for every key and counts `evicted_keys`.
 pub fn perform_evictions(shared: &Shared) -> Evict {
     let max = shared.config.maxmemory();
     let used = if max == 0 { 0 } else { used_memory_for_eviction(shared) };
@@ -185,7 +194,8 @@ pub fn perform_evictions(shared: &Shared) -> Evict {
     }
     let limit = evict::time_limit(shared.config.maxmemory_eviction_tenacity());
     let acc = Access { now_ms: unix_ms(), touch: Touch::None };
-    let budget = evict::Budget { to_free: used - max, time: limit };
+    let target = max - eviction_slack(max);
+    let budget = evict::Budget { to_free: used - target, time: limit };
     let run = EVICTOR.with(|ev| {
         let mut ev = ev.try_borrow_mut().ok()?;
         Some(ev.run(
@@ -193,7 +203,7 @@ pub fn perform_evictions(shared: &Shared) -> Evict {
             &params,
             &acc,
             budget,
-            || used_memory_for_eviction(shared) <= max,
+            || used_memory_for_eviction(shared) <= target,
             |db, key| {
                 crate::propagate::deleted_later(shared, db, key, true);
                 keyspace_event_db(shared, db, class::EVICTED, "evicted", key)
@@ -733,4 +743,17 @@ fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
             "    sampled up to <count> times (default: 5, 0 means sample all).",
         ],
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eviction_goes_a_little_under_the_limit() {
+        assert_eq!(eviction_slack(0), 0);
+        assert_eq!(eviction_slack(1 << 20), 1 << 10);
+        assert_eq!(eviction_slack(64 << 20), 64 << 10);
+        assert_eq!(eviction_slack(1 << 40), 64 << 10);
+    }
 }

@@ -10,30 +10,37 @@
 //!   each population looks at `maxmemory-samples` keys per eviction it serves in every
 //!   database that has keys, ranks them, and keeps the 16 best-ranked candidates seen so far,
 //!   ascending; the best candidate is evicted if it still exists (a vanished key is a "ghost"
-//!   and the next best is tried), and the next victim's entry is prefetched. Two departures
-//!   from Redis, both about cost and coverage, not about which keys rank first:
+//!   and the next best is tried), and the next victim's entry is prefetched. Departures from
+//!   Redis, about cost and coverage, not about which keys rank first:
 //!   - Redis populates before every eviction; Brim populates once for
 //!     [`EVICTIONS_PER_POPULATE`] evictions with that many times the samples: the same keys
 //!     looked at per eviction, in one walk (whose cache misses overlap) instead of eight cold
-//!     ones.
-//!   - Redis samples a random run of buckets (`dictGetSomeKeys`), and so does Brim, unless
-//!     the allocator is fragmented (active pages 10% above the bytes allocated,
-//!     [`allocator::fragmented`], [`Params::sweep`]): then the `allkeys-*` policies *sweep*
-//!     instead, each population continuing where the last one stopped (stripe after stripe,
-//!     SCAN's cursor within each; [`sweep`]), so every key is looked at once per pass over
-//!     the keys. Random sampling leaves some keys unlooked-at while the rest turn over many
-//!     times: after churn, old keys that survive that way, scattered over the allocator's
-//!     slabs, keep whole slabs resident long after their size class went out of use (RSS
-//!     stayed at ~1.9x maxmemory in the `frag` benchmark; swept, ~1.0x). The sweep costs more
-//!     per key (SCAN's bucket order misses the cache more), hence random runs otherwise.
-//!     `volatile-*` policies always sample random runs of random stripes' expire lists.
+//!     ones. A sampled key ranking below every one of the 8 or more candidates still waiting
+//!     is not copied into the pool ([`Pool::floor`]): it would not be evicted before the next
+//!     population anyway.
+//!   - Redis samples a random run of buckets (`dictGetSomeKeys`) of the whole keyspace; the
+//!     `allkeys-*` policies of Brim *sweep* instead ([`sweep`]): each population takes a run
+//!     of consecutive buckets of the next stripe, round-robin, continuing where that stripe's
+//!     last run stopped, so every key is looked at once per pass over the keys. Random
+//!     sampling leaves some keys unlooked-at for long while the rest turn over many times:
+//!     keys idle far longer than the ones evicted survive that way, which costs hits (a
+//!     Zipf cache held at 64 MB hits 0.8596 of requests swept, 0.8583 sampled at random; true
+//!     LRU 0.8600), and after churn, scattered over the allocator's slabs, they keep whole slabs
+//!     resident long after their size class went out of use (RSS stayed at ~1.9x maxmemory in
+//!     the `frag` benchmark; swept, ~1.0x). Stripes are swept in turn rather than one whole
+//!     stripe at a time so that evictions stay spread over the stripes (an emptied stripe
+//!     next to growing ones grows their bucket arrays). `volatile-*` policies sample random
+//!     runs of random stripes' expire lists.
 //!
-//!   Ranks: LRU and LRM = idle milliseconds (see `crate::lru` for the 10 ms clock and what LRM
-//!   records), LFU = `255 - decayed counter`, TTL = `u64::MAX - expire time`. Unlike Redis, a
-//!   candidate is re-ranked when it is picked: one that was used since it was sampled (its rank
+//!   Ranks: LRU and LRM = the time of the last access or modification, measured as idle
+//!   milliseconds less the current time (so a candidate's rank does not age while it waits in
+//!   the pool: candidates sampled at different times compare right; see `crate::lru` for the
+//!   10 ms clock and what LRM records), LFU = `255 - decayed counter`, TTL = `u64::MAX - expire
+//!   time`. Unlike Redis, a candidate is re-ranked when it is picked (in the same lookup that
+//!   deletes it, [`crate::Stripe::evict_if`]): one that was used since it was sampled (its rank
 //!   dropped) is dropped from the pool instead of evicted, so a stale sample never evicts a key
-//!   that just became hot; and a key whose time to live already ran out ranks above all (it
-//!   is dead anyway).
+//!   that just became hot; and a key whose time to live already ran out ranks above all (it is
+//!   dead anyway).
 //! - **Random policies** evict one random key of the next database that has keys, visiting the
 //!   databases round-robin, as Redis does.
 //! - `volatile-*` policies only consider keys with an expire time (each stripe's expire list
@@ -49,9 +56,9 @@
 use std::time::{Duration, Instant};
 
 use crate::db::{Db, Keyspace, StripeGuard};
-use crate::lru::{Access, Touch};
+use crate::lru::Access;
 use crate::stripe::{Detached, EntryRef};
-use crate::table::{ElemPtr, Rng};
+use crate::table::{prefetch, ElemPtr, Rng};
 
 /// Entries in the eviction candidate pool (Redis's EVPOOL_SIZE).
 pub const POOL_SIZE: usize = 16;
@@ -164,10 +171,6 @@ pub struct Params {
     pub lfu_decay_minutes: u32,
     /// `lazyfree-lazy-eviction`: big collections are freed on the lazy-free thread.
     pub lazy: bool,
-    /// Under `allkeys-*` policies, take the samples from the sweep instead of random runs of
-    /// buckets: set while the allocator is fragmented ([`allocator::fragmented`]), so that no
-    /// key escapes eviction for long (see the module documentation).
-    pub sweep: bool,
 }
 
 /// Redis's evictionTimeLimitUs: the time one eviction call may take for a
@@ -183,7 +186,14 @@ pub fn time_limit(tenacity: u32) -> Duration {
     Duration::MAX
 }
 
-/// The rank of a key under a ranked policy: the higher, the sooner it goes.
+/// Added to idle times, less the time they are measured at (see [`rank`]): far above any unix
+/// time in ms, far below the rank of expired keys.
+const IDLE_BASE: u64 = 1 << 62;
+
+/// The rank of a key under a ranked policy: the higher, the sooner it goes. An idle time is
+/// ranked as [`IDLE_BASE`] plus the idle time minus the current time, i.e. by the time of the
+/// last access, which does not change while the key waits in the pool: candidates sampled at
+/// different times compare as their idle times do now.
 fn rank(rank: Rank, p: &Params, acc: &Access, e: &EntryRef<'_>) -> u64 {
     let expire = e.expire_at();
     if let Some(w) = expire {
@@ -192,7 +202,9 @@ fn rank(rank: Rank, p: &Params, acc: &Access, e: &EntryRef<'_>) -> u64 {
         }
     }
     match rank {
-        Rank::Idle => acc.idle_ms(e.access_data()),
+        Rank::Idle => {
+            IDLE_BASE.saturating_add(acc.idle_ms(e.access_data())).saturating_sub(acc.now_ms.max(0) as u64)
+        }
         Rank::Lfu => 255 - acc.lfu_decayed(e.access_data(), p.lfu_decay_minutes) as u64,
         Rank::Ttl => u64::MAX - 1 - expire.unwrap_or(i64::MAX).max(0) as u64,
     }
@@ -203,27 +215,20 @@ fn rank(rank: Rank, p: &Params, acc: &Access, e: &EntryRef<'_>) -> u64 {
 struct Candidate {
     rank: u64,
     db: usize,
+    /// The stripe of `db` the key was sampled from (where it lives: stripes are by key hash).
+    stripe: usize,
     key: Vec<u8>,
     /// Where the key's bytes were when it was sampled: only ever prefetched (never read), so
     /// that the lookup of the next victim finds its entry in cache.
     at: usize,
 }
 
-/// Ask the CPU to start loading the cache line at `addr` (and the one before, where an
-/// entry's chain link and header are). A hint only: the address is never dereferenced, so a
-/// stale one is harmless.
+/// Start loading the entry whose key bytes are at `at`: their cache line and the one before,
+/// where the entry's header is when the key starts near a line's beginning.
 #[inline]
-fn prefetch(addr: usize) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetch instructions never fault and do not read memory architecturally; SSE
-    // is part of the x86_64 baseline.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(addr as *const i8);
-        _mm_prefetch::<_MM_HINT_T0>(addr.wrapping_sub(32) as *const i8);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = addr;
+fn prefetch_key(at: usize) {
+    prefetch(at as *const u8);
+    prefetch((at as *const u8).wrapping_sub(32));
 }
 
 /// The candidate pool: at most [`POOL_SIZE`] entries in ascending rank; the best is last.
@@ -237,7 +242,7 @@ impl Pool {
     /// Redis's evictionPoolPopulate insertion: a candidate ranking no better than every entry
     /// of a full pool is skipped; otherwise it goes in order, pushing out the worst entry when
     /// the pool is full. Equal ranks go before the existing ones.
-    fn insert(&mut self, rank: u64, db: usize, key: &[u8]) {
+    fn insert(&mut self, rank: u64, (db, stripe): (usize, usize), key: &[u8]) {
         let k = self.slots.partition_point(|c| c.rank < rank);
         let at = key.as_ptr() as usize;
         if self.slots.len() == POOL_SIZE {
@@ -254,13 +259,34 @@ impl Pool {
                 c.key.clear();
                 c.key.extend_from_slice(key);
             }
-            (c.rank, c.db, c.at) = (rank, db, at);
+            (c.rank, c.db, c.stripe, c.at) = (rank, db, stripe, at);
             return;
         }
         let mut buf = self.spare.pop().unwrap_or_default();
         buf.clear();
         buf.extend_from_slice(key);
-        self.slots.insert(k, Candidate { rank, db, key: buf, at });
+        self.slots.insert(k, Candidate { rank, db, stripe, key: buf, at });
+    }
+
+    /// The rank a candidate offered by a population must beat to be worth a place: the worst
+    /// in the pool once it holds [`EVICTIONS_PER_POPULATE`] candidates or more. A key ranking
+    /// below all of them is not among the ones evicted before the next population (barring
+    /// ghosts), which looks at fresh keys anyway; skipping it saves copying its key in.
+    fn floor(&self) -> Option<u64> {
+        self.slots.first().filter(|_| self.slots.len() >= EVICTIONS_PER_POPULATE).map(|c| c.rank)
+    }
+
+    /// Insert the keys of `buf` (emptied) that can enter, from stripe `place` (database,
+    /// stripe).
+    ///
+    /// # Safety
+    /// Every key in `buf` must belong to an entry of that stripe, which must still be locked
+    /// and unchanged since they were visited.
+    unsafe fn offer(&mut self, buf: &mut Vec<Visited>, place: (usize, usize)) {
+        keep_best(buf, self.floor());
+        for v in buf.drain(..) {
+            self.insert(v.rank, place, std::slice::from_raw_parts(v.key, v.len));
+        }
     }
 
     fn pop_best(&mut self) -> Option<Candidate> {
@@ -270,7 +296,7 @@ impl Pool {
     /// Start loading the entry of the best candidate (the next victim).
     fn prefetch_best(&self) {
         if let Some(c) = self.slots.last() {
-            prefetch(c.at);
+            prefetch_key(c.at);
         }
     }
 
@@ -360,18 +386,30 @@ impl std::fmt::Debug for Evictor {
     }
 }
 
-/// Where the sweep of one database stands: the stripe, and the SCAN cursor within it.
-#[derive(Debug, Clone, Copy, Default)]
+/// Where the sweep of one database stands: the next stripe, and the next bucket of each (kept
+/// small, and only allocated once a stripe's sweep stops midway: every worker has its own
+/// evictor, and all of it counts in `used_memory`).
+#[derive(Debug, Clone, Default)]
 struct Sweep {
     stripe: usize,
-    cursor: u64,
+    cursors: Vec<u32>,
 }
 
-/// An access that sees every key, expired or not (expired keys rank first).
-const SEE_ALL: Access = Access { now_ms: i64::MIN, touch: Touch::None };
+impl Sweep {
+    /// Record where stripe `stripe` (of `n`) continues (0: from its first bucket).
+    fn set_cursor(&mut self, stripe: usize, cursor: usize, n: usize) {
+        if cursor != 0 && self.cursors.len() < n {
+            self.cursors.resize(n, 0);
+        }
+        if let Some(c) = self.cursors.get_mut(stripe) {
+            // A table too big for the field (never in practice) restarts its sweep.
+            *c = u32::try_from(cursor).unwrap_or(0);
+        }
+    }
+}
 
-/// A key the sweep visited: its rank and where its bytes are, valid only while its stripe
-/// stays locked.
+/// A key sampling or the sweep visited: its rank and where its bytes are, valid only while its
+/// stripe stays locked.
 #[derive(Debug, Clone, Copy)]
 struct Visited {
     rank: u64,
@@ -379,11 +417,35 @@ struct Visited {
     len: usize,
 }
 
-/// Visit at least `count` keys of `db` (all of them if it holds fewer), continuing from where
-/// the last visit stopped: stripe after stripe, each with SCAN's cursor, so that every key is
-/// looked at once per pass over the database. Each key is ranked by `rank_of`, and the best
-/// [`POOL_SIZE`] of each stripe's visit (the only ones that can stay in the pool) are handed
-/// to `keep`. Returns how many keys were visited.
+impl Visited {
+    /// A key ranked `rank`, borrowed from its entry: only valid while its stripe stays locked
+    /// and unchanged.
+    fn of(rank: u64, e: &EntryRef<'_>) -> Visited {
+        let key = e.key();
+        Visited { rank, key: key.as_ptr(), len: key.len() }
+    }
+}
+
+/// Keep only the visited keys that can enter the pool: those ranking above `floor`
+/// ([`Pool::floor`]), and of those the best [`POOL_SIZE`]. Skips copying the others' keys,
+/// which most sampled keys are.
+fn keep_best(buf: &mut Vec<Visited>, floor: Option<u64>) {
+    if let Some(floor) = floor {
+        buf.retain(|v| v.rank > floor);
+    }
+    if buf.len() > POOL_SIZE {
+        buf.select_nth_unstable_by(POOL_SIZE - 1, |a, b| b.rank.cmp(&a.rank));
+        buf.truncate(POOL_SIZE);
+    }
+}
+
+/// Visit about `count` keys of `db` (all of them if it holds fewer), continuing from where the
+/// last visit stopped: a run of consecutive buckets of one stripe after another, round-robin,
+/// each stripe with its own cursor, so that every key is looked at once per pass over the
+/// database, and the keys evicted are spread over the stripes as evenly as with random
+/// sampling (sweeping one stripe at a time would empty it while the others grow, and their
+/// bucket arrays with them). Each key is ranked by `rank_of`, and offered to the pool (as
+/// database `i`'s). Returns how many keys were visited.
 ///
 /// The buckets are walked first, only noting each key's rank and place in `buf`, and the keys
 /// handed over afterwards, still under the stripe's lock: the walk then has the independent
@@ -392,47 +454,29 @@ fn sweep(
     db: &Db,
     at: &mut Sweep,
     count: usize,
-    buf: &mut Vec<Visited>,
+    (scratch, buf): (&mut Vec<ElemPtr>, &mut Vec<Visited>),
     rank_of: impl Fn(&EntryRef<'_>) -> u64,
-    mut keep: impl FnMut(u64, &[u8]),
+    (pool, i): (&mut Pool, usize),
 ) -> usize {
     let n = db.stripe_count();
-    // Starting inside a stripe, its first part is only seen after all the others.
-    let limit = if at.cursor == 0 { n } else { n + 1 };
-    let (mut seen, mut stripes) = (0, 0);
-    while n > 0 && seen < count && stripes < limit {
-        at.stripe %= n;
-        let mut s = db.lock_stripe(at.stripe);
+    // Stop after every stripe was swept whole in a row (a small database: all its keys, once),
+    // and in any case after two rounds.
+    let (mut seen, mut whole, mut visits) = (0, 0, 0);
+    while n > 0 && seen < count && whole < n && visits < 2 * n {
+        visits += 1;
+        let stripe = at.stripe % n;
+        at.stripe = (stripe + 1) % n;
+        let mut s = db.lock_stripe(stripe);
+        let mut cursor = at.cursors.get(stripe).map_or(0, |&c| c as usize);
+        let from_start = cursor == 0;
         buf.clear();
-        loop {
-            at.cursor = if s.is_empty() {
-                0
-            } else {
-                s.scan(at.cursor, &SEE_ALL, |e| {
-                    let key = e.key();
-                    buf.push(Visited { rank: rank_of(&e), key: key.as_ptr(), len: key.len() });
-                })
-            };
-            if at.cursor == 0 {
-                at.stripe = (at.stripe + 1) % n;
-                stripes += 1;
-                break;
-            }
-            if seen + buf.len() >= count {
-                break;
-            }
-        }
+        let visit = |e: EntryRef<'_>| buf.push(Visited::of(rank_of(&e), &e));
+        let done = s.is_empty() || s.eviction_sweep(&mut cursor, count - seen, scratch, visit);
+        at.set_cursor(stripe, if done { 0 } else { cursor }, n);
+        whole = if done && from_start { whole + 1 } else { 0 };
         seen += buf.len();
-        if buf.len() > POOL_SIZE {
-            // Only the best POOL_SIZE of them can stay in the pool: skip copying the rest in.
-            buf.select_nth_unstable_by(POOL_SIZE - 1, |a, b| b.rank.cmp(&a.rank));
-            buf.truncate(POOL_SIZE);
-        }
-        for v in buf.drain(..) {
-            // SAFETY: `v.key` points at the key bytes of an entry of stripe `s`, which is still
-            // locked and has not been changed since the scan above.
-            keep(v.rank, unsafe { std::slice::from_raw_parts(v.key, v.len) });
-        }
+        // SAFETY: `buf` holds keys of stripe `s`, still locked and unchanged since the sweep.
+        unsafe { pool.offer(buf, (i, stripe)) };
         drop(s);
     }
     seen
@@ -448,17 +492,20 @@ fn has_candidates(s: &StripeGuard<'_>, volatile: bool) -> bool {
 }
 
 /// Lock a random stripe of `db` that has candidates: a few random tries, then a walk from a
-/// random stripe. `None` if the database has none.
-fn pick_stripe<'a>(rng: &mut Rng, db: &'a Db, volatile: bool) -> Option<StripeGuard<'a>> {
+/// random stripe. Returns its index and guard; `None` if the database has none.
+fn pick_stripe<'a>(rng: &mut Rng, db: &'a Db, volatile: bool) -> Option<(usize, StripeGuard<'a>)> {
     let n = db.stripe_count();
     for _ in 0..STRIPE_TRIES.min(n) {
-        let s = db.lock_stripe(rng.below(n));
+        let i = rng.below(n);
+        let s = db.lock_stripe(i);
         if has_candidates(&s, volatile) {
-            return Some(s);
+            return Some((i, s));
         }
     }
     let start = rng.below(n);
-    (0..n).map(|i| db.lock_stripe((start + i) % n)).find(|s| has_candidates(s, volatile))
+    (0..n)
+        .map(|i| ((start + i) % n, db.lock_stripe((start + i) % n)))
+        .find(|(_, s)| has_candidates(s, volatile))
 }
 
 impl Evictor {
@@ -515,7 +562,7 @@ impl Evictor {
                 continue;
             }
             let by = (rank_by, p, acc);
-            let any = if volatile || !p.sweep {
+            let any = if volatile {
                 self.sample_random(i, db, samples, volatile, by)
             } else {
                 self.sample_sweep(i, db, samples, by)
@@ -536,14 +583,17 @@ impl Evictor {
     fn sample_random(&mut self, i: usize, db: &Db, count: usize, volatile: bool, by: By<'_>) -> bool {
         let (rank_by, p, acc) = by;
         let pool = &mut self.pool;
-        let mut add = |e: EntryRef<'_>| pool.insert(rank(rank_by, p, acc, &e), i, e.key());
         let mut left = count;
         let mut any = false;
         for _ in 0..EVICTIONS_PER_POPULATE {
-            let Some(mut s) = pick_stripe(&mut self.rng, db, volatile) else { break };
+            let Some((j, mut s)) = pick_stripe(&mut self.rng, db, volatile) else { break };
             let len = if volatile { s.volatile_len() } else { s.len() };
             let take = left.min((len / 4).max(p.samples.max(1)));
-            s.eviction_sample(volatile, take, &mut self.scratch, &mut add);
+            let visited = &mut self.visited;
+            let add = |e: EntryRef<'_>| visited.push(Visited::of(rank(rank_by, p, acc, &e), &e));
+            s.eviction_sample(volatile, take, &mut self.scratch, add);
+            // SAFETY: `visited` holds keys of stripe `s`, still locked and unchanged since.
+            unsafe { pool.offer(visited, (i, j)) };
             any = true;
             left -= take;
             if left == 0 {
@@ -560,23 +610,18 @@ impl Evictor {
         if self.sweeps.len() <= i {
             let rng = &mut self.rng;
             let n = db.stripe_count().max(1);
-            self.sweeps.resize_with(i + 1, || Sweep { stripe: rng.below(n), cursor: 0 });
+            self.sweeps.resize_with(i + 1, || Sweep { stripe: rng.below(n), cursors: Vec::new() });
         }
         let pool = &mut self.pool;
         let Some(at) = self.sweeps.get_mut(i) else { return false };
         let rank_of = |e: &EntryRef<'_>| rank(rank_by, p, acc, e);
-        sweep(db, at, count, &mut self.visited, rank_of, |r, k| pool.insert(r, i, k)) > 0
+        let bufs = (&mut self.scratch, &mut self.visited);
+        sweep(db, at, count, bufs, rank_of, (pool, i)) > 0
     }
 
     /// Remove `key` from database `db` if it is still a candidate; the stripe is locked here.
     fn take(ks: &Keyspace, p: &Params, db: usize, key: &[u8]) -> Option<(usize, Option<Detached>)> {
-        let volatile = p.policy.volatile_only();
-        let mut s = ks.dbs().get(db)?.lock(key);
-        if p.lazy {
-            s.evict_lazy(key, volatile)
-        } else {
-            s.evict(key, volatile).map(|b| (b, None))
-        }
+        ks.dbs().get(db)?.lock(key).evict_if(key, p.policy.volatile_only(), p.lazy, |_| true)
     }
 
     /// Choose and remove one key under a ranked policy.
@@ -598,41 +643,26 @@ impl Evictor {
                 }
             }
             while let Some(c) = self.pool.pop_best() {
-                let Some(db) = ks.dbs().get(c.db) else {
+                let last_round = round + 1 == MAX_ROUNDS;
+                // Still a candidate, and not used since it was sampled (its rank did not drop):
+                // a key that got hotter is no longer the coldest we know of.
+                let still = |e: &EntryRef<'_>| last_round || rank(rank_by, p, acc, e) >= c.rank;
+                let taken = match ks.dbs().get(c.db) {
+                    Some(db) if c.stripe < db.stripe_count() => {
+                        db.lock_stripe(c.stripe).evict_if(&c.key, volatile, p.lazy, still)
+                    }
+                    _ => None,
+                };
+                let Some((bytes, detached)) = taken else {
                     self.pool.recycle(c.key);
                     continue;
                 };
-                let mut s = db.lock(&c.key);
-                let now = match s.peek(&c.key) {
-                    Some(e) if !volatile || e.expire_at().is_some() => rank(rank_by, p, acc, &e),
-                    _ => {
-                        // A ghost: gone or no longer a candidate.
-                        drop(s);
-                        self.pool.recycle(c.key);
-                        continue;
-                    }
-                };
-                if now < c.rank && round + 1 < MAX_ROUNDS {
-                    // Used since it was sampled: no longer the coldest we know of.
-                    drop(s);
-                    self.pool.recycle(c.key);
-                    continue;
+                if let Some(d) = detached {
+                    crate::lazyfree::free_later(d, bytes as u64);
                 }
-                let taken = if p.lazy {
-                    s.evict_lazy(&c.key, volatile)
-                } else {
-                    s.evict(&c.key, volatile).map(|b| (b, None))
-                };
-                drop(s);
-                if let Some((bytes, detached)) = taken {
-                    if let Some(d) = detached {
-                        crate::lazyfree::free_later(d, bytes as u64);
-                    }
-                    self.credit = self.credit.saturating_sub(1);
-                    self.pool.prefetch_best();
-                    return Some(Evicted { db: c.db, key: c.key, bytes });
-                }
-                self.pool.recycle(c.key);
+                self.credit = self.credit.saturating_sub(1);
+                self.pool.prefetch_best();
+                return Some(Evicted { db: c.db, key: c.key, bytes });
             }
             self.credit = 0;
         }
@@ -655,7 +685,7 @@ impl Evictor {
                     continue;
                 }
                 let key = {
-                    let Some(mut s) = pick_stripe(&mut self.rng, ks.db(j), volatile) else {
+                    let Some((_, mut s)) = pick_stripe(&mut self.rng, ks.db(j), volatile) else {
                         self.has_keys[j] = false;
                         continue;
                     };
@@ -683,18 +713,30 @@ impl Evictor {
 
     /// [`Evictor::evict_one`] with the current instant given (one clock read per run).
     fn evict_one_at(&mut self, ks: &Keyspace, p: &Params, acc: &Access, now: Instant) -> Option<Evicted> {
-        if p.policy == Policy::NoEviction || ks.is_empty() {
+        if !self.ready(ks, p, now) {
             return None;
         }
-        // Over the limit with nothing to evict, every command asks again: walking every
-        // stripe of every database each time would be costly, so a walk that found nothing
-        // stands for a moment.
+        self.evict_next(ks, p, acc, now)
+    }
+
+    /// Whether there may be something to evict; once per run, not per key. Over the limit
+    /// with nothing to evict, every command asks again: walking every stripe of every database
+    /// each time would be costly, so a walk that found nothing stands for a moment.
+    fn ready(&mut self, ks: &Keyspace, p: &Params, now: Instant) -> bool {
+        if p.policy == Policy::NoEviction || ks.is_empty() {
+            return false;
+        }
         if self.found_nothing_at.is_some_and(|t| now.saturating_duration_since(t) < NOTHING_RECHECK)
             && self.has_keys_volatile == p.policy.volatile_only()
         {
-            return None;
+            return false;
         }
         self.recheck_dbs(ks, p.policy.volatile_only(), false, now);
+        true
+    }
+
+    /// Evict one key as the policy says, [`Evictor::ready`] having said there may be one.
+    fn evict_next(&mut self, ks: &Keyspace, p: &Params, acc: &Access, now: Instant) -> Option<Evicted> {
         let ev = match p.policy.rank() {
             Some(r) => self.evict_ranked(ks, p, acc, r, now),
             None => self.evict_random(ks, p, now),
@@ -718,8 +760,12 @@ impl Evictor {
     ) -> Run {
         let start = Instant::now();
         let mut run = Run { keys: 0, bytes: 0, outcome: Outcome::Freed };
+        if run.bytes < budget.to_free && !self.ready(ks, p, start) {
+            run.outcome = Outcome::NothingToEvict;
+            return run;
+        }
         while run.bytes < budget.to_free {
-            let Some(ev) = self.evict_one_at(ks, p, acc, start) else {
+            let Some(ev) = self.evict_next(ks, p, acc, start) else {
                 run.outcome = Outcome::NothingToEvict;
                 break;
             };
@@ -825,13 +871,6 @@ pub mod allocator {
         }
     }
 
-    /// Whether the latest sample shows the allocator fragmented: active pages more than 10%
-    /// (and 1 MiB) above the bytes allocated. `false` before the first sample.
-    pub fn fragmented() -> bool {
-        let (allocated, active) = (ALLOCATED.load(Relaxed), ACTIVE.load(Relaxed));
-        allocated > 0 && active > allocated + (allocated / 10).max(1 << 20)
-    }
-
     /// The latest sample (taken now if none was yet).
     pub fn latest(now_ms: i64) -> Stats {
         let at_ms = AT_MS.load(Relaxed);
@@ -915,7 +954,7 @@ mod tests {
     use std::sync::atomic::Ordering::Relaxed;
 
     fn params(policy: Policy, samples: usize) -> Params {
-        Params { policy, samples, lfu_decay_minutes: 1, lazy: false, sweep: false }
+        Params { policy, samples, lfu_decay_minutes: 1, lazy: false }
     }
 
     fn key(i: usize) -> Vec<u8> {
@@ -945,12 +984,6 @@ mod tests {
 
     #[test]
     fn allkeys_lru_keeps_recently_used_keys() {
-        for sweep in [false, true] {
-            lru_keeps_recently_used_keys(sweep);
-        }
-    }
-
-    fn lru_keeps_recently_used_keys(sweep: bool) {
         let ks = Keyspace::new(4, 16);
         let t0 = Access::at(1_000_000);
         for i in 0..2000 {
@@ -963,11 +996,11 @@ mod tests {
         }
         let t2 = Access::at(1_061_000);
         let mut ev = Evictor::new(1);
-        let p = Params { sweep, ..params(Policy::AllkeysLru, 5) };
+        let p = params(Policy::AllkeysLru, 5);
         let gone = evict_n(&mut ev, &ks, &p, &t2, 1000);
         assert_eq!(gone.len(), 1000);
         let hot_kept = (0..200).filter(|&i| exists(&ks, i % 3, &key(i))).count();
-        assert!(hot_kept >= 195, "sweep {sweep}: only {hot_kept} of 200 recently read keys kept");
+        assert!(hot_kept >= 195, "only {hot_kept} of 200 recently read keys kept");
         // The keys reported are really gone, and only once each.
         let mut names: Vec<_> = gone.iter().map(|e| (e.db, e.key.clone())).collect();
         names.sort();
@@ -1157,7 +1190,7 @@ mod tests {
             set(&ks, 0, &old(i), SetExpire::Clear, &Access::at(1_000_000));
         }
         let mut ev = Evictor::new(21);
-        let p = Params { sweep: true, ..params(Policy::AllkeysLru, 5) };
+        let p = params(Policy::AllkeysLru, 5);
         for i in 0..4000 {
             let t = Access::at(2_000_000 + i as i64 * 20);
             set(&ks, 0, &key(i), SetExpire::Clear, &t);
@@ -1178,36 +1211,119 @@ mod tests {
             set(&ks, 0, &key(i), SetExpire::Clear, &acc);
         }
         let mut at = Sweep::default();
-        let mut buf = Vec::new();
-        let mut seen = std::collections::HashMap::new();
+        let (mut scratch, mut buf) = (Vec::new(), Vec::new());
+        // Stripes are swept at the same pace whatever their size: two passes' worth of keys
+        // sees every key, none more than three times.
+        let seen = std::cell::RefCell::new(std::collections::HashMap::new());
+        let count = |e: &EntryRef<'_>| {
+            *seen.borrow_mut().entry(e.key().to_vec()).or_insert(0) += 1;
+            0
+        };
+        let mut pool = Pool::default();
         let mut visited = 0;
-        while visited < 500 {
-            let count = |_: u64, k: &[u8]| *seen.entry(k.to_vec()).or_insert(0) += 1;
-            visited += sweep(ks.db(0), &mut at, 7, &mut buf, |_| 0, count);
+        while visited < 1000 {
+            visited += sweep(ks.db(0), &mut at, 7, (&mut scratch, &mut buf), count, (&mut pool, 0));
         }
+        let seen = seen.into_inner();
         assert_eq!(seen.len(), 500);
-        assert!(seen.values().all(|&n| n <= 2), "a key was visited more than twice in one pass");
+        assert!(seen.values().all(|&n| n <= 3), "a key was visited more than three times in two passes");
+        assert!(pool.slots.len() >= EVICTIONS_PER_POPULATE, "the keys were offered to the pool");
         // A database with fewer keys than asked: every key, then stop.
         let small = Keyspace::new(1, 8);
         set(&small, 0, b"only", SetExpire::Clear, &acc);
-        assert_eq!(sweep(small.db(0), &mut Sweep::default(), 100, &mut buf, |_| 0, |_, _| {}), 1);
-        assert_eq!(sweep(Keyspace::new(1, 8).db(0), &mut Sweep::default(), 5, &mut buf, |_| 0, |_, _| {}), 0);
+        let bufs = (&mut scratch, &mut buf);
+        assert_eq!(sweep(small.db(0), &mut Sweep::default(), 100, bufs, |_| 0, (&mut pool, 0)), 1);
+        let (empty, bufs) = (Keyspace::new(1, 8), (&mut scratch, &mut buf));
+        assert_eq!(sweep(empty.db(0), &mut Sweep::default(), 5, bufs, |_| 0, (&mut pool, 0)), 0);
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn idle_ranks_do_not_age_in_the_pool() {
+        let ks = Keyspace::new(1, 1);
+        set(&ks, 0, b"old", SetExpire::Clear, &Access::at(1_000_000));
+        set(&ks, 0, b"new", SetExpire::Clear, &Access::at(1_500_000));
+        let p = params(Policy::AllkeysLru, 5);
+        let rank_at = |k: &[u8], t: i64| {
+            let mut s = ks.db(0).lock(k);
+            s.peek(k).map(|e| rank(Rank::Idle, &p, &Access::at(t), &e))
+        };
+        // The same key ranks the same whenever it is looked at, as long as it is not used.
+        assert_eq!(rank_at(b"old", 2_000_000), rank_at(b"old", 9_000_000));
+        // A key sampled early still ranks above (goes before) a newer one sampled later.
+        assert!(rank_at(b"old", 2_000_000) > rank_at(b"new", 9_000_000));
+        // Using it lowers its rank: a candidate that got hotter is dropped when picked.
+        let before = rank_at(b"old", 3_000_000);
+        assert!(ks.db(0).lock(b"old").get(b"old", &Access::at(2_500_000)).is_some());
+        assert!(rank_at(b"old", 3_000_000) < before);
+    }
+
+    #[test]
+    fn evict_if_keeps_a_key_that_is_no_longer_a_candidate() {
+        let ks = Keyspace::new(1, 4);
+        let acc = Access::at(1_000);
+        set(&ks, 0, b"k", SetExpire::Clear, &acc);
+        let mut s = ks.db(0).lock(b"k");
+        assert!(s.evict_if(b"k", false, false, |_| false).is_none());
+        assert!(s.evict_if(b"k", true, false, |_| true).is_none(), "no TTL: not volatile");
+        assert!(s.evict_if(b"absent", false, false, |_| true).is_none());
+        assert!(s.peek(b"k").is_some());
+        let (bytes, detached) = s.evict_if(b"k", false, true, |_| true).unwrap();
+        assert!(bytes > 0 && detached.is_none(), "a small string is freed at once");
+        assert!(s.peek(b"k").is_none());
+    }
+
+    #[test]
+    fn sweeping_spreads_evictions_over_the_stripes() {
+        let stripes = 32;
+        let ks = Keyspace::new(1, stripes);
+        for i in 0..16_000 {
+            set(&ks, 0, &key(i), SetExpire::Clear, &Access::at(1_000_000 + i as i64 * 10));
+        }
+        let before: Vec<usize> = (0..stripes).map(|j| ks.db(0).lock_stripe(j).len()).collect();
+        let mut ev = Evictor::new(17);
+        let acc = Access::at(2_000_000);
+        assert_eq!(evict_n(&mut ev, &ks, &params(Policy::AllkeysLru, 5), &acc, 8000).len(), 8000);
+        let lost: Vec<usize> = (0..stripes).map(|j| before[j] - ks.db(0).lock_stripe(j).len()).collect();
+        let (min, max) = (lost.iter().min().copied().unwrap(), lost.iter().max().copied().unwrap());
+        // 250 per stripe on average: no stripe is emptied while others keep all their keys.
+        assert!(min >= 150 && max <= 350, "keys evicted per stripe range from {min} to {max}");
+        // And the victims are the oldest keys, as LRU wants.
+        let old_left = (0..8000).filter(|&i| exists(&ks, 0, &key(i))).count();
+        assert!(old_left < 1500, "{old_left} of the 8000 oldest keys left");
+    }
+
+    proptest! {
+        #[test]
+        fn keep_best_keeps_the_best_ranks(
+            ranks in proptest::collection::vec(0u64..50, 0..60),
+            floor in proptest::option::of(0u64..50),
+        ) {
+            let mut buf: Vec<Visited> =
+                ranks.iter().map(|&rank| Visited { rank, key: std::ptr::null(), len: 0 }).collect();
+            keep_best(&mut buf, floor);
+            let mut want: Vec<u64> = ranks.into_iter().filter(|&r| floor.is_none_or(|f| r > f)).collect();
+            want.sort_unstable_by(|a, b| b.cmp(a));
+            want.truncate(POOL_SIZE);
+            let mut got: Vec<u64> = buf.iter().map(|v| v.rank).collect();
+            got.sort_unstable_by(|a, b| b.cmp(a));
+            prop_assert_eq!(got, want);
+        }
     }
 
     #[test]
     fn pool_reuses_key_buffers_when_full() {
         let mut pool = Pool::default();
         for r in 0..(POOL_SIZE as u64 + 40) {
-            pool.insert(r, 0, &r.to_be_bytes());
+            pool.insert(r, (0, 0), &r.to_be_bytes());
         }
         let ranks: Vec<u64> = pool.slots.iter().map(|c| c.rank).collect();
         assert_eq!(ranks, (40..POOL_SIZE as u64 + 40).collect::<Vec<_>>());
         assert!(pool.slots.iter().all(|c| c.key == c.rank.to_be_bytes()));
         // A long key does not keep a big buffer in the pool.
-        pool.insert(1000, 0, &[7; 4096]);
-        pool.insert(1001, 0, b"short");
-        pool.insert(1002, 0, b"short");
+        pool.insert(1000, (0, 0), &[7; 4096]);
+        pool.insert(1001, (0, 0), b"short");
+        pool.insert(1002, (0, 0), b"short");
         assert!(pool.slots.iter().all(|c| c.key.len() == 4096 || c.key.capacity() <= 4096));
     }
 
@@ -1255,7 +1371,7 @@ mod tests {
                     // Redis's filled slots are always a prefix.
                     prop_assert_eq!(got, want);
                 } else {
-                    pool.insert(v, 0, &v.to_be_bytes());
+                    pool.insert(v, (0, 0), &v.to_be_bytes());
                     model_insert(&mut model, v);
                 }
                 let ours: Vec<u64> = pool.slots.iter().map(|c| c.rank).collect();

@@ -810,6 +810,30 @@ impl Stripe {
         scratch.clear();
     }
 
+    /// The evictor's sweep over the stripe's keys: call `f` with up to `count` keys (expired
+    /// ones included) from consecutive buckets, starting at bucket `*cursor`, which moves past
+    /// them; at most `10 * count` buckets are visited. Returns whether the sweep got past the
+    /// last bucket (`*cursor` is then back to 0). A resize between two calls may make the
+    /// sweep skip or repeat a few keys, which sampling can afford. `scratch` is working space
+    /// (left empty).
+    pub fn eviction_sweep(
+        &mut self,
+        cursor: &mut usize,
+        count: usize,
+        scratch: &mut Vec<crate::ElemPtr>,
+        mut f: impl FnMut(EntryRef<'_>),
+    ) -> bool {
+        scratch.clear();
+        let next = self.table.sample_run(*cursor, count, count.saturating_mul(10), scratch);
+        for &e in scratch.iter() {
+            f(EntryRef::new(e));
+        }
+        scratch.clear();
+        let done = next >= self.table.slots();
+        *cursor = if done { 0 } else { next };
+        done
+    }
+
     /// One uniformly chosen key of the stripe (or of its keys with an expire time), expired
     /// or not, for the random eviction policies.
     pub fn eviction_random(&mut self, volatile_only: bool) -> Option<EntryRef<'_>> {
