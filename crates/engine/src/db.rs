@@ -8,10 +8,13 @@ use crate::lru::Access;
 use crate::stripe::Stripe;
 use crate::table::hash_key;
 
-/// Stripes per database unless configured otherwise.
-pub const DEFAULT_STRIPES: usize = 256;
+/// Stripes per database unless configured otherwise: enough that workers rarely meet on a
+/// lock, few enough that the 16 databases' empty stripes cost little (Brim's start-up memory
+/// is mostly these: 16 × 128 × 192 bytes).
+pub const DEFAULT_STRIPES: usize = 128;
 
-#[repr(align(128))]
+/// A stripe on cache lines of its own: two stripes' locks never share a line.
+#[repr(align(64))]
 struct Padded(Mutex<Stripe>);
 
 /// One database: its keys spread over stripes.

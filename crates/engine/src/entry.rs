@@ -476,9 +476,14 @@ pub(crate) unsafe fn into_payload(p: EntryPtr) -> OwnedPayload {
     owned
 }
 
-/// Free the entry and its value.
+/// Free the entry and its value (a value stored inline goes with the entry, uncopied).
 pub(crate) unsafe fn free(p: EntryPtr) {
-    drop(into_payload(p));
+    match payload(p) {
+        PayloadRef::Heap(h) => drop(Box::from_raw(h as *const Vec<u8> as *mut Vec<u8>)),
+        PayloadRef::Obj(o) => drop(Box::from_raw(o as *const Object as *mut Object)),
+        PayloadRef::Int(_) | PayloadRef::Inline(_) | PayloadRef::Packed(..) => {}
+    }
+    dealloc(p.as_ptr(), layout(alloc_size(p)));
 }
 
 /// A copy of the entry with another value and/or expire (same key and LRU). The old entry
