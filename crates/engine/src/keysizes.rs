@@ -119,10 +119,11 @@ type Counts<T> = [[T; BINS]; TYPES];
 
 /// One stripe's counts, sparse: only the (type, bin) pairs that hold keys, in no order. A
 /// stripe's keys fall in a handful of bins, so this is a few words of memory (nothing for an
-/// empty stripe) and a short scan per change.
+/// empty stripe) and a short scan per change. A boxed slice rather than a `Vec`, one word
+/// smaller, since every stripe has one: a bin comes or goes only when a class does.
 #[derive(Default)]
 pub struct KeySizes {
-    bins: Vec<BinCount>,
+    bins: Box<[BinCount]>,
 }
 
 #[derive(Clone, Copy)]
@@ -139,7 +140,11 @@ impl KeySizes {
         let Some(class) = c.index() else { return };
         match self.bins.iter_mut().find(|b| b.class == class) {
             Some(b) => b.count = b.count.wrapping_add(1),
-            None => self.bins.push(BinCount { class, count: 1 }),
+            None => {
+                let mut bins = std::mem::take(&mut self.bins).into_vec();
+                bins.push(BinCount { class, count: 1 });
+                self.bins = bins.into_boxed_slice();
+            }
         }
     }
 
@@ -151,10 +156,9 @@ impl KeySizes {
         let b = &mut self.bins[i];
         b.count = b.count.wrapping_sub(1);
         if b.count == 0 {
-            self.bins.swap_remove(i);
-            if self.bins.is_empty() {
-                self.bins = Vec::new();
-            }
+            let mut bins = std::mem::take(&mut self.bins).into_vec();
+            bins.swap_remove(i);
+            self.bins = bins.into_boxed_slice();
         }
     }
 
@@ -169,7 +173,7 @@ impl KeySizes {
 
     /// Forget every count (the stripe was emptied).
     pub fn clear(&mut self) {
-        self.bins = Vec::new();
+        self.bins = Box::default();
     }
 }
 
@@ -280,7 +284,7 @@ mod tests {
         k.change(a, b);
         k.add(SizeClass::UNTRACKED);
         k.change(b, SizeClass::UNTRACKED);
-        assert_eq!(k.bins.capacity(), 0, "freed when the only key stops being counted");
+        assert_eq!(k.bins.len(), 0, "freed when the only key stops being counted");
         k.add(a);
         k.add(b);
         k.add(b);
@@ -288,7 +292,7 @@ mod tests {
         assert_eq!(k.bins.len(), 1);
         k.remove(b);
         k.remove(b);
-        assert_eq!(k.bins.capacity(), 0);
+        assert_eq!(k.bins.len(), 0);
     }
 
     #[test]

@@ -15,6 +15,9 @@ use crate::table::{hash_key, Link, Rng};
 mod snapshot;
 pub use snapshot::KeySaver;
 
+/// The bit of `Stripe::changes` that holds the stripe's snapshot mark.
+const MARK_BIT: u64 = 1 << 63;
+
 type Table = crate::table::Table<EntryKey>;
 use crate::value::{parse_i64_strict, NewValue, StrRef, ValueRef, ValueType, EMBSTR_MAX};
 
@@ -82,19 +85,28 @@ impl Detached {
 
 type Watchers = HashMap<Box<[u8]>, Vec<Arc<AtomicBool>>>;
 
+/// What few stripes need at any time, boxed together so that a stripe stays small (two
+/// cache lines with its lock).
+#[derive(Default)]
+struct Extras {
+    /// The clients WATCHing keys of the stripe (empty: none).
+    watched: Watchers,
+    /// A point-in-time snapshot (BGSAVE) being taken of the stripe (see `snapshot`).
+    snap: Option<snapshot::Armed>,
+}
+
 /// A share of one database's keys.
 pub struct Stripe {
     table: Table,
     /// Entries that have an expire time; each entry stores its index here.
     volatile: Vec<EntryPtr>,
-    watched: Option<Box<Watchers>>,
+    /// Clients WATCHing its keys and a snapshot being taken, when there are any.
+    extras: Option<Box<Extras>>,
     rng: Rng,
-    /// Modifications made here (Redis's `dirty`), for save points.
+    /// Modifications made here (Redis's `dirty`), for save points, in the low 63 bits; the
+    /// top bit is the snapshot mark of entries saved by the snapshot being taken, or not part
+    /// of it (see `snapshot`; kept here so that a stripe fits two cache lines).
     changes: u64,
-    /// A point-in-time snapshot (BGSAVE) being taken of this stripe (see `snapshot`).
-    snap: Option<Box<snapshot::Armed>>,
-    /// The snapshot mark of entries saved by the snapshot being taken, or not part of it.
-    mark: bool,
     /// Histograms of the keys' sizes (INFO keysizes, see `crate::keysizes`).
     sizes: KeySizes,
     /// The key last changed, whose size class `sizes` may not have caught up with yet (see
@@ -374,11 +386,9 @@ impl Stripe {
         Stripe {
             table: Table::new(),
             volatile: Vec::new(),
-            watched: None,
+            extras: None,
             rng: Rng::new(seed),
             changes: 0,
-            snap: None,
-            mark: false,
             sizes: KeySizes::default(),
             size_track: None,
         }
@@ -456,7 +466,16 @@ impl Stripe {
 
     /// Modifications counted so far.
     pub fn changes(&self) -> u64 {
-        self.changes
+        self.changes & !MARK_BIT
+    }
+
+    /// The snapshot mark value of entries a snapshot need not save (see `snapshot`).
+    fn mark(&self) -> bool {
+        self.changes & MARK_BIT != 0
+    }
+
+    fn set_mark(&mut self, mark: bool) {
+        self.changes = self.changes & !MARK_BIT | if mark { MARK_BIT } else { 0 };
     }
 
     /// Bytes of table overhead (bucket arrays and the volatile list).
@@ -571,7 +590,7 @@ impl Stripe {
                 None => {
                     let exp = when.map(|w| (w, self.volatile.len() as u32));
                     let lru = lru.unwrap_or_else(|| acc.initial());
-                    let new = entry::create(key, payload, exp, entry::access_word_of(lru, self.mark));
+                    let new = entry::create(key, payload, exp, entry::access_word_of(lru, self.mark()));
                     if exp.is_some() {
                         self.volatile.push(new);
                     }
@@ -635,14 +654,16 @@ impl Stripe {
         count_modifications(1);
         other.save_all_before_change();
         for s in [&*self, &*other] {
-            if let Some(w) = &s.watched {
+            if let Some(w) = s.watched() {
                 for flags in w.values() {
                     flags.iter().for_each(|f| f.store(true, Relaxed));
                 }
             }
         }
         std::mem::swap(&mut self.table, &mut other.table);
-        std::mem::swap(&mut self.mark, &mut other.mark);
+        let (mine, theirs) = (self.mark(), other.mark());
+        self.set_mark(theirs);
+        other.set_mark(mine);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
         for s in [&mut *self, &mut *other] {
             s.settle_size();
@@ -708,7 +729,7 @@ impl Stripe {
 
     /// Register `flag` to be set when `key` changes (WATCH).
     pub fn watch(&mut self, key: &[u8], flag: &Arc<AtomicBool>) {
-        let w = self.watched.get_or_insert_with(Default::default);
+        let w = &mut self.extras.get_or_insert_with(Default::default).watched;
         let list = w.entry(key.into()).or_default();
         if !list.iter().any(|f| Arc::ptr_eq(f, flag)) {
             list.push(flag.clone());
@@ -717,16 +738,29 @@ impl Stripe {
 
     /// Forget a WATCH registration.
     pub fn unwatch(&mut self, key: &[u8], flag: &Arc<AtomicBool>) {
-        if let Some(w) = &mut self.watched {
-            if let Some(list) = w.get_mut(key) {
+        if let Some(x) = &mut self.extras {
+            if let Some(list) = x.watched.get_mut(key) {
                 list.retain(|f| !Arc::ptr_eq(f, flag));
                 if list.is_empty() {
-                    w.remove(key);
+                    x.watched.remove(key);
                 }
             }
-            if w.is_empty() {
-                self.watched = None;
+            if x.watched.is_empty() {
+                x.watched = HashMap::new();
             }
+        }
+        self.drop_empty_extras();
+    }
+
+    /// The clients WATCHing keys of the stripe, if any.
+    fn watched(&self) -> Option<&Watchers> {
+        self.extras.as_deref().map(|x| &x.watched).filter(|w| !w.is_empty())
+    }
+
+    /// Free the extras once nothing is in them.
+    fn drop_empty_extras(&mut self) {
+        if self.extras.as_ref().is_some_and(|x| x.watched.is_empty() && x.snap.is_none()) {
+            self.extras = None;
         }
     }
 
@@ -747,7 +781,7 @@ impl Stripe {
         self.changes += 1;
         count_modifications(1);
         crate::expire::note_modified(key);
-        if let Some(w) = &self.watched {
+        if let Some(w) = self.watched() {
             if let Some(flags) = w.get(key) {
                 flags.iter().for_each(|f| f.store(true, Relaxed));
             }
@@ -1087,7 +1121,7 @@ impl Stripe {
         self.save_all_before_change();
         crate::expire::note_flushed();
         let n = self.table.len();
-        if let Some(w) = &self.watched {
+        if let Some(w) = self.watched() {
             for (key, flags) in w.iter() {
                 if self.table.get(key, hash_key(key)).is_some() {
                     flags.iter().for_each(|f| f.store(true, Relaxed));

@@ -62,9 +62,10 @@ pub type Link = *mut *mut u8;
 /// A chained hash table of elements whose keys `K` finds.
 pub struct Table<K: ChainKey> {
     ht: [Buckets; 2],
-    /// While `ht[1]` is non-empty: the next bucket of `ht[0]` to move.
-    rehash_idx: usize,
-    len: usize,
+    /// While `ht[1]` is non-empty: the next bucket of `ht[0]` to move. (This and `len` are
+    /// 32-bit to keep a stripe small: no stripe holds 4 billion keys.)
+    rehash_idx: u32,
+    len: u32,
     _key: PhantomData<K>,
 }
 
@@ -108,7 +109,7 @@ impl<K: ChainKey> Table<K> {
 
     /// Number of elements.
     pub fn len(&self) -> usize {
-        self.len
+        self.len as usize
     }
 
     /// Whether the table is empty.
@@ -222,10 +223,11 @@ impl<K: ChainKey> Table<K> {
             return;
         }
         let size = self.ht[0].len();
-        let target = if self.len > size * MAX_LOAD {
-            (self.len / MAX_LOAD + 1).next_power_of_two()
-        } else if size > MIN_SIZE && self.len * MIN_FILL_DIV < size {
-            self.len.max(MIN_SIZE).next_power_of_two()
+        let len = self.len();
+        let target = if len > size * MAX_LOAD {
+            (len / MAX_LOAD + 1).next_power_of_two()
+        } else if size > MIN_SIZE && len * MIN_FILL_DIV < size {
+            len.max(MIN_SIZE).next_power_of_two()
         } else {
             return;
         };
@@ -244,8 +246,8 @@ impl<K: ChainKey> Table<K> {
         let mut moved = 0;
         let mut empty_visits = n * 10;
         let mask1 = self.ht[1].len() - 1;
-        while moved < n && self.rehash_idx < self.ht[0].len() {
-            let mut cur = std::mem::replace(&mut self.ht[0][self.rehash_idx], ptr::null_mut());
+        while moved < n && (self.rehash_idx as usize) < self.ht[0].len() {
+            let mut cur = std::mem::replace(&mut self.ht[0][self.rehash_idx as usize], ptr::null_mut());
             self.rehash_idx += 1;
             if cur.is_null() {
                 empty_visits -= 1;
@@ -265,7 +267,7 @@ impl<K: ChainKey> Table<K> {
             }
             moved += 1;
         }
-        if self.rehash_idx >= self.ht[0].len() {
+        if self.rehash_idx as usize >= self.ht[0].len() {
             self.ht[0] = std::mem::replace(&mut self.ht[1], empty());
             self.rehash_idx = 0;
             self.maybe_resize();
@@ -364,7 +366,7 @@ impl<K: ChainKey> Table<K> {
         }
         let s0 = self.ht[0].len();
         let total = s0 + self.ht[1].len();
-        let start = if self.is_rehashing() { self.rehash_idx } else { 0 };
+        let start = if self.is_rehashing() { self.rehash_idx as usize } else { 0 };
         loop {
             let i = start + rng.below(total - start);
             let head = if i >= s0 { self.ht[1][i - s0] } else { self.ht[0][i] };
@@ -392,7 +394,7 @@ impl<K: ChainKey> Table<K> {
             return;
         }
         let (total, start, before) = (self.slots(), rng.below(self.slots()), out.len());
-        let want = count.min(self.len);
+        let want = count.min(self.len());
         let budget = count.saturating_mul(10);
         let next = self.sample_run(start, want, budget, out);
         let got = out.len() - before;

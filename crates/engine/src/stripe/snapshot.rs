@@ -61,17 +61,29 @@ impl Stripe {
     /// (through [`Stripe::snapshot_step`] and clients' writes). A snapshot still armed is
     /// finished first, all at once.
     pub fn arm_snapshot(&mut self, saver: Arc<dyn KeySaver>) {
-        if self.snap.is_some() {
+        if self.snapshot_armed() {
             self.save_all_before_change();
         }
-        self.mark = !self.mark;
+        self.set_mark(!self.mark());
         let walk = self.walk_start();
-        self.snap = Some(Box::new(Armed { saver, walk, early: Vec::new(), early_keys: 0 }));
+        self.extras.get_or_insert_with(Default::default).snap =
+            Some(Armed { saver, walk, early: Vec::new(), early_keys: 0 });
     }
 
     /// Whether a snapshot is armed here.
     pub fn snapshot_armed(&self) -> bool {
-        self.snap.is_some()
+        self.extras.as_ref().is_some_and(|x| x.snap.is_some())
+    }
+
+    fn armed(&mut self) -> Option<&mut Armed> {
+        self.extras.as_mut().and_then(|x| x.snap.as_mut())
+    }
+
+    /// Disarm: the snapshot's state, if one was armed.
+    fn disarm(&mut self) -> Option<Armed> {
+        let armed = self.extras.as_mut().and_then(|x| x.snap.take());
+        self.drop_empty_extras();
+        armed
     }
 
     /// The saver's share: put on `out` what clients serialized so far, then walk on,
@@ -79,7 +91,7 @@ impl Stripe {
     /// how many keys went on `out` and whether the walk is over (the stripe is then
     /// disarmed; a stripe not armed is over at once).
     pub fn snapshot_step(&mut self, budget: usize, out: &mut Vec<u8>) -> (u64, bool) {
-        let Some(armed) = self.snap.as_mut() else { return (0, true) };
+        let Some(armed) = self.armed() else { return (0, true) };
         if out.is_empty() {
             std::mem::swap(out, &mut armed.early);
         } else {
@@ -88,7 +100,7 @@ impl Stripe {
         let mut keys = std::mem::take(&mut armed.early_keys);
         let saver = armed.saver.clone();
         let mut walk = armed.walk;
-        let mark = self.mark;
+        let mark = self.mark();
         let mut save = |e: crate::ElemPtr| {
             // SAFETY: the table hands out live entries; only the mark bit is written.
             unsafe {
@@ -128,13 +140,13 @@ impl Stripe {
                 cursor == 0
             }
         };
-        match self.snap.as_mut() {
+        match self.armed() {
             Some(armed) if !done => {
                 armed.walk = walk;
                 (keys, false)
             }
             _ => {
-                self.snap = None;
+                self.disarm();
                 (keys, true)
             }
         }
@@ -152,22 +164,23 @@ impl Stripe {
     /// Before `key` changes: if a snapshot still needs its current value, serialize it now.
     #[inline]
     pub(super) fn save_before_change(&mut self, key: &[u8]) {
-        if self.snap.is_some() {
+        if self.extras.is_some() && self.snapshot_armed() {
             self.save_key_early(key);
         }
     }
 
     #[cold]
     fn save_key_early(&mut self, key: &[u8]) {
-        let Some(armed) = self.snap.as_mut() else { return };
+        let mark = self.mark();
         let Some((_, e)) = self.table.find(key, hash_key(key)) else { return };
+        let Some(armed) = self.armed() else { return };
         // SAFETY: `e` is live; only the mark bit is written.
         unsafe {
-            if entry::snap_mark(e) == self.mark {
+            if entry::snap_mark(e) == mark {
                 return;
             }
             armed.saver.save(EntryRef::new(e), &mut armed.early);
-            entry::set_snap_mark(e, self.mark);
+            entry::set_snap_mark(e, mark);
         }
         armed.early_keys += 1;
         if armed.early.len() >= EARLY_HANDOFF_BYTES {
@@ -179,9 +192,9 @@ impl Stripe {
     /// Before a change to the whole stripe (FLUSHDB, SWAPDB): serialize every key a snapshot
     /// still needs, hand them to the saver and disarm.
     pub(super) fn save_all_before_change(&mut self) {
-        let Some(armed) = self.snap.take() else { return };
-        let Armed { saver, mut early, mut early_keys, .. } = *armed;
-        let mark = self.mark;
+        let Some(armed) = self.disarm() else { return };
+        let Armed { saver, mut early, mut early_keys, .. } = armed;
+        let mark = self.mark();
         self.table.for_each(|e| {
             // SAFETY: the table hands out live entries; only the mark bit is written.
             unsafe {
