@@ -351,7 +351,7 @@ fn object_matches_redis() {
 
 #[test]
 fn object_under_lfu_and_lru_policies_matches_redis() {
-    let (_bs, _rs, mut b, mut r) = pair(&["--maxmemory-policy", "allkeys-lfu"]);
+    let (_bs, _rs, mut b, mut r) = pair(&["--maxmemory-policy", "allkeys-lfu", "--lfu-decay-time", "0"]);
     same(
         &mut b,
         &mut r,
