@@ -10,18 +10,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{assert_same, encode, pair, same, Raw, Server};
+use common::{assert_same, encode, info_i64, pair, same, Raw, Server};
 
 /// A numeric field of INFO (any section).
 fn info_num(raw: &mut Raw, field: &str) -> i64 {
-    let text = raw.cmd_str(&["INFO", "all"]);
-    let prefix = format!("{field}:");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {field} in INFO: {text}"))
-        .trim()
-        .parse()
-        .expect("numeric INFO field")
+    info_i64(raw, "all", field)
 }
 
 fn used(raw: &mut Raw) -> i64 {

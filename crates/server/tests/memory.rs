@@ -9,24 +9,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{encode, pair, same, wait_for_clients, Raw, Server};
+use common::{encode, info_str, pair, same, wait_for_clients, Raw, Server};
 
 /// The integer in a `:n` reply.
 fn int(reply: &[u8]) -> i64 {
     let s = String::from_utf8_lossy(reply);
     assert!(s.starts_with(':'), "not an integer reply: {s:?}");
     s[1..].trim_end().parse().expect("integer reply")
-}
-
-/// A field of INFO's `section`, as text.
-fn info_str(raw: &mut Raw, section: &str, field: &str) -> String {
-    let text = raw.cmd_str(&["INFO", section]);
-    let prefix = format!("{field}:");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {field} in INFO {section}: {text}"))
-        .trim()
-        .to_string()
 }
 
 /// A numeric field of INFO's `section`.
