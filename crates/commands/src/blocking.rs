@@ -559,9 +559,10 @@ pub fn count_unblocked(shared: &Shared, worker: &WorkerStats, b: &Blocked, how: 
 /// (a served BLMOVE makes its destination ready). Call after a command (or EXEC) finished
 /// and released its stripe locks.
 pub fn serve_ready(shared: &Shared, worker: &WorkerStats) {
-    if READY.with(|r| r.borrow().is_empty()) {
+    if !has_ready() {
         return;
     }
+    brim_engine::release_kept();
     crate::notify::sync_engine_log(shared);
     loop {
         let batch = READY.with(|r| std::mem::take(&mut *r.borrow_mut()));
@@ -572,6 +573,11 @@ pub fn serve_ready(shared: &Shared, worker: &WorkerStats) {
             serve_key(shared, worker, db, &key);
         }
     }
+}
+
+/// Whether this thread's commands made keys ready that blocked clients wait on.
+pub fn has_ready() -> bool {
+    READY.with(|r| !r.borrow().is_empty())
 }
 
 /// Serve the waiters on `key` of `db` in arrival order while it holds something.

@@ -27,17 +27,25 @@ pub enum Gate<'a> {
     Exclusive(ExclusiveGate<'a>),
 }
 
+/// A stripe its thread kept locked (`brim_engine::keep_stripes`) may outlive the gate, but
+/// no wait for the gate happens while it is kept: a whole-keyspace command holding or
+/// awaiting the gate may be waiting for that stripe.
 impl<'a> Gate<'a> {
     fn shared(&mut self, shared: &'a Shared) {
         if !matches!(self, Gate::Shared(_)) {
             *self = Gate::Open;
-            *self = Gate::Shared(shared.keyspace.shared());
+            let g = shared.keyspace.try_shared().unwrap_or_else(|| {
+                brim_engine::release_kept();
+                shared.keyspace.shared()
+            });
+            *self = Gate::Shared(g);
         }
     }
 
     fn exclusive(&mut self, shared: &'a Shared) {
         if !matches!(self, Gate::Exclusive(_)) {
             *self = Gate::Open;
+            brim_engine::release_kept();
             *self = Gate::Exclusive(shared.keyspace.exclusive());
         }
     }
@@ -323,7 +331,7 @@ impl<'a> Session<'a> {
         } else {
             self.gate.shared(shared);
         }
-        call(shared, self.worker, client, out, cmd, args);
+        run(shared, self.worker, client, out, cmd, args, keeps_stripe(cmd));
         let waiter = crate::blocking::take_new_waiter();
         // Serve the clients blocked on keys this command (or EXEC) made ready.
         crate::blocking::serve_ready(shared, self.worker);
@@ -372,8 +380,45 @@ fn reject(worker: &WorkerStats, cmd: &Command, out: &mut Reply, msg: &str) {
     out.error(msg);
 }
 
+/// Whether `cmd`, from the network, may leave the stripe it locked locked for the next
+/// command of the batch (`brim_engine::keep_stripes`): a data type's command that locks its
+/// keys' stripes before anything else (not blocking, scripting, pub/sub, administrative or
+/// whole-keyspace commands).
+fn keeps_stripe(cmd: &Command) -> bool {
+    use crate::spec::acl;
+    const DATA: u64 = acl::STRING
+        | acl::LIST
+        | acl::HASH
+        | acl::SET
+        | acl::SORTEDSET
+        | acl::BITMAP
+        | acl::HYPERLOGLOG
+        | acl::GEO;
+    const OTHER: u64 = acl::BLOCKING
+        | acl::SCRIPTING
+        | acl::PUBSUB
+        | acl::ADMIN
+        | acl::DANGEROUS
+        | acl::TRANSACTION
+        | acl::CONNECTION;
+    let cats = cmd.spec.acl_categories;
+    cats & DATA != 0 && cats & OTHER == 0 && !cmd.exclusive
+}
+
+/// Whether nothing that runs between two commands may wait for a lock that another thread
+/// holds while waiting for a stripe: no AOF (its order lock comes before stripes), MONITOR,
+/// keyspace events, client tracking or blocked clients to serve. Only then does a command
+/// keep its stripe locked for the next one.
+fn quiet_between_commands(shared: &Shared) -> bool {
+    !crate::propagate::is_on()
+        && !shared.has_monitors.load(Relaxed)
+        && shared.config.notify_keyspace_events() == 0
+        && !brim_engine::expire::tracks_modified()
+        && !crate::blocking::has_ready()
+}
+
 /// Run a resolved command: the handler plus statistics, the slow log and MONITOR. Used for
-/// commands from the network and for those EXEC runs.
+/// the commands EXEC and scripts run.
 pub fn call(
     shared: &Shared,
     worker: &WorkerStats,
@@ -382,7 +427,23 @@ pub fn call(
     cmd: &Command,
     args: &[&[u8]],
 ) {
+    run(shared, worker, client, out, cmd, args, false);
+}
+
+/// [`call`], for a command from the network when `keep` (see [`keeps_stripe`]).
+fn run(
+    shared: &Shared,
+    worker: &WorkerStats,
+    client: &mut Client,
+    out: &mut Reply,
+    cmd: &Command,
+    args: &[&[u8]],
+    keep: bool,
+) {
     let Some(handler) = cmd.handler else { return };
+    if !keep {
+        brim_engine::release_kept();
+    }
     let now_ms = client.frozen_now.unwrap_or_else(unix_ms);
     let acc = Access { now_ms, touch: touch_mode(shared, client) };
     let errors_before = out.has_errors();
@@ -392,7 +453,12 @@ pub fn call(
     {
         let mut ctx = Ctx { shared, client: &mut *client, out: &mut *out, acc, worker };
         crate::tracking::before_call(&ctx, cmd, args);
+        brim_engine::keep_stripes(keep);
         handler(&mut ctx, args);
+        brim_engine::keep_stripes(false);
+        if keep && !quiet_between_commands(shared) {
+            brim_engine::release_kept();
+        }
         crate::notify::flush_engine_events(&mut ctx);
         crate::tracking::after_call(&ctx, cmd, args);
     }
@@ -422,6 +488,7 @@ pub fn call(
     }
     let threshold = shared.config.slowlog_log_slower_than();
     if threshold >= 0 && us >= threshold as u64 {
+        brim_engine::release_kept();
         let name = h.name.lock().clone().unwrap_or_default();
         shared.slowlog.lock().push(
             args,

@@ -75,6 +75,8 @@ pub fn set_on(on: bool) {
 /// The ordering lock, for code that changes the keyspace outside of `dispatch::call`
 /// (served blocked clients) or switches AOF files.
 pub fn order() -> ReentrantMutexGuard<'static, ()> {
+    // Stripes are locked under it: a stripe kept from the last command goes first.
+    brim_engine::release_kept();
     ORDER.lock()
 }
 
@@ -93,7 +95,7 @@ pub fn begin() -> Unit {
     if !is_on() {
         return Unit { guard: None, mods: 0, saved: None };
     }
-    let guard = ORDER.lock();
+    let guard = order();
     let saved = LOCAL.with(|l| {
         let mut l = l.borrow_mut();
         l.depth += 1;
@@ -204,7 +206,7 @@ pub fn flush_deleted(shared: &Shared) {
     if keys.is_empty() || !is_on() {
         return;
     }
-    let _order = ORDER.lock();
+    let _order = order();
     let acc = brim_engine::Access::at(unix_ms()).no_touch();
     let mut ops = Vec::with_capacity(keys.len());
     for (db, key, lazy) in keys {

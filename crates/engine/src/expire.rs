@@ -168,6 +168,12 @@ pub fn set_track_modified(on: bool) {
     }
 }
 
+/// Whether changed keys are logged for client tracking (see [`set_track_modified`]).
+#[inline]
+pub fn tracks_modified() -> bool {
+    TRACK_MODIFIED.load(Relaxed)
+}
+
 #[inline]
 pub(crate) fn note_modified(key: &[u8]) {
     if TRACK_MODIFIED.load(Relaxed) {

@@ -20,7 +20,9 @@ pub mod table;
 pub mod value;
 pub mod zset;
 
-pub use db::{Db, ExclusiveGate, Keyspace, MultiLock, SharedGate, StripeGuard};
+pub use db::{
+    batch_done, keep_stripes, release_kept, Db, ExclusiveGate, Keyspace, MultiLock, SharedGate, StripeGuard,
+};
 pub use entry::OwnedPayload;
 pub use lru::{Access, Touch};
 pub use object::Object;

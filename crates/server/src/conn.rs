@@ -488,6 +488,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Conn<'a, S> {
     async fn run_batch(&mut self, limited: bool) -> Next {
         let batch = self.execute_input(limited);
         self.session.gate.release();
+        brim_engine::batch_done();
         // What this batch logged reaches the AOF (fsynced with `appendfsync always`) first.
         brim_commands::persistence::aof::before_reply().await;
         // A lowered `maxmemory-clients` applies even if this client closes right after.
@@ -581,6 +582,8 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Conn<'a, S> {
             batch.consumed += consumed;
             if self.out.len() >= accounted_out + ACCOUNT_STEP {
                 accounted_out = self.out.len();
+                // Client eviction may run: nothing kept locked meanwhile.
+                brim_engine::release_kept();
                 let query = self.inbuf.capacity();
                 self.accounting.update(self.shared, &self.client, query, &self.pending, &self.out);
             }

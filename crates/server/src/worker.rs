@@ -37,7 +37,12 @@ pub fn start(shared: &Arc<Shared>, n: usize) -> Vec<mpsc::UnboundedSender<Dealt>
 }
 
 fn run(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Dealt>) {
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // A worker about to sleep lets go of the stripe it kept (brim_engine::keep_stripes).
+    let built = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .on_thread_park(brim_engine::release_kept)
+        .build();
+    let rt = match built {
         Ok(rt) => rt,
         Err(e) => {
             log(Level::Warning, &format!("Can't start worker runtime: {e}"));
