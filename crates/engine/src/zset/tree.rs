@@ -1,32 +1,45 @@
 //! The order index of a big sorted set: an order-statistics B+ tree of element pointers.
 //!
-//! The tree knows nothing of scores or members: it stores opaque element pointers in order
-//! and answers by position (rank). Ordered searches go through [`Tree::partition_point`],
-//! which takes a monotone predicate (true for a prefix of the elements) and returns the
-//! length of that prefix; the caller's predicate reads the elements' keys.
+//! The tree stores element pointers in order, each beside a copy of its element's score, and
+//! answers by position (rank). Ordered searches go through [`Tree::partition_point`], which
+//! takes a monotone predicate (true for a prefix of the items) and returns the length of that
+//! prefix. The copied score lets a search by score compare without reading the elements
+//! (one cache miss each): only equal scores need the members. The owner keeps the copies
+//! exact ([`Tree::replace_at`] when a score changes in place).
 //!
-//! - Leaves hold up to [`LEAF_CAP`] pointers (512 bytes each, one jemalloc size class) and
+//! - Leaves hold up to [`LEAF_CAP`] items (1 KiB each, one jemalloc size class) and
 //!   are chained both ways, so range walks never climb the tree.
 //! - Internal nodes hold, per child, the child pointer, the number of elements below it
 //!   (ranks in O(log n)) and the child's first element (so searches compare against real
 //!   elements, no copied keys). Every operation keeps these exact.
 //! - Appending at either end (increasing or decreasing scores, the common case of time
 //!   stamps) splits the edge leaf unevenly, so such trees end up with full leaves: about
-//!   8.4 bytes of index per element, 12 on average for random insertion orders.
+//!   16.5 bytes of index per element, 24 on average for random insertion orders.
 //! - Removal merges or rebalances a node that falls under a quarter full.
 
 use std::ptr;
 
-/// An element pointer (never null).
-pub(crate) type Item = *mut u8;
+/// An element pointer (never null in the tree) and its element's score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Item {
+    /// The element's score, as the element holds it.
+    pub(crate) score: f64,
+    /// The element.
+    pub(crate) ptr: *mut u8,
+}
 
-/// Pointers per leaf: 24 bytes of header plus 61 pointers make 512 bytes.
-pub(crate) const LEAF_CAP: usize = 61;
+impl Item {
+    /// The filler of unused slots.
+    const NONE: Item = Item { score: 0.0, ptr: ptr::null_mut() };
+}
+
+/// Items per leaf: 24 bytes of header plus 62 items of 16 bytes make 1016 bytes.
+pub(crate) const LEAF_CAP: usize = 62;
 const LEAF_MIN: usize = LEAF_CAP / 4;
-/// Children per internal node: 8 + 41 * 24 = 992 bytes (the 1 KiB size class).
-pub(crate) const NODE_CAP: usize = 41;
+/// Children per internal node: 8 + 31 * 32 = 1000 bytes (the 1 KiB size class).
+pub(crate) const NODE_CAP: usize = 31;
 const NODE_MIN: usize = NODE_CAP / 4;
-/// Deepest tree a 64-bit length can need (41-ary, at least 10 children per node).
+/// Deepest tree a 64-bit length can need (31-ary, at least 7 children per node).
 const MAX_HEIGHT: usize = 24;
 
 #[repr(C)]
@@ -88,6 +101,15 @@ unsafe fn first(p: *mut u8, h: usize) -> Item {
         leaf(p).items[0]
     } else {
         node(p).firsts[0]
+    }
+}
+
+/// Ask for every cache line of `v` at once: a binary search then finds them in cache
+/// instead of missing on one line after another.
+#[inline]
+fn prefetch_lines(v: &[Item]) {
+    for chunk in v.chunks(64 / std::mem::size_of::<Item>()) {
+        crate::table::prefetch(chunk.as_ptr());
     }
 }
 
@@ -205,7 +227,7 @@ impl Tree {
             prev: ptr::null_mut(),
             next: ptr::null_mut(),
             len: 0,
-            items: [ptr::null_mut(); LEAF_CAP],
+            items: [Item::NONE; LEAF_CAP],
         })) as *mut u8
     }
 
@@ -215,7 +237,7 @@ impl Tree {
             len: 0,
             children: [ptr::null_mut(); NODE_CAP],
             counts: [0; NODE_CAP],
-            firsts: [ptr::null_mut(); NODE_CAP],
+            firsts: [Item::NONE; NODE_CAP],
         })) as *mut u8
     }
 
@@ -276,6 +298,33 @@ impl Tree {
         }
     }
 
+    /// Put `item` in place of the one at `rank` (`rank < len`), in the leaf and wherever
+    /// internal nodes copy it as a child's first (an element whose score changed without
+    /// moving).
+    pub(crate) fn replace_at(&mut self, rank: usize, item: Item) {
+        if rank >= self.len {
+            return;
+        }
+        let mut p = self.root;
+        let mut r = rank;
+        // SAFETY: descending by counts that are exact stays within live nodes.
+        unsafe {
+            for _ in 0..self.height {
+                let n = node(p);
+                let mut i = 0;
+                while i + 1 < n.len && r >= n.counts[i] {
+                    r -= n.counts[i];
+                    i += 1;
+                }
+                if r == 0 {
+                    n.firsts[i] = item;
+                }
+                p = n.children[i];
+            }
+            leaf(p).items[r] = item;
+        }
+    }
+
     /// Number of leading elements for which `pred` holds; `pred` must be true for a prefix
     /// of the elements and false for the rest.
     pub(crate) fn partition_point(&self, mut pred: impl FnMut(Item) -> bool) -> usize {
@@ -288,6 +337,7 @@ impl Tree {
         unsafe {
             for _ in 0..self.height {
                 let n = node(p);
+                prefetch_lines(&n.firsts[..n.len]);
                 let k = partition(&n.firsts[..n.len], &mut pred);
                 if k == 0 {
                     return acc;
@@ -296,6 +346,7 @@ impl Tree {
                 p = n.children[k - 1];
             }
             let l = leaf(p);
+            prefetch_lines(&l.items[..l.len]);
             acc + partition(&l.items[..l.len], &mut pred)
         }
     }
@@ -631,7 +682,7 @@ unsafe fn node_remove_entry(n: &mut Node, at: usize) {
     n.len -= 1;
 }
 
-const _: () = assert!(LEAF_BYTES == 512);
+const _: () = assert!(LEAF_BYTES <= 1024);
 const _: () = assert!(NODE_BYTES <= 1024);
 const _: () = assert!(MAX_HEIGHT > 0);
 
@@ -639,12 +690,13 @@ const _: () = assert!(MAX_HEIGHT > 0);
 mod tests {
     use super::*;
 
-    // Items are small integers disguised as pointers.
+    // Items are small integers disguised as pointers, with the integer as their score.
     fn it(v: usize) -> Item {
-        (v * 8 + 8) as Item
+        Item { score: v as f64, ptr: (v * 8 + 8) as *mut u8 }
     }
     fn val(i: Item) -> usize {
-        (i as usize - 8) / 8
+        assert_eq!(i.score, ((i.ptr as usize - 8) / 8) as f64, "score copied with its item");
+        (i.ptr as usize - 8) / 8
     }
 
     fn model_check(t: &Tree, model: &[usize]) {
@@ -730,6 +782,22 @@ mod tests {
         }
         assert_eq!(t.leaves + t.nodes, 0);
         assert!(t.remove_at(0).is_none());
+    }
+
+    #[test]
+    fn replacing_an_item_updates_the_copies_of_it_as_a_first() {
+        let mut t = Tree::new();
+        for v in 0..20_000 {
+            t.insert_at(v, it(v));
+        }
+        for r in 0..20_000 {
+            let mut x = t.get(r).unwrap_or(Item::NONE);
+            x.score += 0.5;
+            t.replace_at(r, x);
+        }
+        // Every copy, leaf or first, has the new score (check compares firsts with leaves).
+        t.check(|a, b| a.score < b.score);
+        assert!((0..20_000).all(|r| t.get(r).is_some_and(|x| x.score == r as f64 + 0.5)));
     }
 
     #[test]
