@@ -94,7 +94,7 @@ pub fn keep_stripes(on: bool) {
 
 /// Batches of commands a thread may run keeping one stripe before it lets the stripe go, so
 /// that another thread waiting for it waits a bounded time.
-pub const KEEP_BATCHES: u32 = 32;
+pub const KEEP_BATCHES: u32 = 8;
 
 /// Count a batch of commands run on this thread; every [`KEEP_BATCHES`] batches, the kept
 /// stripe goes.
@@ -115,9 +115,11 @@ pub fn release_kept() {
     BATCHES.set(0);
     let kept = KEPT.replace(ptr::null());
     if !kept.is_null() {
+        // Handed straight to a thread waiting for it, if any: this thread would otherwise
+        // take it back with its next batch before the waiter wakes, again and again.
         // SAFETY: a kept stripe is locked by this thread, and stripes live as long as their
         // keyspace, which outlives every batch of commands run on it.
-        unsafe { (*kept).force_unlock() }
+        unsafe { (*kept).force_unlock_fair() }
     }
 }
 
@@ -134,7 +136,9 @@ fn acquire(lock: &Mutex<Stripe>) -> StripeGuard<'_> {
         release_kept();
     }
     std::mem::forget(lock.lock());
-    StripeGuard { lock, _not_send: PhantomData }
+    let g = StripeGuard { lock, _not_send: PhantomData };
+    g.prefetch_tracked();
+    g
 }
 
 impl Db {

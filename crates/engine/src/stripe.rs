@@ -415,6 +415,16 @@ impl Stripe {
         &self.sizes
     }
 
+    /// Start loading the tracked key's entry (see [`SizeTrack`]), which the next change in
+    /// the stripe reads to settle its count: called when the stripe is locked, so that the
+    /// miss overlaps the lookup instead of following it.
+    #[inline]
+    pub(crate) fn prefetch_tracked(&self) {
+        if let Some(t) = &self.size_track {
+            crate::table::prefetch(t.e.as_ptr());
+        }
+    }
+
     /// Bring the counts up to date with the tracked key (see [`SizeTrack`]).
     fn settle_size(&mut self) {
         if let Some(t) = &mut self.size_track {
