@@ -9,10 +9,9 @@ Beside the ops/s, the server's own CPU time per SET (user + system, from /proc/<
 and its ratio: on a shared machine the ops/s swing with the neighbours' load, the CPU cost per request much less.
 """
 
-import os
 import subprocess
 
-from .harness import best, median
+from .harness import best, cpu_seconds, median
 from .throughput import parse
 
 NAME = "evict-throughput"
@@ -25,16 +24,6 @@ PIPELINE = 16
 PIPELINES = (16, 1)
 KEYSPACE = 10_000_000
 VALUE_LEN = 100
-
-
-def cpu_seconds(pid):
-    """User + system CPU time of a process so far, in seconds (0 when unknown)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
 
 
 def bench(h, srv, requests, pipeline=PIPELINE):

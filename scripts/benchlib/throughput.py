@@ -2,7 +2,9 @@
 
 redis-benchmark (Redis 7.0.15's) runs the tests below with 50 clients at -P 1 and -P 16, random keys from
 100,000 (-r), `--threads` = half the cores (the other half serves). Reported per test: ops/s, p50, p99
-(redis-benchmark's own summary) and p99.9 (the first point of its percentile distribution at or above 99.9%).
+(redis-benchmark's own summary), p99.9 (the first point of its percentile distribution at or above 99.9%) and the
+server's CPU time per request (user + system from /proc/<pid>/stat over the test, setup requests such as
+lrange's LPUSH included): on a shared 2-core machine ops/s swing with the neighbours, CPU per request much less.
 The null server (benches/nullserver) answers without a keyspace: the line that loopback I/O and the client
 allow on this machine, which no server can beat.
 """
@@ -10,7 +12,7 @@ allow on this machine, which no server can beat.
 import re
 import subprocess
 
-from .harness import median
+from .harness import cpu_seconds, median
 
 NAME = "throughput"
 ORDER = 10
@@ -67,30 +69,39 @@ def run(h):
     for rnd, kind in h.rotation(rounds=h.rounds(full=2), kinds=kinds):
         with h.start(kind) as srv:
             for p in PIPELINES:
-                cmd = [h.redis_benchmark, "-h", "127.0.0.1", "-p", str(srv.port), "-c", str(CLIENTS),
-                       "-n", str(requests[p]), "-P", str(p), "-r", "100000", "-t", TESTS,
-                       "--threads", str(threads)]
                 h.log(f"throughput round {rnd + 1}: {kind} -P {p}")
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
-                parsed = parse(proc.stdout)
-                if not parsed:
-                    raise RuntimeError(f"redis-benchmark gave nothing for {kind}: {proc.stderr[-500:]}")
-                for test, r in parsed.items():
-                    runs.append(dict(r, round=rnd, server=kind, pipeline=p, test=test))
-                if not srv.alive():
-                    raise RuntimeError(f"{kind} died during redis-benchmark:\n{srv.tail_log()}")
+                for t in TESTS.split(","):
+                    cmd = [h.redis_benchmark, "-h", "127.0.0.1", "-p", str(srv.port), "-c", str(CLIENTS),
+                           "-n", str(requests[p]), "-P", str(p), "-r", "100000", "-t", t,
+                           "--threads", str(threads)]
+                    cpu0 = cpu_seconds(srv.proc.pid)
+                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+                    cpu = cpu_seconds(srv.proc.pid) - cpu0
+                    parsed = parse(proc.stdout)
+                    if not parsed:
+                        raise RuntimeError(f"redis-benchmark gave nothing for {kind}: {proc.stderr[-500:]}")
+                    # Every test block the run printed (setup ones included) served `-n` requests.
+                    served = requests[p] * max(1, len(re.findall(r"^====== .+ ======$", proc.stdout, re.M)))
+                    for test, r in parsed.items():
+                        runs.append(dict(r, round=rnd, server=kind, pipeline=p, test=test,
+                                         cpu_us=cpu * 1e6 / served))
+                    if not srv.alive():
+                        raise RuntimeError(f"{kind} died during redis-benchmark:\n{srv.tail_log()}")
     # Per (test, pipeline, server): the best round (its latencies with it) and every round's ops/s.
     summary = {}
     for r in runs:
         row = summary.setdefault(f"{r['test']}/P{r['pipeline']}", {"test": r["test"], "pipeline": r["pipeline"]})
-        cell = row.setdefault(r["server"], {"rounds_rps": []})
+        cell = row.setdefault(r["server"], {"rounds_rps": [], "rounds_cpu_us": []})
         cell["rounds_rps"].append(r["rps"])
+        if r.get("cpu_us"):
+            cell["rounds_cpu_us"].append(r["cpu_us"])
         if r["rps"] >= cell.get("rps", 0):
             cell.update({k: r[k] for k in ("rps", "p50_ms", "p99_ms", "p999_ms") if k in r})
     for row in summary.values():
         for kind in kinds:
             if kind in row:
                 row[kind]["median_rps"] = median(row[kind]["rounds_rps"])
+                row[kind]["cpu_us"] = median(row[kind]["rounds_cpu_us"])
     rows = sorted(summary.values(), key=lambda r: (r["pipeline"], TESTS.split(",").index(_base(r["test"]))))
     data = {"clients": CLIENTS, "threads": threads, "requests": {str(p): n for p, n in requests.items()},
             "servers": kinds, "rows": rows, "runs": runs}
@@ -106,14 +117,21 @@ def _print(data):
     kinds = data["servers"]
     print(f"\n== throughput (redis-benchmark, {data['clients']} clients, ops/s of the best round; x = / Redis)")
     head = f"{'test':<12}{'-P':>4}" + "".join(f"{k:>12}" for k in kinds)
-    print(head + ("   brim p99 ms" if "brim" in kinds else ""))
+    cpu_kinds = [k for k in kinds if k != "null"]
+    print(head + ("   brim p99 ms" if "brim" in kinds else "") + "".join(f"{k + ' µs':>12}" for k in cpu_kinds))
     for r in data["rows"]:
         line = f"{r['test']:<12}{r['pipeline']:>4}"
         for k in kinds:
             line += f"{r[k]['rps']:>12.0f}" if k in r else f"{'-':>12}"
         if "brim" in r:
             line += f"{r['brim'].get('p99_ms', 0):>14.3f}"
+        for k in cpu_kinds:
+            line += f"{_cpu(r.get(k, {}).get('cpu_us')):>12}"
         print(line)
+
+
+def _cpu(x):
+    return "–" if not x else f"{x:.2f}"
 
 
 def headline(data):
@@ -124,8 +142,11 @@ def headline(data):
                   if r["pipeline"] == p and "brim" in r and "redis" in r and r["redis"]["rps"]]
         if ratios:
             geo = _geomean(ratios)
+            cpu = _geomean([r["redis"].get("cpu_us", 0) / r["brim"]["cpu_us"] for r in data["rows"]
+                            if r["pipeline"] == p and r.get("brim", {}).get("cpu_us") and "redis" in r])
+            extra = f"; Redis's server CPU per request ÷ Brim's: {cpu:.2f}" if cpu else ""
             out.append(f"Throughput at -P {p}: Brim {geo:.2f}× Redis 7.0 ops/s (geometric mean over "
-                       f"{len(ratios)} redis-benchmark tests).")
+                       f"{len(ratios)} redis-benchmark tests{extra}).")
     return out
 
 
@@ -149,6 +170,7 @@ def report(data, rep):
         if "redis" in kinds:
             headers += [f"{k} / redis" for k in kinds if k != "redis"]
         headers += [f"{k} p50/p99/p99.9 ms" for k in kinds if k != "null"]
+        headers += [f"{k} CPU µs/request" for k in kinds if k != "null"]
         table = []
         for r in rows:
             line = [r["test"]] + [rep.num(r[k]["rps"]) if k in r else "–" for k in kinds]
@@ -161,6 +183,7 @@ def report(data, rep):
                 c = r.get(k)
                 lat = ("p50_ms", "p99_ms", "p999_ms")
                 line.append("–" if not c else "/".join(f"{c.get(x, 0):.3f}" for x in lat))
+            line += [_cpu(r.get(k, {}).get("cpu_us")) for k in kinds if k != "null"]
             table.append(line)
         md.append(f"**-P {p}**\n\n" + rep.table(headers, table))
         md.append(rep.bars(f"bench-throughput-p{p}", f"ops/s per command, -P {p}, {data['clients']} clients",
