@@ -315,12 +315,17 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Conn<'a, S> {
         self.accounting.update(self.shared, &self.client, self.inbuf.capacity(), &self.pending, &self.out);
     }
 
-    /// Start or stop tracking the last I/O for the idle `timeout` as it is set or unset.
+    /// Start or stop tracking the last I/O for the idle `timeout` as it is set or unset. A
+    /// client already idle when `timeout` is set counts from its last command, as Redis's
+    /// `lastinteraction`.
     fn track_idle(&mut self) {
         if self.shared.config.timeout() == 0 {
             self.last_io = None;
         } else if self.last_io.is_none() {
-            self.last_io = Some(Instant::now());
+            let last = self.handle.last_interaction_ms.load(Relaxed);
+            let idle_ms = u64::try_from(brim_commands::shared::unix_ms() - last).unwrap_or(0);
+            let now = Instant::now();
+            self.last_io = Some(now.checked_sub(Duration::from_millis(idle_ms)).unwrap_or(now));
         }
     }
 

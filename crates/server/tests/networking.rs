@@ -191,6 +191,21 @@ fn idle_clients_are_closed_after_timeout() {
 }
 
 #[test]
+fn a_timeout_set_at_runtime_closes_clients_already_idle() {
+    for server in [Server::start(&[]), Server::redis(&[])] {
+        let mut idle = server.raw();
+        assert_eq!(idle.cmd(&["PING"]), b"+PONG\r\n");
+        std::thread::sleep(Duration::from_millis(1100));
+        let start = Instant::now();
+        assert_eq!(server.raw().cmd(&["CONFIG", "SET", "timeout", "1"]), b"+OK\r\n");
+        // Idle for over a second already: closed at once by Brim, by the next clientsCron
+        // pass in Redis (is_closed waits 2 s at most).
+        assert!(idle.is_closed(), "port {}: the idle client is still open", server.port);
+        assert!(start.elapsed() < Duration::from_secs(3));
+    }
+}
+
+#[test]
 fn unix_socket_serves_commands() {
     let dir = std::env::temp_dir().join(format!("brim-sock-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
