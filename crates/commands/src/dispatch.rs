@@ -331,7 +331,7 @@ impl<'a> Session<'a> {
         } else {
             self.gate.shared(shared);
         }
-        run(shared, self.worker, client, out, cmd, args, keeps_stripe(cmd));
+        call(shared, self.worker, client, out, cmd, args, keeps_stripe(cmd));
         let waiter = crate::blocking::take_new_waiter();
         // Serve the clients blocked on keys this command (or EXEC) made ready.
         crate::blocking::serve_ready(shared, self.worker);
@@ -418,20 +418,10 @@ fn quiet_between_commands(shared: &Shared) -> bool {
 }
 
 /// Run a resolved command: the handler plus statistics, the slow log and MONITOR. Used for
-/// the commands EXEC and scripts run.
+/// commands from the network and for those EXEC and the AOF loader run. `keep`: the command
+/// may leave the stripe it locked locked for the thread's next command (only for a command
+/// from the network that [`keeps_stripe`]).
 pub fn call(
-    shared: &Shared,
-    worker: &WorkerStats,
-    client: &mut Client,
-    out: &mut Reply,
-    cmd: &Command,
-    args: &[&[u8]],
-) {
-    run(shared, worker, client, out, cmd, args, false);
-}
-
-/// [`call`], for a command from the network when `keep` (see [`keeps_stripe`]).
-fn run(
     shared: &Shared,
     worker: &WorkerStats,
     client: &mut Client,

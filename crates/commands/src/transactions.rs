@@ -93,7 +93,7 @@ fn exec(ctx: &mut Ctx, _args: &[&[u8]]) {
     for q in &queue {
         let argv: Vec<&[u8]> = q.iter().map(|a| a.as_slice()).collect();
         if let Ok(c) = resolve(shared, ctx.out, &argv) {
-            call(shared, ctx.worker, ctx.client, ctx.out, c, &argv);
+            call(shared, ctx.worker, ctx.client, ctx.out, c, &argv, false);
         }
     }
     ctx.client.in_exec = false;

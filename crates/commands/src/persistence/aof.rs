@@ -817,7 +817,7 @@ impl<'a> Loader<'a> {
                 )))
             }
         };
-        crate::dispatch::call(self.shared, &self.worker, &mut self.client, &mut self.out, cmd, &args);
+        crate::dispatch::call(self.shared, &self.worker, &mut self.client, &mut self.out, cmd, &args, false);
         self.out.clear();
         let _ = self.out.take_errors();
         Ok(())

@@ -281,21 +281,31 @@ impl Tree {
         if rank >= self.len {
             return None;
         }
-        let mut p = self.root;
-        let mut r = rank;
-        // SAFETY: descending by counts that are exact stays within live nodes.
+        // SAFETY: `rank` is in range; the leaf is live.
         unsafe {
-            for _ in 0..self.height {
-                let n = node(p);
-                let mut i = 0;
-                while i + 1 < n.len && r >= n.counts[i] {
-                    r -= n.counts[i];
-                    i += 1;
-                }
-                p = n.children[i];
-            }
+            let (p, r) = self.descend(rank, |_, _, _| {});
             Some(Cursor { leaf: p as *mut Leaf, idx: r.min(leaf(p).len.saturating_sub(1)) })
         }
+    }
+
+    /// The leaf holding `rank` (which must be `< len`) and the rank within it, found by
+    /// counts; `at(node, i, r)` sees every internal node on the way, the child `i` taken and
+    /// the rank `r` left within that child.
+    unsafe fn descend(&self, rank: usize, mut at: impl FnMut(&mut Node, usize, usize)) -> (*mut u8, usize) {
+        let mut p = self.root;
+        let mut r = rank;
+        // Descending by counts that are exact stays within live nodes.
+        for _ in 0..self.height {
+            let n = node(p);
+            let mut i = 0;
+            while i + 1 < n.len && r >= n.counts[i] {
+                r -= n.counts[i];
+                i += 1;
+            }
+            at(n, i, r);
+            p = n.children[i];
+        }
+        (p, r)
     }
 
     /// Put `item` in place of the one at `rank` (`rank < len`), in the leaf and wherever
@@ -305,22 +315,13 @@ impl Tree {
         if rank >= self.len {
             return;
         }
-        let mut p = self.root;
-        let mut r = rank;
-        // SAFETY: descending by counts that are exact stays within live nodes.
+        // SAFETY: `rank` is in range; the nodes and the leaf are live and this tree's.
         unsafe {
-            for _ in 0..self.height {
-                let n = node(p);
-                let mut i = 0;
-                while i + 1 < n.len && r >= n.counts[i] {
-                    r -= n.counts[i];
-                    i += 1;
-                }
+            let (p, r) = self.descend(rank, |n, i, r| {
                 if r == 0 {
                     n.firsts[i] = item;
                 }
-                p = n.children[i];
-            }
+            });
             leaf(p).items[r] = item;
         }
     }
