@@ -380,9 +380,9 @@ fn reject(worker: &WorkerStats, cmd: &Command, out: &mut Reply, msg: &str) {
     out.error(msg);
 }
 
-/// Whether `cmd`, from the network, may leave the stripe it locked locked for the next
-/// command of the batch (`brim_engine::keep_stripes`): a data type's command that locks its
-/// keys' stripes before anything else (not blocking, scripting, pub/sub, administrative or
+/// Whether `cmd`, from the network, may leave the stripe it locked locked for its thread's
+/// next command (`brim_engine::keep_stripes`): a data type's command that locks its keys'
+/// stripes before anything else (not blocking, scripting, pub/sub, administrative or
 /// whole-keyspace commands).
 fn keeps_stripe(cmd: &Command) -> bool {
     use crate::spec::acl;
