@@ -15,6 +15,11 @@ use common::*;
 
 const ROUNDS: usize = 150;
 const DEPTH: usize = 16;
+/// Connections pipelining on the hot keys.
+const HAMMERS: usize = 4;
+/// Commands a pipeline cycles through (ZADD, HINCRBY, SADD, RPUSH): each hot key gets
+/// `DEPTH / KINDS` of a pipeline.
+const KINDS: usize = 4;
 
 /// `ROUNDS` pipelines of `DEPTH` commands on three hot keys; returns the RPUSHes to `q`.
 fn hammer(port: u16, who: usize) -> usize {
@@ -25,7 +30,7 @@ fn hammer(port: u16, who: usize) -> usize {
         for i in 0..DEPTH {
             let n = (round * DEPTH + i).to_string();
             let member = format!("m{who}:{n}");
-            let cmd: Vec<&[u8]> = match i % 4 {
+            let cmd: Vec<&[u8]> = match i % KINDS {
                 0 => vec![b"ZADD", b"z", n.as_bytes(), member.as_bytes()],
                 1 => vec![b"HINCRBY", b"h", b"f", b"1"],
                 2 => vec![b"SADD", b"s", member.as_bytes()],
@@ -49,7 +54,7 @@ fn hammer(port: u16, who: usize) -> usize {
 fn hot_key_pipelines_mix_with_exclusive_commands_blocking_pops_and_the_aof() {
     let server = Server::start(&["--appendonly", "no"]);
     let port = server.port;
-    let hammers: Vec<_> = (0..4).map(|who| thread::spawn(move || hammer(port, who))).collect();
+    let hammers: Vec<_> = (0..HAMMERS).map(|who| thread::spawn(move || hammer(port, who))).collect();
     // Blocked clients served by whichever worker pushes.
     let poppers: Vec<_> = (0..2)
         .map(|_| {
@@ -82,7 +87,7 @@ fn hot_key_pipelines_mix_with_exclusive_commands_blocking_pops_and_the_aof() {
     let popped: usize = poppers.into_iter().map(|p| p.join().expect("popper")).sum();
     let left: usize = admin.cmd_str(&["LLEN", "q"]).trim_start_matches(':').trim().parse().unwrap_or(0);
     assert_eq!(popped + left, pushed, "every pushed element popped once or still there");
-    let per_key = 4 * ROUNDS * DEPTH / 4;
+    let per_key = HAMMERS * ROUNDS * DEPTH / KINDS;
     assert_eq!(
         admin.cmd_str(&["HGET", "h", "f"]),
         format!("${}\r\n{per_key}\r\n", per_key.to_string().len())
