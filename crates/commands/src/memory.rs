@@ -71,6 +71,10 @@ static BACKGROUND: AtomicBool = AtomicBool::new(false);
 /// excess before either freed anything would free it twice (a worker and the background
 /// evictor right after `CONFIG SET maxmemory`, with lazily freed values in flight).
 static EVICTING: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+/// The last eviction run found nothing left to evict while memory stayed over the limit.
+/// A command that finds another thread evicting is refused then, as it would be after that
+/// run, instead of going ahead on the hope that the run frees something.
+static NOTHING_LEFT: AtomicBool = AtomicBool::new(false);
 /// Microseconds since [`epoch`] (plus one) when memory went over the limit without eviction
 /// bringing it back; 0 when it is not over.
 static EXCEEDED_SINCE_US: AtomicI64 = AtomicI64::new(0);
@@ -153,8 +157,12 @@ pub fn reset_stats() {
 
 /// Memory is under the limit: the background evictor has nothing left to do.
 fn under_limit() -> Evict {
+    // Loads first: this runs before every command under a limit.
     if BACKGROUND.load(Relaxed) {
         BACKGROUND.store(false, Relaxed);
+    }
+    if NOTHING_LEFT.load(Relaxed) {
+        NOTHING_LEFT.store(false, Relaxed);
     }
     update_metrics(Evict::Ok);
     Evict::Ok
@@ -187,7 +195,9 @@ pub fn perform_evictions(shared: &Shared) -> Evict {
     }
     // Another thread is evicting: it frees what it measured; this command goes ahead, as
     // Redis lets commands run while its eviction continues in the background.
-    let Some(_evicting) = EVICTING.try_lock() else { return Evict::Running };
+    let Some(_evicting) = EVICTING.try_lock() else {
+        return if NOTHING_LEFT.load(Relaxed) { Evict::Fail } else { Evict::Running };
+    };
     let used = used_memory_for_eviction(shared);
     if used <= max {
         return under_limit();
@@ -235,6 +245,7 @@ pub fn perform_evictions(shared: &Shared) -> Evict {
             }
         }
     };
+    NOTHING_LEFT.store(result == Evict::Fail, Relaxed);
     update_metrics(result);
     result
 }
