@@ -47,6 +47,9 @@ pub struct ServerStats {
     pub unexpected_error_replies: AtomicU64,
     pub errorstats: Mutex<HashMap<String, u64>>,
     pub dirty_at_reset: AtomicU64,
+    /// Connections moved to the worker holding a hot key they kept waiting for (Brim's own
+    /// INFO field `hot_key_client_moves`).
+    pub hot_key_client_moves: AtomicU64,
 }
 
 /// CLIENT PAUSE state.

@@ -9,6 +9,7 @@ use std::ptr;
 
 use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::contention;
 use crate::lru::Access;
 use crate::stripe::Stripe;
 use crate::table::hash_key;
@@ -62,6 +63,7 @@ impl Drop for StripeGuard<'_> {
         if KEEP.get() && KEPT.get().is_null() {
             KEPT.set(self.lock);
         } else {
+            contention::released();
             // SAFETY: the guard stands for the lock this thread holds.
             unsafe { self.lock.force_unlock() }
         }
@@ -115,6 +117,7 @@ pub fn release_kept() {
     BATCHES.set(0);
     let kept = KEPT.replace(ptr::null());
     if !kept.is_null() {
+        contention::released();
         // Handed straight to a thread waiting for it, if any: this thread would otherwise
         // take it back with its next batch before the waiter wakes, again and again.
         // SAFETY: a kept stripe is locked by this thread, and stripes live as long as their
@@ -135,7 +138,12 @@ fn acquire(lock: &Mutex<Stripe>) -> StripeGuard<'_> {
         }
         release_kept();
     }
-    std::mem::forget(lock.lock());
+    let held = lock.try_lock().unwrap_or_else(|| {
+        contention::waiting(lock as *const _ as *const ());
+        lock.lock()
+    });
+    std::mem::forget(held);
+    contention::holding(lock as *const _ as *const ());
     let g = StripeGuard { lock, _not_send: PhantomData };
     g.prefetch_tracked();
     g

@@ -3,6 +3,7 @@
 //! [`Access`], so everything here is deterministic and unit-testable.
 
 pub mod alloc;
+pub mod contention;
 pub mod db;
 mod entry;
 pub mod evict;

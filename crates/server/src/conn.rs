@@ -55,6 +55,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::{Instant, Sleep};
 
 use crate::log::{log, Level};
+use crate::worker::{Dealt, Incoming, Workers};
 
 const READ_CHUNK: usize = 16 * 1024;
 /// Unwritten reply bytes at which a client without an output limit stops being read.
@@ -193,64 +194,195 @@ struct Conn<'a, S> {
     /// When the timer is set to go off (`None`: not set, or gone off).
     timer_at: Option<Instant>,
     accounting: Accounting,
+    /// Every worker, and this one's index.
+    workers: &'a Workers,
+    me: usize,
+    /// The worker holding a hot key the last batch waited for (see [`Conn::moves_now`]).
+    move_to: Option<usize>,
+    /// When the connection last moved to this worker.
+    moved_at: Option<Instant>,
 }
 
-/// Serve one client until it disconnects or is closed.
-pub async fn serve<S>(
-    shared: Arc<Shared>,
-    worker: Arc<WorkerStats>,
+/// Where a connection is served: the server, its worker and the other workers.
+pub struct At {
+    /// The server.
+    pub shared: Arc<Shared>,
+    /// The serving worker's counters.
+    pub worker: Arc<WorkerStats>,
+    /// Every worker, to move to.
+    pub workers: Arc<Workers>,
+    /// The serving worker's index.
+    pub me: usize,
+}
+
+/// What a connection takes along when it moves to another worker: everything but its
+/// socket, handle and push channel (which travel beside it), taken between batches with no
+/// output owed and no input left, so nothing in flight is lost.
+pub struct Moved {
+    client: Client,
+    parser: Parser,
+    accounting: Accounting,
+    last_io: Option<Instant>,
+    moved_at: Instant,
+}
+
+/// A connection's socket, which can leave its worker's runtime to move to another.
+pub trait Socket: AsyncRead + AsyncWrite + Unpin {
+    /// The socket, out of this runtime.
+    fn detach(self) -> std::io::Result<Incoming>;
+}
+
+impl Socket for tokio::net::TcpStream {
+    fn detach(self) -> std::io::Result<Incoming> {
+        self.into_std().map(Incoming::Tcp)
+    }
+}
+
+impl Socket for tokio::net::UnixStream {
+    fn detach(self) -> std::io::Result<Incoming> {
+        self.into_std().map(Incoming::Unix)
+    }
+}
+
+/// A connection moves at most this often: a guard against trading connections back and
+/// forth (`Workers::should_move` already only moves them one way).
+const MOVE_EVERY: Duration = Duration::from_millis(100);
+
+/// Serve one client until it disconnects, is closed, or moves to the worker holding the hot
+/// key it keeps waiting for (`brim_engine::contention`).
+pub async fn serve<S: Socket>(
+    at: At,
     stream: S,
     handle: Arc<ClientHandle>,
     push: UnboundedReceiver<Vec<u8>>,
-) where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
+    moved: Option<Box<Moved>>,
+) {
     let wake = pin!(handle.wake.notified());
     let timer = pin!(tokio::time::sleep_until(Instant::now()));
-    let mut conn = Conn::new(&shared, &worker, &handle, stream, push);
-    conn.run(wake, timer).await;
-    conn.close().await;
+    let mut conn = Conn::new(&at, &handle, stream, push, moved);
+    let end = conn.run(wake, timer).await;
+    at.workers.left(at.me);
+    match end {
+        End::Close => conn.close().await,
+        End::Move(to) => {
+            let (stream, push, moved) = conn.pack();
+            match stream.detach() {
+                Ok(incoming) => {
+                    at.shared.stats.hot_key_client_moves.fetch_add(1, Relaxed);
+                    at.workers.deal(to, Dealt { incoming, handle: handle.clone(), push, moved: Some(moved) })
+                }
+                Err(_) => forget(&at.shared, &handle, moved.client),
+            }
+        }
+    }
 }
 
-impl<'a, S: AsyncRead + AsyncWrite + Unpin> Conn<'a, S> {
+/// Why [`Conn::run`] returned.
+enum End {
+    /// The connection is to be closed.
+    Close,
+    /// It is to move to this worker.
+    Move(usize),
+}
+
+/// Everything a closed client leaves behind: subscriptions, WATCHes, its registration.
+fn forget(shared: &Shared, handle: &ClientHandle, mut client: Client) {
+    handle.queued.store(0, Relaxed);
+    handle.obl.store(0, Relaxed);
+    brim_commands::pubsub::unsubscribe_all(shared, handle);
+    brim_commands::transactions::unwatch_all(shared, &mut client);
+    shared.remove_client(handle.id);
+}
+
+impl<'a, S: Socket> Conn<'a, S> {
     fn new(
-        shared: &'a Shared,
-        worker: &'a WorkerStats,
+        at: &'a At,
         handle: &'a Arc<ClientHandle>,
         stream: S,
         push: UnboundedReceiver<Vec<u8>>,
+        moved: Option<Box<Moved>>,
     ) -> Self {
+        let shared = &*at.shared;
         let needs_auth = shared.config.requirepass().is_some();
+        let moved = moved.map(|m| *m);
+        let (client, parser, accounting, last_io, moved_at) = match moved {
+            Some(m) => (m.client, m.parser, m.accounting, m.last_io, Some(m.moved_at)),
+            None => {
+                (Client::new(handle.clone(), !needs_auth), Parser::new(), Accounting::default(), None, None)
+            }
+        };
         Conn {
             shared,
-            worker,
+            worker: &at.worker,
+            workers: &at.workers,
+            me: at.me,
             handle,
             stream,
             push,
-            client: Client::new(handle.clone(), !needs_auth),
-            session: Session::new(shared, worker),
+            client,
+            session: Session::new(shared, &at.worker),
             out: Reply::new(),
-            parser: Parser::new(),
+            parser,
             args: Args::default(),
             inbuf: Vec::with_capacity(READ_CHUNK),
             pending: Vec::new(),
             sent: 0,
-            last_io: None,
+            last_io,
             resume_at: None,
             stalled: false,
             timer_at: None,
-            accounting: Accounting::default(),
+            accounting,
+            move_to: None,
+            moved_at,
         }
     }
 
-    /// Serve until the connection is to be closed.
-    async fn run(&mut self, mut wake: Pin<&mut Notified<'a>>, mut timer: Pin<&mut Sleep>) {
+    /// Everything but the socket, to move to another worker.
+    fn pack(self) -> (S, UnboundedReceiver<Vec<u8>>, Box<Moved>) {
+        let moved = Moved {
+            client: self.client,
+            parser: self.parser,
+            accounting: self.accounting,
+            last_io: self.last_io,
+            moved_at: Instant::now(),
+        };
+        (self.stream, self.push, Box::new(moved))
+    }
+
+    /// Whether the connection moves now to the worker holding the hot key it waited for:
+    /// only between batches with nothing in flight (no output owed, no input left, not
+    /// blocked, paused, in MULTI or closing), toward the worker `Workers::should_move`
+    /// allows, and not again within [`MOVE_EVERY`].
+    fn moves_now(&mut self) -> Option<usize> {
+        let to = self.move_to.take()?;
+        let idle = self.owed() == 0
+            && self.inbuf.is_empty()
+            && !self.stalled
+            && self.resume_at.is_none()
+            && self.session.blocked.is_none()
+            && self.client.multi.is_none()
+            && !self.client.close_after_reply;
+        if !idle || !self.workers.should_move(self.me, to) {
+            return None;
+        }
+        let now = Instant::now();
+        if self.moved_at.is_some_and(|t| now.duration_since(t) < MOVE_EVERY) {
+            return None;
+        }
+        Some(to)
+    }
+
+    /// Serve until the connection is to be closed or moves to another worker.
+    async fn run(&mut self, mut wake: Pin<&mut Notified<'a>>, mut timer: Pin<&mut Sleep>) -> End {
         loop {
             if !self.take_queued_pushes() || self.handle.killed.load(Relaxed) {
-                return;
+                return End::Close;
             }
             if self.owed() > 0 && !self.write_now().await {
-                return;
+                return End::Close;
+            }
+            if let Some(to) = self.moves_now() {
+                return End::Move(to);
             }
             self.account();
             self.track_idle();
@@ -261,12 +393,12 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Conn<'a, S> {
             } else {
                 let can_read = self.prepare_read(room);
                 match self.wait(can_read, wake.as_mut(), timer.as_mut()).await {
-                    Event::Closed => return,
+                    Event::Closed => return End::Close,
                     Event::Again => continue,
                     Event::Timer => match self.due() {
                         Due::Idle => {
                             log(Level::Verbose, "Closing idle client");
-                            return;
+                            return End::Close;
                         }
                         Due::Early => continue,
                         Due::Run => {}
@@ -275,17 +407,19 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Conn<'a, S> {
                 }
             }
             if self.handle.killed.load(Relaxed) {
-                return;
+                return End::Close;
             }
             if self.session.blocked.is_some() && !self.session.resume(&mut self.out) {
                 continue;
             }
-            match self.run_batch(limited).await {
+            let next = self.run_batch(limited).await;
+            self.move_to = brim_engine::contention::take_hot_wait();
+            match next {
                 Next::Go => {}
-                Next::Close => return,
+                Next::Close => return End::Close,
                 Next::FlushAndClose => {
                     self.flush_unless_woken(wake.as_mut()).await;
-                    return;
+                    return End::Close;
                 }
             }
         }
@@ -637,12 +771,6 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Conn<'a, S> {
         let _ = self.stream.flush().await;
         drop(self.session);
         drop(self.push);
-        let shared = self.shared;
-        let handle = self.handle;
-        handle.queued.store(0, Relaxed);
-        handle.obl.store(0, Relaxed);
-        brim_commands::pubsub::unsubscribe_all(shared, handle);
-        brim_commands::transactions::unwatch_all(shared, &mut self.client);
-        shared.remove_client(handle.id);
+        forget(self.shared, self.handle, self.client);
     }
 }

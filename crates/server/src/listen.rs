@@ -12,7 +12,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, UnixListener};
 
 use crate::log::{log, Level};
-use crate::worker::{self, Incoming};
+use crate::worker::{self, Dealt, Incoming};
 
 const MAXCLIENTS_ERROR: &[u8] = b"-ERR max number of clients reached\r\n";
 
@@ -95,9 +95,8 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
             unix_ms(),
         );
         shared.add_client(handle.clone());
-        let w = &workers[next % workers.len()];
+        workers.deal(next % workers.len(), Dealt { incoming, handle, push, moved: None });
         next += 1;
-        let _ = w.send((incoming, handle, push));
     };
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();

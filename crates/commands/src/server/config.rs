@@ -73,6 +73,7 @@ fn reset_stats(shared: &crate::shared::Shared) {
         &s.evicted_clients,
         &s.total_error_replies,
         &s.unexpected_error_replies,
+        &s.hot_key_client_moves,
     ] {
         c.store(0, Relaxed);
     }

@@ -512,6 +512,7 @@ fn stats(shared: &Shared, _now_ms: i64, out: &mut String) {
     ] {
         field!(out, name, "0");
     }
+    field!(out, "hot_key_client_moves", "{}", s.hot_key_client_moves.load(Relaxed));
 }
 
 static REPLID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
