@@ -914,6 +914,14 @@ pub mod allocator {
         out
     }
 
+    /// Turn jemalloc's background threads on or off (`jemalloc-bg-thread`, as Redis's
+    /// `set_jemalloc_bg_thread`): with them, free pages go back to the system as they decay
+    /// (10 s) even while no thread allocates, instead of at the next allocations. Returns
+    /// whether jemalloc accepted.
+    pub fn set_background_thread(on: bool) -> bool {
+        tikv_jemalloc_ctl::background_thread::write(on).is_ok()
+    }
+
     /// Return the unused dirty pages of every arena to the system (MEMORY PURGE, as Redis's
     /// jemalloc_purge). Returns whether jemalloc accepted.
     pub fn purge() -> bool {

@@ -69,6 +69,7 @@ fn main() {
     );
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default();
     let shared = Arc::new(Shared::new(config.clone(), exe));
+    brim_engine::evict::allocator::set_background_thread(config.jemalloc_bg_thread());
     brim_commands::persistence::install(shared.clone());
     let _ = brim_commands::persistence::LOG_HOOK
         .set(|warning, msg| log(if warning { Level::Warning } else { Level::Notice }, msg));

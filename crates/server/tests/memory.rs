@@ -647,3 +647,24 @@ fn lazy_eviction_frees_big_values_in_the_background() {
     let left = int(&b.cmd(&["DBSIZE"]));
     assert!((15..=32).contains(&left), "{left} of 50 sets left");
 }
+
+/// Names of the server's threads.
+fn thread_names(server: &Server) -> Vec<String> {
+    let tasks = std::fs::read_dir(format!("/proc/{}/task", server.child.id())).expect("task dir");
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .map(|s| s.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn jemalloc_bg_thread_starts_and_stops_jemallocs_background_thread() {
+    let has_bg = |s: &Server| thread_names(s).iter().any(|n| n.starts_with("jemalloc_bg_thd"));
+    let on = Server::start(&[]);
+    common::wait_for(|| has_bg(&on), "jemalloc's background thread (jemalloc-bg-thread yes by default)");
+    let off = Server::start(&["--jemalloc-bg-thread", "no"]);
+    assert!(!has_bg(&off), "{:?}", thread_names(&off));
+    let mut raw = off.raw();
+    assert_eq!(raw.cmd_str(&["CONFIG", "SET", "jemalloc-bg-thread", "yes"]), "+OK\r\n");
+    common::wait_for(|| has_bg(&off), "the background thread after CONFIG SET jemalloc-bg-thread yes");
+}

@@ -46,6 +46,9 @@ fn apply_side_effects(ctx: &Ctx, changed: &[&'static str]) {
             }
             "lazyfree-lazy-server-del" | "lazyfree-lazy-expire" => super::sync_lazyfree_config(ctx.shared),
             "appendonly" => crate::persistence::aof::config_changed(ctx.shared),
+            "jemalloc-bg-thread" => {
+                brim_engine::evict::allocator::set_background_thread(ctx.shared.config.jemalloc_bg_thread());
+            }
             // Idle clients look at their deadline again now, not at their next request.
             "timeout" => ctx.shared.clients.lock().values().for_each(|h| h.wake.notify_one()),
             _ => {}
