@@ -261,8 +261,8 @@ fn dirty_allowance(max: u64) -> u64 {
 
 /// Under a `maxmemory`, return the allocator's free dirty pages to the system once they exceed
 /// [`dirty_allowance`] (as MEMORY PURGE does), so that RSS follows what eviction freed instead
-/// of jemalloc's 10 s decay, which without a background thread only advances when the
-/// allocator is busy. This is what keeps RSS near the limit after churn: slabs that eviction
+/// of jemalloc's 10 s decay (which, with `jemalloc-bg-thread no`, only advances when the
+/// allocator is busy). This is what keeps RSS near the limit after churn: slabs that eviction
 /// emptied are released within [`DIRTY_CHECK`]. Reads the cron's latest allocator sample.
 fn return_dirty_pages(max: u64) {
     if max == 0 {

@@ -111,7 +111,7 @@ fn info_has_every_section_and_the_fields_redis_prints() {
     // Sections come in Redis's order whatever the order asked, each once.
     assert_eq!(headers(&info(&mut b, &["keyspace", "SERVER", "server", "nosuch"])), ["Server", "Keyspace"]);
 
-    // Every field Redis prints in the fixed sections, in Redis's order (Brim adds brim_version).
+    // Every field Redis prints in the fixed sections, in Redis's order (Brim adds its own).
     let theirs = info(&mut r, &["everything"]);
     for (section, fields) in &theirs {
         if matches!(section.as_str(), "Commandstats" | "Errorstats" | "Latencystats" | "Keyspace") {
@@ -120,11 +120,14 @@ fn info_has_every_section_and_the_fields_redis_prints() {
         let ours: Vec<&str> = all
             .iter()
             .find(|(h, _)| h == section)
-            // Brim's additions: its version, and the peak's time (Redis 8's field).
+            // Brim's additions: its version, the peak's time (Redis 8's field), and connections
+            // moved to a hot key's worker.
             .map(|(_, f)| {
                 f.iter()
                     .map(|(k, _)| k.as_str())
-                    .filter(|k| !["brim_version", "used_memory_peak_time"].contains(k))
+                    .filter(|k| {
+                        !["brim_version", "used_memory_peak_time", "hot_key_client_moves"].contains(k)
+                    })
                     .collect()
             })
             .unwrap_or_default();
