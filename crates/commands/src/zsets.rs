@@ -454,10 +454,25 @@ fn decide(cur: Option<f64>, score: f64, f: AddFlags) -> Decision {
     }
 }
 
-/// Run the adds on `w`. `Err` on NaN, with the counts so far in `o`.
-fn apply_adds(w: &mut ZWork, f: AddFlags, pairs: &[(f64, &[u8])], lim: &Limits, o: &mut AddOutcome) -> bool {
-    for &(score, member) in pairs {
-        match decide(w.score(member), score, f) {
+/// The first pair of a ZADD that changes the set, found by its dry run: its index and the
+/// member's score then, which the run of the adds need not look up again.
+type FirstChange = Option<(usize, Option<f64>)>;
+
+/// Run the adds on `w` (the score of pair `first.0` being `first.1`). `false` on NaN, with
+/// the counts so far in `o`.
+fn apply_adds(
+    w: &mut ZWork,
+    f: AddFlags,
+    pairs: &[(f64, &[u8])],
+    (lim, first): (&Limits, FirstChange),
+    o: &mut AddOutcome,
+) -> bool {
+    for (i, &(score, member)) in pairs.iter().enumerate() {
+        let current = match first {
+            Some((at, known)) if at == i => known,
+            _ => w.score(member),
+        };
+        match decide(current, score, f) {
             Decision::Skip => {}
             Decision::Same(s) => {
                 o.processed += 1;
@@ -503,7 +518,7 @@ pub fn add_members(
                 return Ok(o);
             }
             let mut w = ZWork::empty();
-            let ok = apply_adds(&mut w, flags, pairs, &lim, &mut o);
+            let ok = apply_adds(&mut w, flags, pairs, (&lim, None), &mut o);
             if !w.is_empty() {
                 store_value(s, key, w.finish(), &acc);
             }
@@ -516,11 +531,12 @@ pub fn add_members(
         Write::Found(mut e) => {
             // A dry run on the current value first: a ZADD that changes nothing must not
             // touch the key (WATCH).
+            let mut first = None;
             if let Some(z) = ZRef::of(e.value()) {
                 let mut dry = AddOutcome::default();
-                let mut changes = false;
-                for &(score, member) in pairs {
-                    match decide(z.score(member), score, flags) {
+                for (i, &(score, member)) in pairs.iter().enumerate() {
+                    let current = z.score(member);
+                    match decide(current, score, flags) {
                         Decision::Skip => {}
                         Decision::Same(s) => {
                             dry.processed += 1;
@@ -528,17 +544,17 @@ pub fn add_members(
                         }
                         Decision::Nan => return Err((AddError::Nan, dry)),
                         Decision::Update(_) | Decision::Add(_) => {
-                            changes = true;
+                            first = Some((i, current));
                             break;
                         }
                     }
                 }
-                if !changes {
+                if first.is_none() {
                     return Ok(dry);
                 }
             }
             let mut w = open(&mut e);
-            let ok = apply_adds(&mut w, flags, pairs, &lim, &mut o);
+            let ok = apply_adds(&mut w, flags, pairs, (&lim, first), &mut o);
             let stored = w.finish();
             store_back(e, stored);
             if ok {

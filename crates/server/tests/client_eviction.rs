@@ -137,8 +137,9 @@ fn lowering_the_limit_evicts_the_biggest_clients_first() {
         let all = names_of(&["admin", "small", "big8", "big4", "big2", "keep3"]);
         assert_eq!(names(&mut admin), all);
 
-        // 17 MB held, 10 MB allowed: only the biggest has to go.
-        assert_eq!(text(&admin.cmd(&["CONFIG", "SET", "maxmemory-clients", "10mb"])), "+OK\r\n");
+        // 17 MB held (Redis's query buffers may hold up to 22 MB: it grows them ahead of what
+        // arrives, more so on a busy machine), 13 MB allowed: only the biggest has to go.
+        assert_eq!(text(&admin.cmd(&["CONFIG", "SET", "maxmemory-clients", "13mb"])), "+OK\r\n");
         let want = names_of(&["admin", "small", "big4", "big2", "keep3"]);
         assert!(eventually(5, || names(&mut admin) == want), "left: {:?}", names(&mut admin));
         assert_eq!(info_num(&mut admin, "stats", "evicted_clients"), 1);
