@@ -448,10 +448,18 @@ impl Stripe {
         }
     }
 
-    /// A new key entered the table: counted when settled.
-    fn size_new(&mut self, e: EntryPtr) {
-        self.settle_size();
-        self.size_track = Some(SizeTrack { e, counted: SizeClass::UNTRACKED, exact: false });
+    /// `e` (live, in the table) is about to get a whole new value, whose class the caller
+    /// counts at once: stop tracking it if it is the tracked key. Returns the class `sizes`
+    /// counts it in. The tracked key, if another, stays unsettled: settling it would read an
+    /// entry likely long out of cache, where a SET touches only its own.
+    fn size_untrack(&mut self, e: EntryPtr) -> SizeClass {
+        match self.size_track {
+            Some(t) if t.e == e => {
+                self.size_track = None;
+                t.counted
+            }
+            _ => size_class(e),
+        }
     }
 
     /// Entry `old` was rebuilt as `new` (`old` is freed).
@@ -583,9 +591,9 @@ impl Stripe {
                     if had_vidx.is_some() && when.is_none() {
                         self.volatile_remove(e);
                     }
-                    self.size_begin(e);
+                    let before = self.size_untrack(e);
                     let new = rebuild_dispose(e, payload, exp);
-                    self.size_moved(e, new);
+                    self.sizes.change(before, size_class(new));
                     entry::set_lru(
                         new,
                         lru.unwrap_or_else(|| acc.touched(entry::lru(new), self.rng.next_u64())),
@@ -604,7 +612,7 @@ impl Stripe {
                     if exp.is_some() {
                         self.volatile.push(new);
                     }
-                    self.size_new(new);
+                    self.sizes.change(SizeClass::UNTRACKED, size_class(new));
                     self.table.insert(new, h);
                 }
             }
