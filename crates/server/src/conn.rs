@@ -220,6 +220,8 @@ pub struct At {
 /// output owed and no input left, so nothing in flight is lost.
 pub struct Moved {
     client: Client,
+    /// The (empty) reply buffer, which knows the protocol (HELLO 3).
+    out: Reply,
     parser: Parser,
     accounting: Accounting,
     last_io: Option<Instant>,
@@ -305,10 +307,11 @@ impl<'a, S: Socket> Conn<'a, S> {
         let shared = &*at.shared;
         let needs_auth = shared.config.requirepass().is_some();
         let moved = moved.map(|m| *m);
-        let (client, parser, accounting, last_io, moved_at) = match moved {
-            Some(m) => (m.client, m.parser, m.accounting, m.last_io, Some(m.moved_at)),
+        let (client, out, parser, accounting, last_io, moved_at) = match moved {
+            Some(m) => (m.client, m.out, m.parser, m.accounting, m.last_io, Some(m.moved_at)),
             None => {
-                (Client::new(handle.clone(), !needs_auth), Parser::new(), Accounting::default(), None, None)
+                let client = Client::new(handle.clone(), !needs_auth);
+                (client, Reply::new(), Parser::new(), Accounting::default(), None, None)
             }
         };
         Conn {
@@ -321,7 +324,7 @@ impl<'a, S: Socket> Conn<'a, S> {
             push,
             client,
             session: Session::new(shared, &at.worker),
-            out: Reply::new(),
+            out,
             parser,
             args: Args::default(),
             inbuf: Vec::with_capacity(READ_CHUNK),
@@ -341,6 +344,7 @@ impl<'a, S: Socket> Conn<'a, S> {
     fn pack(self) -> (S, UnboundedReceiver<Vec<u8>>, Box<Moved>) {
         let moved = Moved {
             client: self.client,
+            out: self.out,
             parser: self.parser,
             accounting: self.accounting,
             last_io: self.last_io,
@@ -356,6 +360,7 @@ impl<'a, S: Socket> Conn<'a, S> {
     fn moves_now(&mut self) -> Option<usize> {
         let to = self.move_to.take()?;
         let idle = self.owed() == 0
+            && self.out.len() == 0
             && self.inbuf.is_empty()
             && !self.stalled
             && self.resume_at.is_none()

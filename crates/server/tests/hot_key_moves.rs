@@ -1,12 +1,13 @@
 //! Connections that keep waiting for a hot key another worker holds move to that worker
 //! (`brim_engine::contention`, `conn::Conn::moves_now`). A move must be invisible to the
-//! client: its selected database, name and replies carry on; every INCR lands once. And
-//! connections only move toward the worker serving more of them, so each moves once at most.
+//! client: its selected database, name, protocol, WATCHed keys, client-side caching and
+//! replies carry on; every INCR lands once. And connections only move toward the worker
+//! serving more of them, so each moves once at most.
 
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::thread;
 
 use common::*;
@@ -19,13 +20,28 @@ const MAX_ROUNDS: usize = 20_000;
 /// Pipelines every connection sends after a move was seen.
 const AFTER: usize = 50;
 
-/// Pipelines of INCR `hot` in db 5 until `stop` (plus [`AFTER`] more); checks the replies
-/// rise and that the connection kept its state; returns the INCRs sent.
-fn hammer(port: u16, who: usize, stop: &AtomicBool) -> usize {
-    let mut raw = Raw::connect(port);
+/// What every hammer and the test's own connection share.
+struct Shared {
+    port: u16,
+    /// A move was seen.
+    stop: AtomicBool,
+    /// Every hammer is done hammering / the admin changed the watched and tracked keys.
+    done: Barrier,
+    changed: Barrier,
+}
+
+/// A connection with state to lose: RESP3, db 5, a name, a WATCH and a tracked key. It
+/// pipelines INCR `hot` until `stop` (plus [`AFTER`] more pipelines), checking that the
+/// replies rise; then checks its state survived; returns the INCRs sent.
+fn hammer(sh: &Shared, who: usize) -> usize {
+    let mut raw = Raw::connect(sh.port);
     let name = format!("hammer{who}");
+    assert_eq!(raw.cmd(&["HELLO", "3"])[0], b'%');
     assert_eq!(raw.cmd_str(&["SELECT", "5"]), "+OK\r\n");
     assert_eq!(raw.cmd_str(&["CLIENT", "SETNAME", &name]), "+OK\r\n");
+    assert_eq!(raw.cmd_str(&["CLIENT", "TRACKING", "on"]), "+OK\r\n");
+    assert_eq!(raw.cmd_str(&["GET", "tracked"]), "_\r\n");
+    assert_eq!(raw.cmd_str(&["WATCH", "w"]), "+OK\r\n");
     let pipeline: Vec<u8> = (0..DEPTH).flat_map(|_| encode(&[b"INCR", b"hot"])).collect();
     let (mut sent, mut last, mut after) = (0, 0i64, 0);
     for _ in 0..MAX_ROUNDS {
@@ -38,35 +54,51 @@ fn hammer(port: u16, who: usize, stop: &AtomicBool) -> usize {
             last = n;
         }
         sent += DEPTH;
-        if stop.load(Relaxed) {
+        if sh.stop.load(Relaxed) {
             after += 1;
             if after == AFTER {
                 break;
             }
         }
     }
+    sh.done.wait();
+    sh.changed.wait();
+    let push = String::from_utf8_lossy(&raw.read_reply()).into_owned();
+    assert!(push.starts_with(">2\r\n$10\r\ninvalidate\r\n") && push.contains("tracked"), "{push}");
+    assert_eq!(raw.cmd_str(&["MULTI"]), "+OK\r\n");
+    assert_eq!(raw.cmd_str(&["INCR", "hot"]), "+QUEUED\r\n");
+    assert_eq!(raw.cmd_str(&["EXEC"]), "_\r\n", "the WATCHed key changed: EXEC aborts");
     let info = raw.cmd_str(&["CLIENT", "INFO"]);
-    assert!(info.contains(&format!(" name={name} ")), "{info}");
-    assert!(info.contains(" db=5 "), "{info}");
+    for field in [format!(" name={name} "), " db=5 ".into(), " resp=3".into(), "flags=t".into()] {
+        assert!(info.contains(&field), "{field} not in {info}");
+    }
     sent
 }
 
 #[test]
 fn connections_waiting_for_a_hot_key_move_to_its_worker_once_and_lose_nothing() {
     let server = Server::start(&["--io-threads", "2", "--appendonly", "no"]);
-    let port = server.port;
-    let stop = Arc::new(AtomicBool::new(false));
+    let sh = Arc::new(Shared {
+        port: server.port,
+        stop: AtomicBool::new(false),
+        done: Barrier::new(HAMMERS + 1),
+        changed: Barrier::new(HAMMERS + 1),
+    });
     let hammers: Vec<_> = (0..HAMMERS)
         .map(|who| {
-            let stop = stop.clone();
-            thread::spawn(move || hammer(port, who, &stop))
+            let sh = sh.clone();
+            thread::spawn(move || hammer(&sh, who))
         })
         .collect();
     let mut admin = server.raw();
     wait_for(|| info_i64(&mut admin, "stats", "hot_key_client_moves") > 0, "a connection to move");
-    stop.store(true, Relaxed);
-    let sent: usize = hammers.into_iter().map(|h| h.join().expect("hammer")).sum();
+    sh.stop.store(true, Relaxed);
+    sh.done.wait();
     assert_eq!(admin.cmd_str(&["SELECT", "5"]), "+OK\r\n");
+    assert_eq!(admin.cmd_str(&["SET", "tracked", "x"]), "+OK\r\n");
+    assert_eq!(admin.cmd_str(&["SET", "w", "x"]), "+OK\r\n");
+    sh.changed.wait();
+    let sent: usize = hammers.into_iter().map(|h| h.join().expect("hammer")).sum();
     assert_eq!(admin.cmd_str(&["GET", "hot"]), format!("${}\r\n{sent}\r\n", sent.to_string().len()));
     let moves = info_i64(&mut admin, "stats", "hot_key_client_moves");
     assert!(moves <= HAMMERS as i64, "{moves} moves for {HAMMERS} connections: moved back and forth");
