@@ -360,7 +360,7 @@ impl<'a, S: Socket> Conn<'a, S> {
     fn moves_now(&mut self) -> Option<usize> {
         let to = self.move_to.take()?;
         let idle = self.owed() == 0
-            && self.out.len() == 0
+            && self.out.is_empty()
             && self.inbuf.is_empty()
             && !self.stalled
             && self.resume_at.is_none()
