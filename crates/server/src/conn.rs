@@ -268,12 +268,17 @@ pub async fn serve<S: Socket>(
         End::Close => conn.close().await,
         End::Move(to) => {
             let (stream, push, moved) = conn.pack();
-            match stream.detach() {
-                Ok(incoming) => {
+            let Ok(incoming) = stream.detach() else { return forget(&at.shared, &handle, moved.client) };
+            let d = Dealt { incoming, handle: handle.clone(), push, moved: Some(moved) };
+            match at.workers.deal(to, d) {
+                Ok(()) => {
                     at.shared.stats.hot_key_client_moves.fetch_add(1, Relaxed);
-                    at.workers.deal(to, Dealt { incoming, handle: handle.clone(), push, moved: Some(moved) })
                 }
-                Err(_) => forget(&at.shared, &handle, moved.client),
+                Err(d) => {
+                    if let Some(m) = d.moved {
+                        forget(&at.shared, &handle, m.client);
+                    }
+                }
             }
         }
     }
@@ -285,6 +290,13 @@ enum End {
     Close,
     /// It is to move to this worker.
     Move(usize),
+}
+
+/// Forget a connection whose socket its worker could not take (registering it failed).
+pub fn abandon(at: &At, handle: &Arc<ClientHandle>, moved: Option<Box<Moved>>) {
+    at.workers.left(at.me);
+    let client = moved.map_or_else(|| Client::new(handle.clone(), false), |m| m.client);
+    forget(&at.shared, handle, client);
 }
 
 /// Everything a closed client leaves behind: subscriptions, WATCHes, its registration.

@@ -95,7 +95,8 @@ pub async fn run(shared: Arc<Shared>) -> i32 {
             unix_ms(),
         );
         shared.add_client(handle.clone());
-        workers.deal(next % workers.len(), Dealt { incoming, handle, push, moved: None });
+        // A worker gone means the server is shutting down: the connection just closes.
+        let _ = workers.deal(next % workers.len(), Dealt { incoming, handle, push, moved: None });
         next += 1;
     };
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();

@@ -45,15 +45,14 @@ impl Workers {
         self.senders.len()
     }
 
-    /// Hand `d` to worker `i`.
-    pub fn deal(&self, i: usize, d: Dealt) {
-        if let (Some(tx), Some(n)) = (self.senders.get(i), self.clients.get(i)) {
-            n.fetch_add(1, Relaxed);
-            if let Err(e) = tx.send(d) {
-                n.fetch_sub(1, Relaxed);
-                drop(e);
-            }
-        }
+    /// Hand `d` to worker `i`; gives it back if that worker is gone (shutting down).
+    pub fn deal(&self, i: usize, d: Dealt) -> Result<(), Box<Dealt>> {
+        let (Some(tx), Some(n)) = (self.senders.get(i), self.clients.get(i)) else { return Err(Box::new(d)) };
+        n.fetch_add(1, Relaxed);
+        tx.send(d).map_err(|e| {
+            n.fetch_sub(1, Relaxed);
+            Box::new(e.0)
+        })
     }
 
     /// A connection of worker `i` ended (or moved away).
@@ -111,16 +110,16 @@ fn run(shared: Arc<Shared>, workers: Arc<Workers>, me: usize, mut rx: mpsc::Unbo
     let stats = shared.add_worker();
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
-        while let Some(d) = rx.recv().await {
+        while let Some(Dealt { incoming, handle, push, moved }) = rx.recv().await {
             let at = conn::At { shared: shared.clone(), worker: stats.clone(), workers: workers.clone(), me };
-            match d.incoming {
+            match incoming {
                 Incoming::Tcp(s) => match tokio::net::TcpStream::from_std(s) {
-                    Ok(s) => drop(tokio::task::spawn_local(conn::serve(at, s, d.handle, d.push, d.moved))),
-                    Err(_) => workers.left(me),
+                    Ok(s) => drop(tokio::task::spawn_local(conn::serve(at, s, handle, push, moved))),
+                    Err(_) => conn::abandon(&at, &handle, moved),
                 },
                 Incoming::Unix(s) => match tokio::net::UnixStream::from_std(s) {
-                    Ok(s) => drop(tokio::task::spawn_local(conn::serve(at, s, d.handle, d.push, d.moved))),
-                    Err(_) => workers.left(me),
+                    Ok(s) => drop(tokio::task::spawn_local(conn::serve(at, s, handle, push, moved))),
+                    Err(_) => conn::abandon(&at, &handle, moved),
                 },
             }
         }
