@@ -34,6 +34,11 @@
 //!
 //! Pushes queued for the client are put into its output between commands, so they never
 //! split a reply and keep their order with respect to the client's own commands.
+//!
+//! A connection whose batches keep waiting for a hot key's stripe held by another worker
+//! (`brim_engine::contention`) moves to that worker between two batches, with nothing in
+//! flight: its socket leaves this worker's runtime, and its client state ([`Moved`]) goes
+//! along to be served there from the next batch on ([`Conn::moves_now`]).
 
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
