@@ -12,8 +12,8 @@
 
 use std::cell::Cell;
 use std::ptr;
-use std::sync::atomic::AtomicPtr;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicPtr, AtomicUsize};
 
 /// Workers that publish what they hold; workers beyond these are not told hot waits.
 const SLOTS: usize = 128;
@@ -27,6 +27,9 @@ struct Slot(AtomicPtr<()>);
 
 static HOLDING: [Slot; SLOTS] = [const { Slot(AtomicPtr::new(ptr::null_mut())) }; SLOTS];
 
+/// Slots in use: one past the highest worker index set.
+static IN_USE: AtomicUsize = AtomicUsize::new(0);
+
 thread_local! {
     /// This thread's worker slot (`usize::MAX`: not a worker).
     static WORKER: Cell<usize> = const { Cell::new(usize::MAX) };
@@ -39,6 +42,7 @@ thread_local! {
 /// Make this thread worker `i`: it publishes the stripes it holds from now on.
 pub fn set_worker(i: usize) {
     WORKER.set(i);
+    IN_USE.fetch_max((i + 1).min(SLOTS), Relaxed);
 }
 
 /// This thread holds the stripe locked by `lock`.
@@ -66,7 +70,8 @@ pub(crate) fn waiting(lock: *const ()) {
         return;
     }
     let me = WORKER.get();
-    let holder = HOLDING.iter().position(|s| ptr::eq(s.0.load(Relaxed), lock));
+    let in_use = IN_USE.load(Relaxed);
+    let holder = HOLDING[..in_use].iter().position(|s| ptr::eq(s.0.load(Relaxed), lock));
     if let Some(w) = holder.filter(|&w| w != me) {
         HOT.set(w);
     }
