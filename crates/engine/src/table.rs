@@ -54,7 +54,42 @@ pub fn hash_key(key: &[u8]) -> u64 {
     STATE.get_or_init(ahash::RandomState::new).hash_one(key)
 }
 
-type Buckets = Box<[*mut u8]>;
+/// A bucket array: zeroed, allocated through [`crate::alloc::alloc_pages_zeroed`] so that
+/// a big one's pages go back to the system as soon as a resize frees it.
+struct Buckets {
+    ptr: NonNull<*mut u8>,
+    len: usize,
+}
+
+impl Buckets {
+    fn bytes(len: usize) -> usize {
+        len * std::mem::size_of::<*mut u8>()
+    }
+}
+
+impl std::ops::Deref for Buckets {
+    type Target = [*mut u8];
+    fn deref(&self) -> &[*mut u8] {
+        // SAFETY: `ptr` holds `len` initialized pointers (or dangles with `len == 0`).
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for Buckets {
+    fn deref_mut(&mut self) -> &mut [*mut u8] {
+        // SAFETY: as for `deref`; `&mut self` makes the access unique.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for Buckets {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // SAFETY: a non-empty array came from `alloc_pages_zeroed` with this size.
+            unsafe { crate::alloc::free_pages(self.ptr.as_ptr().cast(), Self::bytes(self.len)) }
+        }
+    }
+}
 
 /// A pointer to the slot that points at an element: a bucket or the previous element's link.
 pub type Link = *mut *mut u8;
@@ -89,11 +124,19 @@ impl<K: ChainKey> std::fmt::Debug for Table<K> {
 }
 
 fn empty() -> Buckets {
-    Box::new([])
+    Buckets { ptr: NonNull::dangling(), len: 0 }
 }
 
+/// `n` empty buckets (`n > 0`); aborts as the global allocator does when memory is out.
 fn buckets(n: usize) -> Buckets {
-    vec![ptr::null_mut(); n].into_boxed_slice()
+    let bytes = Buckets::bytes(n);
+    match NonNull::new(crate::alloc::alloc_pages_zeroed(bytes)) {
+        // A zeroed pointer is null.
+        Some(p) => Buckets { ptr: p.cast(), len: n },
+        None => std::alloc::handle_alloc_error(
+            std::alloc::Layout::array::<*mut u8>(n).unwrap_or(std::alloc::Layout::new::<u8>()),
+        ),
+    }
 }
 
 fn reverse_increment(v: u64, mask: u64) -> u64 {
