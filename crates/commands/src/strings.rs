@@ -261,8 +261,8 @@ fn set_generic(ctx: &mut Ctx, key: &[u8], value: &[u8], o: &ExtOpts, command: &s
     if o.get && !reply_get(ctx, &mut s, key) {
         return;
     }
-    let found = s.exists(key, &acc);
-    if (o.nx && found) || (o.xx && !found) {
+    // Only NX and XX need to know beforehand (`set` expires a stale old value itself).
+    if (o.nx || o.xx) && s.exists(key, &acc) == o.nx {
         if !o.get {
             match replies {
                 SetReplies::OkOrNull => ctx.out.null(),

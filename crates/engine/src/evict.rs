@@ -223,12 +223,15 @@ struct Candidate {
     at: usize,
 }
 
-/// Start loading the entry whose key bytes are at `at`: their cache line and the one before,
-/// where the entry's header is when the key starts near a line's beginning.
+/// Start loading the entry whose `len` key bytes are at `at`: the line of the entry's header
+/// (at most 32 bytes before its key) and those of the key's first and last bytes, which the
+/// lookup compares (a key near a line's end spills into the next one).
 #[inline]
-fn prefetch_key(at: usize) {
-    prefetch(at as *const u8);
-    prefetch((at as *const u8).wrapping_sub(32));
+fn prefetch_key(at: usize, len: usize) {
+    let key = at as *const u8;
+    prefetch(key.wrapping_sub(32));
+    prefetch(key);
+    prefetch(key.wrapping_add(len.saturating_sub(1)));
 }
 
 /// The candidate pool: at most [`POOL_SIZE`] entries in ascending rank; the best is last.
@@ -296,7 +299,7 @@ impl Pool {
     /// Start loading the entry of the best candidate (the next victim).
     fn prefetch_best(&self) {
         if let Some(c) = self.slots.last() {
-            prefetch_key(c.at);
+            prefetch_key(c.at, c.key.len());
         }
     }
 

@@ -450,11 +450,16 @@ impl<K: ChainKey> Table<K> {
 
     /// The elements of consecutive buckets starting at bucket `start` (numbering the buckets of
     /// the main table, then those of the one being rehashed into) until at least `count` were
-    /// taken (whole buckets: the last one may add a few more), visiting at most `max_buckets`
+    /// taken (whole buckets: the last ones may add a few more), visiting at most `max_buckets`
     /// buckets and never wrapping past the last: the evictor's sweep over the keys, and
     /// [`Table::sample`]. Returns the bucket to continue from ([`Table::slots`] once the last
-    /// one was visited). While the buckets are walked, the first element of a bucket a few
-    /// places ahead is prefetched, so that the cache misses of several chains overlap.
+    /// one was visited).
+    ///
+    /// The elements are scattered over the heap, one cache miss each, so they are not walked
+    /// chain by chain: the heads of a run of buckets expected to hold what is still wanted are
+    /// taken first, each prefetched as the bucket array is read, then all their chains advance
+    /// one link per round, each round's links prefetched together. The misses of one round
+    /// overlap instead of following one another.
     pub fn sample_run(
         &self,
         start: usize,
@@ -465,22 +470,39 @@ impl<K: ChainKey> Table<K> {
         let s0 = self.ht[0].len();
         let total = s0 + self.ht[1].len();
         let head = |i: usize| if i >= s0 { self.ht[1][i - s0] } else { self.ht[0][i] };
-        let want = out.len() + count;
+        let want = out.len().saturating_add(count);
         let end = total.min(start.saturating_add(max_buckets));
         let mut i = start.min(total);
         while i < end && out.len() < want {
-            if i + PREFETCH_AHEAD < total {
-                prefetch(head(i + PREFETCH_AHEAD));
+            let rest = want - out.len();
+            // A bucket that is not empty holds about `load + 1/2` elements at this load.
+            let heads = (rest as u128 * total as u128 / (self.len() as u128 + total as u128 / 2 + 1))
+                .clamp(1, rest as u128) as usize;
+            let mut frontier = out.len();
+            let mut taken = 0;
+            while i < end && taken < heads {
+                if let Some(e) = ElemPtr::new(head(i)) {
+                    prefetch(e.as_ptr());
+                    out.push(e);
+                    taken += 1;
+                }
+                i += 1;
             }
-            Self::walk(head(i), &mut |e| out.push(e));
-            i += 1;
+            while frontier < out.len() {
+                let level_end = out.len();
+                for k in frontier..level_end {
+                    // SAFETY: chains only hold live elements owned by this table.
+                    if let Some(n) = ElemPtr::new(unsafe { next(out[k]) }) {
+                        prefetch(n.as_ptr());
+                        out.push(n);
+                    }
+                }
+                frontier = level_end;
+            }
         }
         i
     }
 }
-
-/// How many buckets ahead [`Table::sample_run`] prefetches.
-const PREFETCH_AHEAD: usize = 4;
 
 /// Ask the CPU to start loading the cache line at `addr`. A hint only: the address is never
 /// dereferenced, so a stale or null one is harmless.
