@@ -925,33 +925,31 @@ pub mod allocator {
         tikv_jemalloc_ctl::background_thread::write(on).is_ok()
     }
 
-    /// Return the unused dirty pages of every arena to the system (MEMORY PURGE, as Redis's
-    /// jemalloc_purge). Returns whether jemalloc accepted.
-    pub fn purge() -> bool {
-        let mut narenas: u32 = 0;
-        let mut len = std::mem::size_of::<u32>();
-        // SAFETY: plain mallctl calls with correctly sized buffers and NUL-terminated names.
+    /// Run a jemalloc control that takes and returns nothing; whether jemalloc accepted.
+    fn control(name: &CStr) -> bool {
+        // SAFETY: a NUL-terminated name, no input and no output buffers.
         unsafe {
-            let name = c"arenas.narenas";
-            if tikv_jemalloc_sys::mallctl(
-                name.as_ptr(),
-                &mut narenas as *mut u32 as *mut c_void,
-                &mut len,
-                std::ptr::null_mut(),
-                0,
-            ) != 0
-            {
-                return false;
-            }
-            let Ok(purge) = std::ffi::CString::new(format!("arena.{narenas}.purge")) else { return false };
             tikv_jemalloc_sys::mallctl(
-                purge.as_ptr(),
+                name.as_ptr(),
                 std::ptr::null_mut(),
                 std::ptr::null_mut(),
                 std::ptr::null_mut(),
                 0,
             ) == 0
         }
+    }
+
+    /// Return the unused dirty pages of every arena to the system (MEMORY PURGE, as Redis's
+    /// jemalloc_purge; 4096 is jemalloc's MALLCTL_ARENAS_ALL). Returns whether jemalloc
+    /// accepted.
+    pub fn purge() -> bool {
+        control(c"arena.4096.purge")
+    }
+
+    /// Hand this thread's cached free blocks back to their arenas, so that a [`purge`] can
+    /// return their pages too.
+    pub fn flush_thread_cache() -> bool {
+        control(c"thread.tcache.flush")
     }
 }
 

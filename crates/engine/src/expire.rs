@@ -617,32 +617,11 @@ impl ActiveExpire {
             freed >= PURGE_TAIL_BYTES || (after_wave && a_second_ago)
         };
         if due {
-            purge_allocator();
+            crate::evict::allocator::flush_thread_cache();
+            crate::evict::allocator::purge();
             self.purge_mark = used;
             self.last_purge = Some(now);
         }
-    }
-}
-
-/// Return this thread's cached free blocks and every arena's unused dirty pages to the
-/// system (jemalloc `thread.tcache.flush` and `arena.<all>.purge`).
-pub fn purge_allocator() {
-    // SAFETY: both controls take no input and write no output.
-    unsafe {
-        tikv_jemalloc_sys::mallctl(
-            c"thread.tcache.flush".as_ptr(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            0,
-        );
-        tikv_jemalloc_sys::mallctl(
-            c"arena.4096.purge".as_ptr(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            0,
-        );
     }
 }
 
