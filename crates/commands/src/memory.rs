@@ -254,9 +254,9 @@ pub fn perform_evictions(shared: &Shared) -> Evict {
 const DIRTY_CHECK: Duration = Duration::from_millis(100);
 
 /// Free pages the allocator may keep, under a `maxmemory` of `max`, before the background
-/// evictor returns them to the system: 1/32 of the limit, at least 1 MiB.
+/// evictor returns them to the system: 1/64 of the limit, at least 1 MiB.
 fn dirty_allowance(max: u64) -> u64 {
-    (max / 32).max(1 << 20)
+    (max / 64).max(1 << 20)
 }
 
 /// Under a `maxmemory`, return the allocator's free dirty pages to the system once they exceed
