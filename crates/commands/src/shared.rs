@@ -50,6 +50,9 @@ pub struct ServerStats {
     /// Connections moved to the worker holding a hot key they kept waiting for (Brim's own
     /// INFO field `hot_key_client_moves`).
     pub hot_key_client_moves: AtomicU64,
+    /// Connections moved to even out the workers' load after hot-key moves piled them up on
+    /// one (Brim's own INFO field `balance_client_moves`).
+    pub balance_client_moves: AtomicU64,
 }
 
 /// CLIENT PAUSE state.
@@ -154,6 +157,9 @@ pub struct Shared {
     pub loading: Loading,
     /// What the clients hold, summed (client eviction, `mem_not_counted_for_evict`).
     pub clients_memory: crate::client_evict::ClientsMemory,
+    /// Connections each worker serves, counted by the workers' dealer (set once they start;
+    /// Brim's own INFO field `worker_connections`).
+    pub worker_clients: std::sync::OnceLock<Arc<[std::sync::atomic::AtomicUsize]>>,
 }
 
 impl Shared {
@@ -192,6 +198,7 @@ impl Shared {
             blocking: crate::blocking::Registry::new(),
             loading: Loading::default(),
             clients_memory: crate::client_evict::ClientsMemory::default(),
+            worker_clients: std::sync::OnceLock::new(),
         }
     }
 

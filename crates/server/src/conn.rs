@@ -38,7 +38,9 @@
 //! A connection whose batches keep waiting for a hot key's stripe held by another worker
 //! (`brim_engine::contention`) moves to that worker between two batches, with nothing in
 //! flight: its socket leaves this worker's runtime, and its client state ([`Moved`]) goes
-//! along to be served there from the next batch on ([`Conn::moves_now`]).
+//! along to be served there from the next batch on ([`Conn::moves_now`]). The same way, a
+//! connection that has been on a worker serving two more connections than another, for
+//! [`BALANCE_AFTER`] without waiting for a hot key, moves to even out the load again.
 
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
@@ -204,8 +206,10 @@ struct Conn<'a, S> {
     me: usize,
     /// The worker holding a hot key the last batch waited for (see [`Conn::moves_now`]).
     move_to: Option<usize>,
-    /// When the connection last moved to this worker.
-    moved_at: Option<Instant>,
+    /// When the connection came to this worker (connected, or moved here).
+    arrived_at: Instant,
+    /// When a batch of the connection last waited for a hot key another worker held.
+    hot_wait_at: Option<Instant>,
 }
 
 /// Where a connection is served: the server, its worker and the other workers.
@@ -231,6 +235,7 @@ pub struct Moved {
     accounting: Accounting,
     last_io: Option<Instant>,
     moved_at: Instant,
+    hot_wait_at: Option<Instant>,
 }
 
 /// A connection's socket, which can leave its worker's runtime to move to another.
@@ -255,6 +260,21 @@ impl Socket for tokio::net::UnixStream {
 /// forth (`Workers::should_move` already only moves them one way).
 const MOVE_EVERY: Duration = Duration::from_millis(100);
 
+/// How long a connection must have been served by its worker (since it connected or moved
+/// there) without waiting for a hot key before it moves to even out the workers' load
+/// ([`Why::Balance`]). Short-lived connections never move so; one still using a hot key
+/// moves back to its worker after a few waits, at most once per this period.
+const BALANCE_AFTER: Duration = Duration::from_secs(5);
+
+/// Why a connection moves to another worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    /// It keeps waiting for a hot key that worker holds.
+    HotKey,
+    /// Its worker serves at least two connections more than that one.
+    Balance,
+}
+
 /// Serve one client until it disconnects, is closed, or moves to the worker holding the hot
 /// key it keeps waiting for (`brim_engine::contention`).
 pub async fn serve<S: Socket>(
@@ -271,13 +291,17 @@ pub async fn serve<S: Socket>(
     at.workers.left(at.me);
     match end {
         End::Close => conn.close().await,
-        End::Move(to) => {
+        End::Move(to, why) => {
             let (stream, push, moved) = conn.pack();
             let Ok(incoming) = stream.detach() else { return forget(&at.shared, &handle, moved.client) };
             let d = Dealt { incoming, handle: handle.clone(), push, moved: Some(moved) };
             match at.workers.deal(to, d) {
                 Ok(()) => {
-                    at.shared.stats.hot_key_client_moves.fetch_add(1, Relaxed);
+                    let stats = &at.shared.stats;
+                    match why {
+                        Why::HotKey => stats.hot_key_client_moves.fetch_add(1, Relaxed),
+                        Why::Balance => stats.balance_client_moves.fetch_add(1, Relaxed),
+                    };
                 }
                 Err(d) => {
                     if let Some(m) = d.moved {
@@ -294,7 +318,7 @@ enum End {
     /// The connection is to be closed.
     Close,
     /// It is to move to this worker.
-    Move(usize),
+    Move(usize, Why),
 }
 
 /// Forget a connection whose socket its worker could not take (registering it failed).
@@ -324,11 +348,11 @@ impl<'a, S: Socket> Conn<'a, S> {
         let shared = &*at.shared;
         let needs_auth = shared.config.requirepass().is_some();
         let moved = moved.map(|m| *m);
-        let (client, out, parser, accounting, last_io, moved_at) = match moved {
-            Some(m) => (m.client, m.out, m.parser, m.accounting, m.last_io, Some(m.moved_at)),
+        let (client, out, parser, accounting, last_io, moved_at, hot_wait_at) = match moved {
+            Some(m) => (m.client, m.out, m.parser, m.accounting, m.last_io, m.moved_at, m.hot_wait_at),
             None => {
                 let client = Client::new(handle.clone(), !needs_auth);
-                (client, Reply::new(), Parser::new(), Accounting::default(), None, None)
+                (client, Reply::new(), Parser::new(), Accounting::default(), None, Instant::now(), None)
             }
         };
         Conn {
@@ -353,7 +377,8 @@ impl<'a, S: Socket> Conn<'a, S> {
             timer_at: None,
             accounting,
             move_to: None,
-            moved_at,
+            arrived_at: moved_at,
+            hot_wait_at,
         }
     }
 
@@ -366,16 +391,23 @@ impl<'a, S: Socket> Conn<'a, S> {
             accounting: self.accounting,
             last_io: self.last_io,
             moved_at: Instant::now(),
+            hot_wait_at: self.hot_wait_at,
         };
         (self.stream, self.push, Box::new(moved))
     }
 
-    /// Whether the connection moves now to the worker holding the hot key it waited for:
-    /// only between batches with nothing in flight (no output owed, no input left, not
-    /// blocked, paused, in MULTI or closing), toward the worker `Workers::should_move`
-    /// allows, and not again within [`MOVE_EVERY`].
-    fn moves_now(&mut self) -> Option<usize> {
-        let to = self.move_to.take()?;
+    /// Whether the connection moves now, and where: to the worker holding the hot key it
+    /// waited for, if `Workers::should_move` allows and not again within [`MOVE_EVERY`]; else
+    /// to the least loaded worker if its own serves two connections more
+    /// (`Workers::lighter`) and it has been there, without waiting for a hot key, for
+    /// [`BALANCE_AFTER`]. Only between batches with nothing in flight (no output owed, no
+    /// input left, not blocked, paused, in MULTI or closing).
+    fn moves_now(&mut self) -> Option<(usize, Why)> {
+        let (to, why) = match self.move_to.take() {
+            Some(to) if self.workers.should_move(self.me, to) => (to, Why::HotKey),
+            Some(_) => return None,
+            None => (self.workers.lighter(self.me)?, Why::Balance),
+        };
         let idle = self.owed() == 0
             && self.out.is_empty()
             && self.inbuf.is_empty()
@@ -384,14 +416,19 @@ impl<'a, S: Socket> Conn<'a, S> {
             && self.session.blocked.is_none()
             && self.client.multi.is_none()
             && !self.client.close_after_reply;
-        if !idle || !self.workers.should_move(self.me, to) {
+        if !idle {
             return None;
         }
         let now = Instant::now();
-        if self.moved_at.is_some_and(|t| now.duration_since(t) < MOVE_EVERY) {
-            return None;
-        }
-        Some(to)
+        let within = |at: Instant, d: Duration| now.duration_since(at) < d;
+        let settled = match why {
+            Why::HotKey => !within(self.arrived_at, MOVE_EVERY),
+            Why::Balance => {
+                !within(self.arrived_at, BALANCE_AFTER)
+                    && !self.hot_wait_at.is_some_and(|t| within(t, BALANCE_AFTER))
+            }
+        };
+        settled.then_some((to, why))
     }
 
     /// Serve until the connection is to be closed or moves to another worker.
@@ -403,8 +440,8 @@ impl<'a, S: Socket> Conn<'a, S> {
             if self.owed() > 0 && !self.write_now().await {
                 return End::Close;
             }
-            if let Some(to) = self.moves_now() {
-                return End::Move(to);
+            if let Some((to, why)) = self.moves_now() {
+                return End::Move(to, why);
             }
             self.account();
             self.track_idle();
@@ -436,6 +473,9 @@ impl<'a, S: Socket> Conn<'a, S> {
             }
             let next = self.run_batch(limited).await;
             self.move_to = brim_engine::contention::take_hot_wait();
+            if self.move_to.is_some() {
+                self.hot_wait_at = Some(Instant::now());
+            }
             match next {
                 Next::Go => {}
                 Next::Close => return End::Close,

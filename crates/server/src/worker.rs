@@ -35,8 +35,8 @@ pub struct Dealt {
 /// The workers, as the accept loop and moving connections see them.
 pub struct Workers {
     senders: Vec<mpsc::UnboundedSender<Dealt>>,
-    /// Connections each worker serves.
-    clients: Box<[AtomicUsize]>,
+    /// Connections each worker serves (shared with INFO, `Shared::worker_clients`).
+    clients: Arc<[AtomicUsize]>,
 }
 
 impl Workers {
@@ -73,12 +73,23 @@ impl Workers {
             _ => false,
         }
     }
+
+    /// The worker serving the fewest connections, if worker `from` serves at least two more
+    /// than it: where a connection of `from` goes to even the load out again (hot-key moves
+    /// pile connections up on one worker, and they would otherwise stay there after the key
+    /// cooled down).
+    pub fn lighter(&self, from: usize) -> Option<usize> {
+        let mine = self.clients.get(from)?.load(Relaxed);
+        let (to, least) = self.clients.iter().map(|n| n.load(Relaxed)).enumerate().min_by_key(|&(_, n)| n)?;
+        (mine >= least + 2).then_some(to)
+    }
 }
 
 /// Start `n` workers.
 pub fn start(shared: &Arc<Shared>, n: usize) -> Arc<Workers> {
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..n.max(1)).map(|_| mpsc::unbounded_channel()).unzip();
-    let clients = senders.iter().map(|_| AtomicUsize::new(0)).collect();
+    let clients: Arc<[AtomicUsize]> = senders.iter().map(|_| AtomicUsize::new(0)).collect();
+    let _ = shared.worker_clients.set(clients.clone());
     let workers = Arc::new(Workers { senders, clients });
     for (i, rx) in receivers.into_iter().enumerate() {
         let shared = shared.clone();

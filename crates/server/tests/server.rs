@@ -120,13 +120,21 @@ fn info_has_every_section_and_the_fields_redis_prints() {
         let ours: Vec<&str> = all
             .iter()
             .find(|(h, _)| h == section)
-            // Brim's additions: its version, the peak's time (Redis 8's field), and connections
-            // moved to a hot key's worker.
+            // Brim's additions: its version, the peak's time (Redis 8's field), connections
+            // moved to a hot key's worker or to even out the load, and each worker's
+            // connections.
             .map(|(_, f)| {
                 f.iter()
                     .map(|(k, _)| k.as_str())
                     .filter(|k| {
-                        !["brim_version", "used_memory_peak_time", "hot_key_client_moves"].contains(k)
+                        ![
+                            "brim_version",
+                            "used_memory_peak_time",
+                            "hot_key_client_moves",
+                            "balance_client_moves",
+                            "worker_connections",
+                        ]
+                        .contains(k)
                     })
                     .collect()
             })

@@ -77,6 +77,7 @@ fn reset_stats(shared: &crate::shared::Shared) {
         &s.total_error_replies,
         &s.unexpected_error_replies,
         &s.hot_key_client_moves,
+        &s.balance_client_moves,
     ] {
         c.store(0, Relaxed);
     }

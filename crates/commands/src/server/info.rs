@@ -219,6 +219,10 @@ fn clients(shared: &Shared, _now_ms: i64, out: &mut String) {
     field!(out, "blocked_clients", "{}", shared.blocking.blocked_clients());
     field!(out, "tracking_clients", "{}", crate::tracking::info().0);
     field!(out, "clients_in_timeout_table", "{}", shared.blocking.clients_in_timeout_table());
+    if let Some(per_worker) = shared.worker_clients.get() {
+        let counts: Vec<String> = per_worker.iter().map(|n| n.load(Relaxed).to_string()).collect();
+        field!(out, "worker_connections", "{}", counts.join(","));
+    }
 }
 
 /// Resident set size of the process in bytes (0 if unknown).
@@ -513,6 +517,7 @@ fn stats(shared: &Shared, _now_ms: i64, out: &mut String) {
         field!(out, name, "0");
     }
     field!(out, "hot_key_client_moves", "{}", s.hot_key_client_moves.load(Relaxed));
+    field!(out, "balance_client_moves", "{}", s.balance_client_moves.load(Relaxed));
 }
 
 static REPLID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
