@@ -78,6 +78,24 @@ fn hammer(sh: &Shared, who: usize) -> usize {
     sent
 }
 
+/// Run `conn(who)` on [`HAMMERS`] threads until one of their connections moved to a hot key's
+/// worker; returns the threads and an admin connection.
+fn start_until_a_move<T: Send + 'static>(
+    server: &Server,
+    conn: impl Fn(usize) -> T + Send + Sync + 'static,
+) -> (Vec<thread::JoinHandle<T>>, Raw) {
+    let conn = Arc::new(conn);
+    let threads = (0..HAMMERS)
+        .map(|who| {
+            let conn = conn.clone();
+            thread::spawn(move || conn(who))
+        })
+        .collect();
+    let mut admin = server.raw();
+    wait_for(|| info_i64(&mut admin, "stats", "hot_key_client_moves") > 0, "a connection to move");
+    (threads, admin)
+}
+
 #[test]
 fn connections_waiting_for_a_hot_key_move_to_its_worker_once_and_lose_nothing() {
     let server = Server::start(&["--io-threads", "2", "--appendonly", "no"]);
@@ -87,14 +105,8 @@ fn connections_waiting_for_a_hot_key_move_to_its_worker_once_and_lose_nothing() 
         done: Barrier::new(HAMMERS + 1),
         changed: Barrier::new(HAMMERS + 1),
     });
-    let hammers: Vec<_> = (0..HAMMERS)
-        .map(|who| {
-            let sh = sh.clone();
-            thread::spawn(move || hammer(&sh, who))
-        })
-        .collect();
-    let mut admin = server.raw();
-    wait_for(|| info_i64(&mut admin, "stats", "hot_key_client_moves") > 0, "a connection to move");
+    let sh2 = sh.clone();
+    let (hammers, mut admin) = start_until_a_move(&server, move |who| hammer(&sh2, who));
     sh.stop.store(true, Relaxed);
     sh.done.wait();
     assert_eq!(admin.cmd_str(&["SELECT", "5"]), "+OK\r\n");
@@ -171,14 +183,8 @@ fn connections_piled_up_by_a_hot_key_spread_out_again_once_it_cools() {
     let server = Server::start(&["--io-threads", "2", "--appendonly", "no"]);
     let ph =
         Arc::new(Phases { port: server.port, cool: AtomicBool::new(false), stop: AtomicBool::new(false) });
-    let conns: Vec<_> = (0..HAMMERS)
-        .map(|who| {
-            let ph = ph.clone();
-            thread::spawn(move || hot_then_cool(&ph, who))
-        })
-        .collect();
-    let mut admin = server.raw();
-    wait_for(|| info_i64(&mut admin, "stats", "hot_key_client_moves") > 0, "a connection to move");
+    let ph2 = ph.clone();
+    let (conns, mut admin) = start_until_a_move(&server, move |who| hot_then_cool(&ph2, who));
     ph.cool.store(true, Relaxed);
     // Connections that neither moved nor waited for a hot key for a while leave the busier
     // worker until the two serve as many (the admin connection counts too).
