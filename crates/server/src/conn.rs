@@ -275,8 +275,8 @@ enum Why {
     Balance,
 }
 
-/// Serve one client until it disconnects, is closed, or moves to the worker holding the hot
-/// key it keeps waiting for (`brim_engine::contention`).
+/// Serve one client until it disconnects, is closed, or moves to another worker: the one
+/// holding the hot key it keeps waiting for (`brim_engine::contention`), or a less loaded one.
 pub async fn serve<S: Socket>(
     at: At,
     stream: S,
@@ -348,7 +348,7 @@ impl<'a, S: Socket> Conn<'a, S> {
         let shared = &*at.shared;
         let needs_auth = shared.config.requirepass().is_some();
         let moved = moved.map(|m| *m);
-        let (client, out, parser, accounting, last_io, moved_at, hot_wait_at) = match moved {
+        let (client, out, parser, accounting, last_io, arrived_at, hot_wait_at) = match moved {
             Some(m) => (m.client, m.out, m.parser, m.accounting, m.last_io, m.moved_at, m.hot_wait_at),
             None => {
                 let client = Client::new(handle.clone(), !needs_auth);
@@ -377,7 +377,7 @@ impl<'a, S: Socket> Conn<'a, S> {
             timer_at: None,
             accounting,
             move_to: None,
-            arrived_at: moved_at,
+            arrived_at,
             hot_wait_at,
         }
     }
