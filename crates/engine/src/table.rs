@@ -131,7 +131,7 @@ fn empty() -> Buckets {
 fn buckets(n: usize) -> Buckets {
     let bytes = Buckets::bytes(n);
     match NonNull::new(crate::alloc::alloc_pages_zeroed(bytes)) {
-        // A zeroed pointer is null.
+        // Zeroed memory reads as null pointers: every bucket starts empty.
         Some(p) => Buckets { ptr: p.cast(), len: n },
         None => std::alloc::handle_alloc_error(
             std::alloc::Layout::array::<*mut u8>(n).unwrap_or(std::alloc::Layout::new::<u8>()),
