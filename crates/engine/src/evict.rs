@@ -17,7 +17,10 @@
 //!     looked at per eviction, in one walk (whose cache misses overlap) instead of eight cold
 //!     ones. A sampled key ranking below every one of the 8 or more candidates still waiting
 //!     is not copied into the pool ([`Pool::floor`]): it would not be evicted before the next
-//!     population anyway.
+//!     population anyway. And the last stripe a population samples evicts its keys that rank
+//!     above every candidate waiting at once ([`Harvest`]): they are the next pops' victims,
+//!     and evicting them there, unlinked where the sweep saw them, saves per victim the copy
+//!     into the pool, a second lock and a lookup.
 //!   - Redis samples a random run of buckets (`dictGetSomeKeys`) of the whole keyspace; the
 //!     `allkeys-*` policies of Brim *sweep* instead ([`sweep`]): each population takes a run
 //!     of consecutive buckets of the next stripe, round-robin, continuing where that stripe's
@@ -53,12 +56,13 @@
 //! `maxmemory-eviction-tenacity`, [`time_limit`]). The caller (the command layer) computes
 //! the amount from `used_memory`, fires the `evicted` keyspace events and keeps the stats.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::db::{Db, Keyspace, StripeGuard};
 use crate::lru::Access;
-use crate::stripe::{Detached, EntryRef};
-use crate::table::{prefetch, ElemPtr, Rng};
+use crate::stripe::{Detached, EntryRef, Stripe};
+use crate::table::{prefetch, Rng, Sampled};
 
 /// Entries in the eviction candidate pool (Redis's EVPOOL_SIZE).
 pub const POOL_SIZE: usize = 16;
@@ -224,14 +228,15 @@ struct Candidate {
 }
 
 /// Start loading the entry whose `len` key bytes are at `at`: the line of the entry's header
-/// (at most 32 bytes before its key) and those of the key's first and last bytes, which the
-/// lookup compares (a key near a line's end spills into the next one).
+/// (at most 32 bytes before its key) and those the lookup's comparison reads: the key's, and
+/// for a short key the 32 bytes from its start, which the C library's `memcmp` loads in one
+/// (masked) vector read whatever the length.
 #[inline]
 fn prefetch_key(at: usize, len: usize) {
     let key = at as *const u8;
     prefetch(key.wrapping_sub(32));
     prefetch(key);
-    prefetch(key.wrapping_add(len.saturating_sub(1)));
+    prefetch(key.wrapping_add(len.max(32) - 1));
 }
 
 /// The candidate pool: at most [`POOL_SIZE`] entries in ascending rank; the best is last.
@@ -280,13 +285,51 @@ impl Pool {
     }
 
     /// Insert the keys of `buf` (emptied) that can enter, from stripe `place` (database,
-    /// stripe).
+    /// stripe). With `harvest` (the stripe, still locked, and what the population serves), the
+    /// keys that rank above every candidate waiting, which the next pops would evict first, are
+    /// evicted at once instead ([`Harvest`]).
     ///
     /// # Safety
     /// Every key in `buf` must belong to an entry of that stripe, which must still be locked
     /// and unchanged since they were visited.
-    unsafe fn offer(&mut self, buf: &mut Vec<Visited>, place: (usize, usize)) {
+    unsafe fn offer(
+        &mut self,
+        buf: &mut Vec<Visited>,
+        place: (usize, usize),
+        harvest: Option<(&mut Stripe, &mut Harvest<'_>)>,
+    ) {
         keep_best(buf, self.floor());
+        if let Some((stripe, h)) = harvest {
+            buf.sort_unstable_by_key(|v| std::cmp::Reverse(v.rank));
+            // A new candidate ranking equal to a waiting one goes after it (see `insert`).
+            let best_waiting = self.slots.last().map(|c| c.rank);
+            let ahead = buf.iter().take(*h.credit).take_while(|v| best_waiting.is_none_or(|r| v.rank > r));
+            // The sweep read the entries' headers, not always their keys' lines, which the
+            // copies read: load them together.
+            ahead.for_each(|v| prefetch_key(v.key as usize, v.len));
+            let mut taken = 0;
+            while let Some(&v) = buf.get(taken) {
+                if !h.wants_more() || best_waiting.is_some_and(|r| r >= v.rank) {
+                    break;
+                }
+                taken += 1;
+                let mut key = self.spare.pop().unwrap_or_default();
+                key.clear();
+                key.extend_from_slice(std::slice::from_raw_parts(v.key, v.len));
+                let rest = &mut buf[taken..];
+                match (h.evict(stripe, place.0, (key, v.at), &mut self.spare), v.at) {
+                    // The key that followed it in its chain now follows its predecessor.
+                    (true, Some(gone)) => rest
+                        .iter_mut()
+                        .filter_map(|w| w.at.as_mut())
+                        .filter(|a| a.prev == Some(gone.elem))
+                        .for_each(|a| a.prev = gone.prev),
+                    // Not where the sweep saw it: trust no other place either.
+                    _ => rest.iter_mut().for_each(|w| w.at = None),
+                }
+            }
+            buf.drain(..taken);
+        }
         for v in buf.drain(..) {
             self.insert(v.rank, place, std::slice::from_raw_parts(v.key, v.len));
         }
@@ -304,15 +347,81 @@ impl Pool {
     }
 
     fn recycle(&mut self, key: Vec<u8>) {
-        if key.capacity() <= CACHED_KEY_MAX && self.spare.len() < POOL_SIZE + 1 {
-            self.spare.push(key);
-        }
+        recycle_key(&mut self.spare, key);
     }
 
     fn clear(&mut self) {
         while let Some(c) = self.slots.pop() {
             self.recycle(c.key);
         }
+    }
+}
+
+/// Keep `key`'s buffer for reuse if it is small and `spare` is not full.
+fn recycle_key(spare: &mut Vec<Vec<u8>>, key: Vec<u8>) {
+    if key.capacity() <= CACHED_KEY_MAX && spare.len() < POOL_SIZE + 1 {
+        spare.push(key);
+    }
+}
+
+/// What the last stripe a population samples can serve at once. Its visited keys that rank
+/// above every candidate waiting in the pool are exactly the ones the next pops would evict
+/// first; the population holds their stripe locked with their entries just read, so it evicts
+/// them there and then (while the evictions the population serves and the bytes the caller
+/// wants last) instead of copying them into the pool and paying, per victim, another lock and a
+/// lookup whose lines have gone cold. Only the last stripe: a key sampled later could outrank
+/// them otherwise.
+struct Harvest<'a> {
+    /// Evictions the population still serves (the evictor's credit).
+    credit: &'a mut usize,
+    /// Bytes the caller still wants freed.
+    want: &'a mut u64,
+    volatile: bool,
+    lazy: bool,
+    /// The keys evicted, in order, for the caller.
+    out: &'a mut VecDeque<Evicted>,
+}
+
+impl<'a> Harvest<'a> {
+    /// For a population serving `credit` evictions while the caller `want`s bytes freed, into
+    /// `out`.
+    fn new((credit, want): (&'a mut usize, &'a mut u64), out: &'a mut VecDeque<Evicted>, p: &Params) -> Self {
+        Harvest { credit, want, volatile: p.policy.volatile_only(), lazy: p.lazy, out }
+    }
+
+    fn wants_more(&self) -> bool {
+        *self.credit > 0 && *self.want > 0
+    }
+
+    /// Evict `key` (a copy, in a buffer from `spare`) of database `db` from the locked
+    /// `stripe`, where the sweep saw it linked if `at` is given (and still right), else by
+    /// looking it up. Returns whether it was found where `at` says.
+    ///
+    /// # Safety
+    /// As for [`Stripe::evict_sampled`] with `at`.
+    unsafe fn evict(
+        &mut self,
+        stripe: &mut Stripe,
+        db: usize,
+        (key, at): (Vec<u8>, Option<Sampled>),
+        spare: &mut Vec<Vec<u8>>,
+    ) -> bool {
+        let mut found = at.and_then(|s| stripe.evict_sampled(s, self.lazy));
+        let linked = found.is_some();
+        if found.is_none() {
+            found = stripe.evict_if(&key, self.volatile, self.lazy, |_| true);
+        }
+        let Some((bytes, detached)) = found else {
+            recycle_key(spare, key);
+            return false;
+        };
+        if let Some(d) = detached {
+            crate::lazyfree::free_later(d, bytes as u64);
+        }
+        *self.credit = self.credit.saturating_sub(1);
+        *self.want = self.want.saturating_sub(bytes as u64);
+        self.out.push_back(Evicted { db, key, bytes });
+        linked
     }
 }
 
@@ -363,13 +472,17 @@ pub struct Run {
 pub struct Evictor {
     pool: Pool,
     rng: Rng,
-    scratch: Vec<ElemPtr>,
+    scratch: Vec<Sampled>,
     next_db: usize,
     /// Per database: may hold candidate keys (false once seen empty, until the next recheck).
     has_keys: Vec<bool>,
     has_keys_volatile: bool,
     /// Evictions left before the pool is populated again ([`EVICTIONS_PER_POPULATE`]).
     credit: usize,
+    /// Bytes the current call still wants freed (what a population may evict at once).
+    want: u64,
+    /// Keys a population evicted at once ([`Harvest`]), not yet handed to the caller.
+    harvested: VecDeque<Evicted>,
     /// Per database: where the sampling sweep of its keys stands (`allkeys-*` policies).
     sweeps: Vec<Sweep>,
     /// The keys one stripe's sweep visited; empty between calls.
@@ -418,14 +531,16 @@ struct Visited {
     rank: u64,
     key: *const u8,
     len: usize,
+    /// Where the sweep saw it linked, if it came from the table.
+    at: Option<Sampled>,
 }
 
 impl Visited {
-    /// A key ranked `rank`, borrowed from its entry: only valid while its stripe stays locked
-    /// and unchanged.
-    fn of(rank: u64, e: &EntryRef<'_>) -> Visited {
+    /// A key ranked `rank`, borrowed from its entry, linked `at`: only valid while its stripe
+    /// stays locked and unchanged.
+    fn of(rank: u64, e: &EntryRef<'_>, at: Option<Sampled>) -> Visited {
         let key = e.key();
-        Visited { rank, key: key.as_ptr(), len: key.len() }
+        Visited { rank, key: key.as_ptr(), len: key.len(), at }
     }
 }
 
@@ -448,7 +563,8 @@ fn keep_best(buf: &mut Vec<Visited>, floor: Option<u64>) {
 /// database, and the keys evicted are spread over the stripes as evenly as with random
 /// sampling (sweeping one stripe at a time would empty it while the others grow, and their
 /// bucket arrays with them). Each key is ranked by `rank_of`, and offered to the pool (as
-/// database `i`'s). Returns how many keys were visited.
+/// database `i`'s); with `harvest`, the last stripe's best keys are evicted at once
+/// ([`Harvest`]). Returns how many keys were visited.
 ///
 /// The buckets are walked first, only noting each key's rank and place in `buf`, and the keys
 /// handed over afterwards, still under the stripe's lock: the walk then has the independent
@@ -457,9 +573,10 @@ fn sweep(
     db: &Db,
     at: &mut Sweep,
     count: usize,
-    (scratch, buf): (&mut Vec<ElemPtr>, &mut Vec<Visited>),
+    (scratch, buf): (&mut Vec<Sampled>, &mut Vec<Visited>),
     rank_of: impl Fn(&EntryRef<'_>) -> u64,
     (pool, i): (&mut Pool, usize),
+    mut harvest: Option<&mut Harvest<'_>>,
 ) -> usize {
     let n = db.stripe_count();
     // Stop after every stripe was swept whole in a row (a small database: all its keys, once),
@@ -473,13 +590,15 @@ fn sweep(
         let mut cursor = at.cursors.get(stripe).map_or(0, |&c| c as usize);
         let from_start = cursor == 0;
         buf.clear();
-        let visit = |e: EntryRef<'_>| buf.push(Visited::of(rank_of(&e), &e));
+        let visit = |e: EntryRef<'_>, at| buf.push(Visited::of(rank_of(&e), &e, Some(at)));
         let done = s.is_empty() || s.eviction_sweep(&mut cursor, count - seen, scratch, visit);
         at.set_cursor(stripe, if done { 0 } else { cursor }, n);
         whole = if done && from_start { whole + 1 } else { 0 };
         seen += buf.len();
+        let last = seen >= count;
+        let h = harvest.as_deref_mut().filter(|_| last).map(|h| (&mut *s, h));
         // SAFETY: `buf` holds keys of stripe `s`, still locked and unchanged since the sweep.
-        unsafe { pool.offer(buf, (i, stripe)) };
+        unsafe { pool.offer(buf, (i, stripe), h) };
         drop(s);
     }
     seen
@@ -522,6 +641,8 @@ impl Evictor {
             has_keys: Vec::new(),
             has_keys_volatile: false,
             credit: 0,
+            want: 0,
+            harvested: VecDeque::new(),
             sweeps: Vec::new(),
             visited: Vec::new(),
             checked_at: None,
@@ -559,16 +680,19 @@ impl Evictor {
         let volatile = p.policy.volatile_only();
         let samples = p.samples.clamp(1, MAX_SAMPLE).saturating_mul(EVICTIONS_PER_POPULATE).min(MAX_SAMPLE);
         self.credit = EVICTIONS_PER_POPULATE;
+        // Only the last database sampled may evict at once: no key sampled after it.
+        let last = self.has_keys.iter().rposition(|&has| has);
         let mut found = 0;
         for (i, db) in ks.dbs().iter().enumerate() {
             if !self.has_keys.get(i).copied().unwrap_or(false) {
                 continue;
             }
             let by = (rank_by, p, acc);
+            let harvest = last == Some(i);
             let any = if volatile {
-                self.sample_random(i, db, samples, volatile, by)
+                self.sample_random(i, db, samples, harvest, by)
             } else {
-                self.sample_sweep(i, db, samples, by)
+                self.sample_sweep(i, db, samples, harvest, by)
             };
             if any {
                 found += 1;
@@ -583,9 +707,11 @@ impl Evictor {
     /// buckets (or of the expire list) of random stripes, each run at most a quarter of its
     /// stripe (at least `maxmemory-samples` keys) so that a small keyspace is still sampled
     /// across several stripes. Returns whether the database had candidates.
-    fn sample_random(&mut self, i: usize, db: &Db, count: usize, volatile: bool, by: By<'_>) -> bool {
+    fn sample_random(&mut self, i: usize, db: &Db, count: usize, harvest: bool, by: By<'_>) -> bool {
         let (rank_by, p, acc) = by;
+        let volatile = p.policy.volatile_only();
         let pool = &mut self.pool;
+        let mut h = harvest.then(|| Harvest::new((&mut self.credit, &mut self.want), &mut self.harvested, p));
         let mut left = count;
         let mut any = false;
         for _ in 0..EVICTIONS_PER_POPULATE {
@@ -593,10 +719,11 @@ impl Evictor {
             let len = if volatile { s.volatile_len() } else { s.len() };
             let take = left.min((len / 4).max(p.samples.max(1)));
             let visited = &mut self.visited;
-            let add = |e: EntryRef<'_>| visited.push(Visited::of(rank(rank_by, p, acc, &e), &e));
+            let add = |e: EntryRef<'_>, at| visited.push(Visited::of(rank(rank_by, p, acc, &e), &e, at));
             s.eviction_sample(volatile, take, &mut self.scratch, add);
+            let h = h.as_mut().filter(|_| take == left).map(|h| (&mut *s, h));
             // SAFETY: `visited` holds keys of stripe `s`, still locked and unchanged since.
-            unsafe { pool.offer(visited, (i, j)) };
+            unsafe { pool.offer(visited, (i, j), h) };
             any = true;
             left -= take;
             if left == 0 {
@@ -608,7 +735,7 @@ impl Evictor {
 
     /// Rank the next `count` keys of database `i`'s sweep into the pool; returns whether the
     /// database had keys.
-    fn sample_sweep(&mut self, i: usize, db: &Db, count: usize, by: By<'_>) -> bool {
+    fn sample_sweep(&mut self, i: usize, db: &Db, count: usize, harvest: bool, by: By<'_>) -> bool {
         let (rank_by, p, acc) = by;
         if self.sweeps.len() <= i {
             let rng = &mut self.rng;
@@ -619,7 +746,8 @@ impl Evictor {
         let Some(at) = self.sweeps.get_mut(i) else { return false };
         let rank_of = |e: &EntryRef<'_>| rank(rank_by, p, acc, e);
         let bufs = (&mut self.scratch, &mut self.visited);
-        sweep(db, at, count, bufs, rank_of, (pool, i)) > 0
+        let mut h = harvest.then(|| Harvest::new((&mut self.credit, &mut self.want), &mut self.harvested, p));
+        sweep(db, at, count, bufs, rank_of, (pool, i), h.as_mut()) > 0
     }
 
     /// Remove `key` from database `db` if it is still a candidate; the stripe is locked here.
@@ -638,12 +766,19 @@ impl Evictor {
     ) -> Option<Evicted> {
         let volatile = p.policy.volatile_only();
         for round in 0..MAX_ROUNDS {
+            if let Some(ev) = self.harvested.pop_front() {
+                return Some(ev);
+            }
             if (self.credit == 0 || self.pool.slots.is_empty()) && self.populate(ks, p, acc, rank_by) == 0 {
                 self.recheck_dbs(ks, volatile, true, now);
                 if self.populate(ks, p, acc, rank_by) == 0 {
                     self.credit = 0;
                     return None;
                 }
+            }
+            if let Some(ev) = self.harvested.pop_front() {
+                self.pool.prefetch_best();
+                return Some(ev);
             }
             while let Some(c) = self.pool.pop_best() {
                 let last_round = round + 1 == MAX_ROUNDS;
@@ -711,6 +846,8 @@ impl Evictor {
     /// Choose and remove one key as the policy says; `None` if there is nothing to evict
     /// (or the policy is `noeviction`). Watchers of the key are signalled.
     pub fn evict_one(&mut self, ks: &Keyspace, p: &Params, acc: &Access) -> Option<Evicted> {
+        // Any byte freed is enough: one key.
+        self.want = 1;
         self.evict_one_at(ks, p, acc, Instant::now())
     }
 
@@ -768,14 +905,12 @@ impl Evictor {
             return run;
         }
         while run.bytes < budget.to_free {
+            self.want = budget.to_free - run.bytes;
             let Some(ev) = self.evict_next(ks, p, acc, start) else {
                 run.outcome = Outcome::NothingToEvict;
                 break;
             };
-            run.keys += 1;
-            run.bytes += ev.bytes as u64;
-            on_evicted(ev.db, &ev.key);
-            self.pool.recycle(ev.key);
+            self.count(&mut run, ev, &mut on_evicted);
             if run.keys.is_multiple_of(16) {
                 if under_limit() {
                     break;
@@ -786,7 +921,19 @@ impl Evictor {
                 }
             }
         }
+        // Keys a population evicted at once, beyond what was needed after all.
+        while let Some(ev) = self.harvested.pop_front() {
+            self.count(&mut run, ev, &mut on_evicted);
+        }
         run
+    }
+
+    /// Add a key evicted to `run`, and tell `on_evicted`.
+    fn count(&mut self, run: &mut Run, ev: Evicted, on_evicted: &mut impl FnMut(usize, &[u8])) {
+        run.keys += 1;
+        run.bytes += ev.bytes as u64;
+        on_evicted(ev.db, &ev.key);
+        self.pool.recycle(ev.key);
     }
 }
 
@@ -1161,6 +1308,30 @@ mod tests {
     }
 
     #[test]
+    fn keys_evicted_where_the_sweep_saw_them_leave_the_others_linked() {
+        // One stripe of keys of distinct ages: most victims are evicted by the population
+        // that sampled them, unlinked where it saw them, several of one chain at times.
+        let ks = Keyspace::new(1, 1);
+        let n = 3000;
+        for i in 0..n {
+            set(&ks, 0, &key(i), SetExpire::Clear, &Access::at(1_000 + i as i64));
+        }
+        let one = ks.db(0).lock(&key(0)).peek(&key(0)).map(|e| e.memory_usage()).unwrap_or(0) as u64;
+        let (mut ev, p, acc) = (Evictor::new(5), params(Policy::AllkeysLru, 5), Access::at(1_000_000));
+        let mut gone = std::collections::HashSet::new();
+        let budget = Budget { to_free: one * 2000, time: Duration::MAX };
+        let r = ev.run(&ks, &p, &acc, budget, || false, |_, k| assert!(gone.insert(k.to_vec())));
+        assert_eq!(r.keys as usize, gone.len());
+        assert!(gone.len() >= 2000);
+        assert_eq!(ks.db(0).len(), n - gone.len());
+        for i in 0..n {
+            assert_eq!(exists(&ks, 0, &key(i)), !gone.contains(&key(i)), "key {i}");
+        }
+        // The oldest keys went: none of the newest 500.
+        assert!((n - 500..n).all(|i| !gone.contains(&key(i))));
+    }
+
+    #[test]
     fn expired_keys_go_first_and_watchers_are_signalled() {
         let ks = Keyspace::new(1, 1);
         let acc = Access::at(10_000);
@@ -1231,7 +1402,7 @@ mod tests {
         let mut pool = Pool::default();
         let mut visited = 0;
         while visited < 1000 {
-            visited += sweep(ks.db(0), &mut at, 7, (&mut scratch, &mut buf), count, (&mut pool, 0));
+            visited += sweep(ks.db(0), &mut at, 7, (&mut scratch, &mut buf), count, (&mut pool, 0), None);
         }
         let seen = seen.into_inner();
         assert_eq!(seen.len(), 500);
@@ -1241,9 +1412,9 @@ mod tests {
         let small = Keyspace::new(1, 8);
         set(&small, 0, b"only", SetExpire::Clear, &acc);
         let bufs = (&mut scratch, &mut buf);
-        assert_eq!(sweep(small.db(0), &mut Sweep::default(), 100, bufs, |_| 0, (&mut pool, 0)), 1);
+        assert_eq!(sweep(small.db(0), &mut Sweep::default(), 100, bufs, |_| 0, (&mut pool, 0), None), 1);
         let (empty, bufs) = (Keyspace::new(1, 8), (&mut scratch, &mut buf));
-        assert_eq!(sweep(empty.db(0), &mut Sweep::default(), 5, bufs, |_| 0, (&mut pool, 0)), 0);
+        assert_eq!(sweep(empty.db(0), &mut Sweep::default(), 5, bufs, |_| 0, (&mut pool, 0), None), 0);
         assert!(buf.is_empty());
     }
 
@@ -1309,7 +1480,7 @@ mod tests {
             floor in proptest::option::of(0u64..50),
         ) {
             let mut buf: Vec<Visited> =
-                ranks.iter().map(|&rank| Visited { rank, key: std::ptr::null(), len: 0 }).collect();
+                ranks.iter().map(|&rank| Visited { rank, key: std::ptr::null(), len: 0, at: None }).collect();
             keep_best(&mut buf, floor);
             let mut want: Vec<u64> = ranks.into_iter().filter(|&r| floor.is_none_or(|f| r > f)).collect();
             want.sort_unstable_by(|a, b| b.cmp(a));

@@ -10,7 +10,7 @@ use crate::entry::{self, EntryKey, EntryPtr, OwnedPayload, Payload, PayloadRef};
 use crate::keysizes::{KeySizes, SizeClass};
 use crate::lru::Access;
 use crate::object::Object;
-use crate::table::{hash_key, Link, Rng};
+use crate::table::{hash_key, Link, Rng, Sampled};
 
 mod snapshot;
 pub use snapshot::KeySaver;
@@ -836,28 +836,31 @@ impl Stripe {
 /// looking keys up without expiring or touching them, and deleting chosen keys.
 impl Stripe {
     /// Call `f` with up to `count` keys sampled for eviction: from consecutive buckets of the
-    /// whole stripe (Redis's dictGetSomeKeys), or, when `volatile_only`, from a random window
-    /// of the keys with an expire time. Expired keys are included. `scratch` is working space
-    /// (left empty).
+    /// whole stripe (Redis's dictGetSomeKeys), with where each is linked (for
+    /// [`Stripe::evict_sampled`]), or, when `volatile_only`, from a random window of the keys
+    /// with an expire time. Expired keys are included. `scratch` is working space (left
+    /// empty).
     pub fn eviction_sample(
         &mut self,
         volatile_only: bool,
         count: usize,
-        scratch: &mut Vec<crate::ElemPtr>,
-        mut f: impl FnMut(EntryRef<'_>),
+        scratch: &mut Vec<Sampled>,
+        mut f: impl FnMut(EntryRef<'_>, Option<Sampled>),
     ) {
         scratch.clear();
         if volatile_only {
             let n = self.volatile.len();
             if n > 0 {
                 let start = self.rng.below(n);
-                scratch.extend((0..count.min(n)).map(|i| self.volatile[(start + i) % n]));
+                for i in 0..count.min(n) {
+                    f(EntryRef::new(self.volatile[(start + i) % n]), None);
+                }
             }
-        } else {
-            self.table.sample(&mut self.rng, count, scratch);
+            return;
         }
-        for &e in scratch.iter() {
-            f(EntryRef::new(e));
+        self.table.sample(&mut self.rng, count, scratch);
+        for &s in scratch.iter() {
+            f(EntryRef::new(s.elem), Some(s));
         }
         scratch.clear();
     }
@@ -866,19 +869,19 @@ impl Stripe {
     /// ones included) from consecutive buckets, starting at bucket `*cursor`, which moves past
     /// them; at most `10 * count` buckets are visited. Returns whether the sweep got past the
     /// last bucket (`*cursor` is then back to 0). A resize between two calls may make the
-    /// sweep skip or repeat a few keys, which sampling can afford. `scratch` is working space
-    /// (left empty).
+    /// sweep skip or repeat a few keys, which sampling can afford. `f` is also told where each
+    /// key is linked, for [`Stripe::evict_sampled`]. `scratch` is working space (left empty).
     pub fn eviction_sweep(
         &mut self,
         cursor: &mut usize,
         count: usize,
-        scratch: &mut Vec<crate::ElemPtr>,
-        mut f: impl FnMut(EntryRef<'_>),
+        scratch: &mut Vec<Sampled>,
+        mut f: impl FnMut(EntryRef<'_>, Sampled),
     ) -> bool {
         scratch.clear();
         let next = self.table.sample_run(*cursor, count, count.saturating_mul(10), scratch);
-        for &e in scratch.iter() {
-            f(EntryRef::new(e));
+        for &s in scratch.iter() {
+            f(EntryRef::new(s.elem), s);
         }
         scratch.clear();
         let done = next >= self.table.slots();
@@ -939,15 +942,36 @@ impl Stripe {
         if (volatile_only && entry.expire_at().is_none()) || !still(&entry) {
             return None;
         }
+        // SAFETY: `e` is live and linked at `link`, found just above with no change since.
+        Some(unsafe { self.evict_at(link, e, lazy) })
+    }
+
+    /// [`Stripe::evict_if`] for a key the evictor's sweep took ([`Stripe::eviction_sweep`]),
+    /// with no change to the stripe since but other such evictions (each one's successor in
+    /// its chain given its `prev` then): no lookup. `None` if it is not where `s` says
+    /// (nothing changes then).
+    ///
+    /// # Safety
+    /// `s.prev`, if any, must be a live entry of this stripe.
+    pub unsafe fn evict_sampled(&mut self, s: Sampled, lazy: bool) -> Option<(usize, Option<Detached>)> {
+        let link = self.table.sampled_link(s)?;
+        Some(self.evict_at(link, s.elem, lazy))
+    }
+
+    /// Delete the entry `e`, linked at `link`, for eviction; see [`Stripe::evict_if`].
+    ///
+    /// # Safety
+    /// `e` must be a live entry of this stripe linked at `link`.
+    unsafe fn evict_at(&mut self, link: Link, e: EntryPtr, lazy: bool) -> (usize, Option<Detached>) {
+        let entry = EntryRef::new(e);
         let bytes = entry.memory_usage();
         let big = lazy && matches!(entry.value(), ValueRef::Obj(o) if crate::lazyfree::worth_it(o));
-        self.signal(key);
-        // SAFETY: `e` is live and linked at `link`, found just above with no change since; it
-        // is unlinked before being consumed.
+        self.signal(entry::key(e));
+        // SAFETY: `e` is unlinked before being consumed.
         unsafe {
             if !big {
                 self.unlink_free(link, e);
-                return Some((bytes, None));
+                return (bytes, None);
             }
             if entry::expire(e).is_some() {
                 self.volatile_remove(e);
@@ -956,7 +980,7 @@ impl Stripe {
             self.table.unlink(link, e);
             let expire = entry::expire(e);
             let lru = entry::lru(e);
-            Some((bytes, Some(Detached { value: entry::into_payload(e), expire, lru })))
+            (bytes, Some(Detached { value: entry::into_payload(e), expire, lru }))
         }
     }
 

@@ -94,6 +94,19 @@ impl Drop for Buckets {
 /// A pointer to the slot that points at an element: a bucket or the previous element's link.
 pub type Link = *mut *mut u8;
 
+/// An element a sampling run took, and where it was linked: the bucket its chain hangs off
+/// (numbered as in [`Table::sample_run`]) and the element before it (`None`: the chain's head).
+/// Lets [`Table::unlink_sampled`] remove it without a lookup while the table is unchanged.
+#[derive(Debug, Clone, Copy)]
+pub struct Sampled {
+    /// The element.
+    pub elem: ElemPtr,
+    /// Its bucket.
+    pub bucket: usize,
+    /// The element whose link points at it, if not the bucket.
+    pub prev: Option<ElemPtr>,
+}
+
 /// A chained hash table of elements whose keys `K` finds.
 pub struct Table<K: ChainKey> {
     ht: [Buckets; 2],
@@ -249,6 +262,22 @@ impl<K: ChainKey> Table<K> {
         *link = next(e);
         self.len -= 1;
         self.maybe_resize();
+    }
+
+    /// The link pointing at `s`, taken by [`Table::sample_run`] with no change to the table
+    /// since but the unlinking of other elements so taken (each one's successor given its
+    /// `prev` then); `None` if `s` is not linked where it says.
+    ///
+    /// # Safety
+    /// `s.prev`, if any, must be a live element of this table.
+    pub unsafe fn sampled_link(&mut self, s: Sampled) -> Option<Link> {
+        let s0 = self.ht[0].len();
+        let link: Link = match s.prev {
+            Some(p) => p.as_ptr() as Link,
+            None if s.bucket < s0 => &mut self.ht[0][s.bucket],
+            None => self.ht[1].get_mut(s.bucket - s0)?,
+        };
+        (*link == s.elem.as_ptr()).then_some(link)
     }
 
     /// Replace the element `link` points at with `new` (which already carries the old
@@ -432,7 +461,7 @@ impl<K: ChainKey> Table<K> {
 
     /// Up to `count` elements from consecutive buckets starting at a random one (Redis's
     /// dictGetSomeKeys): cheap sampling for eviction and active expiry.
-    pub fn sample(&self, rng: &mut Rng, count: usize, out: &mut Vec<ElemPtr>) {
+    pub fn sample(&self, rng: &mut Rng, count: usize, out: &mut Vec<Sampled>) {
         if self.len == 0 || count == 0 {
             return;
         }
@@ -465,7 +494,7 @@ impl<K: ChainKey> Table<K> {
         start: usize,
         count: usize,
         max_buckets: usize,
-        out: &mut Vec<ElemPtr>,
+        out: &mut Vec<Sampled>,
     ) -> usize {
         let s0 = self.ht[0].len();
         let total = s0 + self.ht[1].len();
@@ -481,9 +510,9 @@ impl<K: ChainKey> Table<K> {
             let mut frontier = out.len();
             let mut taken = 0;
             while i < end && taken < heads {
-                if let Some(e) = ElemPtr::new(head(i)) {
-                    prefetch(e.as_ptr());
-                    out.push(e);
+                if let Some(elem) = ElemPtr::new(head(i)) {
+                    prefetch(elem.as_ptr());
+                    out.push(Sampled { elem, bucket: i, prev: None });
                     taken += 1;
                 }
                 i += 1;
@@ -491,10 +520,11 @@ impl<K: ChainKey> Table<K> {
             while frontier < out.len() {
                 let level_end = out.len();
                 for k in frontier..level_end {
+                    let Sampled { elem, bucket, .. } = out[k];
                     // SAFETY: chains only hold live elements owned by this table.
-                    if let Some(n) = ElemPtr::new(unsafe { next(out[k]) }) {
+                    if let Some(n) = ElemPtr::new(unsafe { next(elem) }) {
                         prefetch(n.as_ptr());
-                        out.push(n);
+                        out.push(Sampled { elem: n, bucket, prev: Some(elem) });
                     }
                 }
                 frontier = level_end;
@@ -675,8 +705,8 @@ mod tests {
                 let next = t.sample_run(at, 7, 70, &mut out);
                 assert!(next > at && next <= t.slots());
                 assert!(out.len() >= 7 || next == t.slots() || next - at == 70);
-                for e in &out {
-                    assert!(seen.insert(unsafe { entry::key(*e) }.to_vec()), "an element seen twice");
+                for s in &out {
+                    assert!(seen.insert(unsafe { entry::key(s.elem) }.to_vec()), "an element seen twice");
                 }
                 at = next;
             }
