@@ -17,10 +17,9 @@
 //!     looked at per eviction, in one walk (whose cache misses overlap) instead of eight cold
 //!     ones. A sampled key ranking below every one of the 8 or more candidates still waiting
 //!     is not copied into the pool ([`Pool::floor`]): it would not be evicted before the next
-//!     population anyway. And the last stripe a population samples evicts its keys that rank
-//!     above every candidate waiting at once ([`Harvest`]): they are the next pops' victims,
-//!     and evicting them there, unlinked where the sweep saw them, saves per victim the copy
-//!     into the pool, a second lock and a lookup.
+//!     population anyway. And the last stripe a population samples evicts at once those of its
+//!     keys the next pops would evict ([`Harvest`]): evicting them there, unlinked where the
+//!     sweep saw them, saves per victim the copy into the pool, a second lock and a lookup.
 //!   - Redis samples a random run of buckets (`dictGetSomeKeys`) of the whole keyspace; the
 //!     `allkeys-*` policies of Brim *sweep* instead ([`sweep`]): each population takes a run
 //!     of consecutive buckets of the next stripe, round-robin, continuing where that stripe's
@@ -60,6 +59,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::db::{Db, Keyspace, StripeGuard};
+use crate::entry::EntryPtr;
 use crate::lru::Access;
 use crate::stripe::{Detached, EntryRef, Stripe};
 use crate::table::{prefetch, Rng, Sampled};
@@ -225,6 +225,8 @@ struct Candidate {
     /// Where the key's bytes were when it was sampled: only ever prefetched (never read), so
     /// that the lookup of the next victim finds its entry in cache.
     at: usize,
+    /// What evicting it was estimated to free when it was sampled.
+    bytes: usize,
 }
 
 /// Start loading the entry whose `len` key bytes are at `at`: the line of the entry's header
@@ -250,7 +252,7 @@ impl Pool {
     /// Redis's evictionPoolPopulate insertion: a candidate ranking no better than every entry
     /// of a full pool is skipped; otherwise it goes in order, pushing out the worst entry when
     /// the pool is full. Equal ranks go before the existing ones.
-    fn insert(&mut self, rank: u64, (db, stripe): (usize, usize), key: &[u8]) {
+    fn insert(&mut self, rank: u64, (db, stripe): (usize, usize), key: &[u8], bytes: usize) {
         let k = self.slots.partition_point(|c| c.rank < rank);
         let at = key.as_ptr() as usize;
         if self.slots.len() == POOL_SIZE {
@@ -267,13 +269,13 @@ impl Pool {
                 c.key.clear();
                 c.key.extend_from_slice(key);
             }
-            (c.rank, c.db, c.stripe, c.at) = (rank, db, stripe, at);
+            (c.rank, c.db, c.stripe, c.at, c.bytes) = (rank, db, stripe, at, bytes);
             return;
         }
         let mut buf = self.spare.pop().unwrap_or_default();
         buf.clear();
         buf.extend_from_slice(key);
-        self.slots.insert(k, Candidate { rank, db, stripe, key: buf, at });
+        self.slots.insert(k, Candidate { rank, db, stripe, key: buf, at, bytes });
     }
 
     /// The rank a candidate offered by a population must beat to be worth a place: the worst
@@ -286,8 +288,7 @@ impl Pool {
 
     /// Insert the keys of `buf` (emptied) that can enter, from stripe `place` (database,
     /// stripe). With `harvest` (the stripe, still locked, and what the population serves), the
-    /// keys that rank above every candidate waiting, which the next pops would evict first, are
-    /// evicted at once instead ([`Harvest`]).
+    /// keys the next pops would evict are evicted at once instead ([`Harvest`]).
     ///
     /// # Safety
     /// Every key in `buf` must belong to an entry of that stripe, which must still be locked
@@ -300,39 +301,68 @@ impl Pool {
     ) {
         keep_best(buf, self.floor());
         if let Some((stripe, h)) = harvest {
-            buf.sort_unstable_by_key(|v| std::cmp::Reverse(v.rank));
-            // A new candidate ranking equal to a waiting one goes after it (see `insert`).
-            let best_waiting = self.slots.last().map(|c| c.rank);
-            let ahead = buf.iter().take(*h.credit).take_while(|v| best_waiting.is_none_or(|r| v.rank > r));
-            // The sweep read the entries' headers, not always their keys' lines, which the
-            // copies read: load them together.
-            ahead.for_each(|v| prefetch_key(v.key as usize, v.len));
-            let mut taken = 0;
-            while let Some(&v) = buf.get(taken) {
-                if !h.wants_more() || best_waiting.is_some_and(|r| r >= v.rank) {
-                    break;
-                }
-                taken += 1;
-                let mut key = self.spare.pop().unwrap_or_default();
-                key.clear();
-                key.extend_from_slice(std::slice::from_raw_parts(v.key, v.len));
-                let rest = &mut buf[taken..];
-                match (h.evict(stripe, place.0, (key, v.at), &mut self.spare), v.at) {
-                    // The key that followed it in its chain now follows its predecessor.
-                    (true, Some(gone)) => rest
-                        .iter_mut()
-                        .filter_map(|w| w.at.as_mut())
-                        .filter(|a| a.prev == Some(gone.elem))
-                        .for_each(|a| a.prev = gone.prev),
-                    // Not where the sweep saw it: trust no other place either.
-                    _ => rest.iter_mut().for_each(|w| w.at = None),
-                }
-            }
+            let taken = self.harvest(buf, stripe, place.0, h);
             buf.drain(..taken);
         }
         for v in buf.drain(..) {
-            self.insert(v.rank, place, std::slice::from_raw_parts(v.key, v.len));
+            let e = v.entry();
+            self.insert(v.rank, place, e.key(), e.memory_usage());
         }
+    }
+
+    /// Evict the keys of `buf` that the next pops would evict: walking the candidates waiting
+    /// and the keys of `buf` in rank order (as the pops would), while the population serves
+    /// evictions and the caller wants bytes freed, the candidates are left to the pops (their
+    /// estimated bytes counted as freed) and the keys of `buf` evicted. Sorts `buf` by
+    /// descending rank; returns how many of its first keys were evicted.
+    ///
+    /// # Safety
+    /// As for [`Pool::offer`], `stripe` being the one locked.
+    unsafe fn harvest(
+        &mut self,
+        buf: &mut [Visited],
+        stripe: &mut Stripe,
+        db: usize,
+        h: &mut Harvest<'_>,
+    ) -> usize {
+        buf.sort_unstable_by_key(|v| std::cmp::Reverse(v.rank));
+        // The sweep read the entries' headers, not always their keys' lines, which the
+        // copies read: load them together.
+        for v in buf.iter().take(*h.credit) {
+            let key = v.entry().key();
+            prefetch_key(key.as_ptr() as usize, key.len());
+        }
+        let (mut waiting, mut ahead_keys, mut ahead_bytes) = (self.slots.len(), 0, 0);
+        let mut taken = 0;
+        while let Some(&v) = buf.get(taken) {
+            // A candidate ranking equal to a new key goes first (see `insert`).
+            while let Some(c) = waiting.checked_sub(1).and_then(|i| self.slots.get(i)) {
+                if c.rank < v.rank || ahead_keys >= *h.credit || ahead_bytes >= *h.want {
+                    break;
+                }
+                (waiting, ahead_keys, ahead_bytes) =
+                    (waiting - 1, ahead_keys + 1, ahead_bytes + c.bytes as u64);
+            }
+            if ahead_keys >= *h.credit || ahead_bytes >= *h.want {
+                break;
+            }
+            taken += 1;
+            let mut key = self.spare.pop().unwrap_or_default();
+            key.clear();
+            key.extend_from_slice(v.entry().key());
+            let rest = &mut buf[taken..];
+            match (h.evict(stripe, db, (key, v.at), &mut self.spare), v.at) {
+                // The key that followed it in its chain now follows its predecessor.
+                (true, Some(gone)) => rest
+                    .iter_mut()
+                    .filter_map(|w| w.at.as_mut())
+                    .filter(|a| a.prev == Some(gone.elem))
+                    .for_each(|a| a.prev = gone.prev),
+                // Not where the sweep saw it: trust no other place either.
+                _ => rest.iter_mut().for_each(|w| w.at = None),
+            }
+        }
+        taken
     }
 
     fn pop_best(&mut self) -> Option<Candidate> {
@@ -364,13 +394,13 @@ fn recycle_key(spare: &mut Vec<Vec<u8>>, key: Vec<u8>) {
     }
 }
 
-/// What the last stripe a population samples can serve at once. Its visited keys that rank
-/// above every candidate waiting in the pool are exactly the ones the next pops would evict
-/// first; the population holds their stripe locked with their entries just read, so it evicts
-/// them there and then (while the evictions the population serves and the bytes the caller
-/// wants last) instead of copying them into the pool and paying, per victim, another lock and a
-/// lookup whose lines have gone cold. Only the last stripe: a key sampled later could outrank
-/// them otherwise.
+/// What the last stripe a population samples can serve at once. Of its visited keys, those
+/// that rank among the evictions the population still serves (merged with the candidates
+/// waiting in the pool, within the bytes the caller still wants) are the ones the next pops
+/// would evict. The population holds their stripe locked with their entries just read, so it
+/// evicts them there and then ([`Pool::harvest`]), unlinked where the sweep saw them, instead
+/// of copying them into the pool and paying, per victim, another lock and a lookup whose lines
+/// have gone cold. Only the last stripe: a key sampled later could outrank them otherwise.
 struct Harvest<'a> {
     /// Evictions the population still serves (the evictor's credit).
     credit: &'a mut usize,
@@ -387,10 +417,6 @@ impl<'a> Harvest<'a> {
     /// `out`.
     fn new((credit, want): (&'a mut usize, &'a mut u64), out: &'a mut VecDeque<Evicted>, p: &Params) -> Self {
         Harvest { credit, want, volatile: p.policy.volatile_only(), lazy: p.lazy, out }
-    }
-
-    fn wants_more(&self) -> bool {
-        *self.credit > 0 && *self.want > 0
     }
 
     /// Evict `key` (a copy, in a buffer from `spare`) of database `db` from the locked
@@ -529,18 +555,24 @@ impl Sweep {
 #[derive(Debug, Clone, Copy)]
 struct Visited {
     rank: u64,
-    key: *const u8,
-    len: usize,
+    entry: EntryPtr,
     /// Where the sweep saw it linked, if it came from the table.
     at: Option<Sampled>,
 }
 
 impl Visited {
-    /// A key ranked `rank`, borrowed from its entry, linked `at`: only valid while its stripe
-    /// stays locked and unchanged.
+    /// The key of `e`, ranked `rank`, linked `at`: only valid while its stripe stays locked
+    /// and unchanged.
     fn of(rank: u64, e: &EntryRef<'_>, at: Option<Sampled>) -> Visited {
-        let key = e.key();
-        Visited { rank, key: key.as_ptr(), len: key.len(), at }
+        Visited { rank, entry: e.ptr(), at }
+    }
+
+    /// Its entry.
+    ///
+    /// # Safety
+    /// Its stripe must still be locked and unchanged since it was visited.
+    unsafe fn entry<'a>(&self) -> EntryRef<'a> {
+        EntryRef::new(self.entry)
     }
 }
 
@@ -1480,7 +1512,7 @@ mod tests {
             floor in proptest::option::of(0u64..50),
         ) {
             let mut buf: Vec<Visited> =
-                ranks.iter().map(|&rank| Visited { rank, key: std::ptr::null(), len: 0, at: None }).collect();
+                ranks.iter().map(|&rank| Visited { rank, entry: EntryPtr::dangling(), at: None }).collect();
             keep_best(&mut buf, floor);
             let mut want: Vec<u64> = ranks.into_iter().filter(|&r| floor.is_none_or(|f| r > f)).collect();
             want.sort_unstable_by(|a, b| b.cmp(a));
@@ -1495,15 +1527,15 @@ mod tests {
     fn pool_reuses_key_buffers_when_full() {
         let mut pool = Pool::default();
         for r in 0..(POOL_SIZE as u64 + 40) {
-            pool.insert(r, (0, 0), &r.to_be_bytes());
+            pool.insert(r, (0, 0), &r.to_be_bytes(), 0);
         }
         let ranks: Vec<u64> = pool.slots.iter().map(|c| c.rank).collect();
         assert_eq!(ranks, (40..POOL_SIZE as u64 + 40).collect::<Vec<_>>());
         assert!(pool.slots.iter().all(|c| c.key == c.rank.to_be_bytes()));
         // A long key does not keep a big buffer in the pool.
-        pool.insert(1000, (0, 0), &[7; 4096]);
-        pool.insert(1001, (0, 0), b"short");
-        pool.insert(1002, (0, 0), b"short");
+        pool.insert(1000, (0, 0), &[7; 4096], 0);
+        pool.insert(1001, (0, 0), b"short", 0);
+        pool.insert(1002, (0, 0), b"short", 0);
         assert!(pool.slots.iter().all(|c| c.key.len() == 4096 || c.key.capacity() <= 4096));
     }
 
@@ -1551,7 +1583,7 @@ mod tests {
                     // Redis's filled slots are always a prefix.
                     prop_assert_eq!(got, want);
                 } else {
-                    pool.insert(v, (0, 0), &v.to_be_bytes());
+                    pool.insert(v, (0, 0), &v.to_be_bytes(), 0);
                     model_insert(&mut model, v);
                 }
                 let ours: Vec<u64> = pool.slots.iter().map(|c| c.rank).collect();

@@ -146,8 +146,14 @@ pub struct EntryRef<'a> {
 }
 
 impl<'a> EntryRef<'a> {
-    fn new(e: EntryPtr) -> Self {
+    /// A view of the live entry `e`, for as long as the caller keeps it alive and unchanged.
+    pub(crate) fn new(e: EntryPtr) -> Self {
         EntryRef { e, _life: std::marker::PhantomData }
+    }
+
+    /// The entry viewed.
+    pub(crate) fn ptr(&self) -> EntryPtr {
+        self.e
     }
 
     /// The key.
