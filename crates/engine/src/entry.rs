@@ -80,6 +80,19 @@ pub(crate) enum Payload<'a> {
     Packed(PackedKind, &'a [u8]),
 }
 
+impl Payload<'_> {
+    /// A view of the value, as the entry it goes into will show it.
+    pub(crate) fn as_ref(&self) -> PayloadRef<'_> {
+        match self {
+            Payload::Int(n) => PayloadRef::Int(*n),
+            Payload::Inline(b) => PayloadRef::Inline(b),
+            Payload::Heap(h) => PayloadRef::Heap(h),
+            Payload::Obj(o) => PayloadRef::Obj(o),
+            Payload::Packed(k, b) => PayloadRef::Packed(*k, b),
+        }
+    }
+}
+
 /// A borrowed view of an entry's value.
 pub(crate) enum PayloadRef<'a> {
     Int(i64),

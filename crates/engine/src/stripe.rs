@@ -165,13 +165,7 @@ impl<'a> EntryRef<'a> {
     /// The value.
     pub fn value(&self) -> ValueRef<'a> {
         // SAFETY: as above.
-        match unsafe { entry::payload(self.e) } {
-            PayloadRef::Int(n) => ValueRef::Str(StrRef::Int(n)),
-            PayloadRef::Inline(b) => ValueRef::Str(StrRef::Bytes(b)),
-            PayloadRef::Heap(h) => ValueRef::Str(StrRef::Bytes(h)),
-            PayloadRef::Obj(o) => ValueRef::Obj(o),
-            PayloadRef::Packed(k, b) => ValueRef::Packed(k, b),
-        }
+        value_of(unsafe { entry::payload(self.e) })
     }
 
     /// The value's type.
@@ -364,6 +358,24 @@ impl<'a> EntryMut<'a> {
 /// The size class of a live entry's value (INFO keysizes).
 fn size_class(e: EntryPtr) -> SizeClass {
     SizeClass::of(EntryRef::new(e).value())
+}
+
+/// The size class of a value about to be stored, known before its entry is written: a new
+/// entry often lands in a slot whose lines are not in cache (after eviction, one freed anywhere
+/// in the heap), and reading it back right after writing it waits for them.
+fn payload_size_class(p: &Payload<'_>) -> SizeClass {
+    SizeClass::of(value_of(p.as_ref()))
+}
+
+/// A stored value as commands see it.
+fn value_of(p: PayloadRef<'_>) -> ValueRef<'_> {
+    match p {
+        PayloadRef::Int(n) => ValueRef::Str(StrRef::Int(n)),
+        PayloadRef::Inline(b) => ValueRef::Str(StrRef::Bytes(b)),
+        PayloadRef::Heap(h) => ValueRef::Str(StrRef::Bytes(h)),
+        PayloadRef::Obj(o) => ValueRef::Obj(o),
+        PayloadRef::Packed(k, b) => ValueRef::Packed(k, b),
+    }
 }
 
 fn encode(value: NewValue<'_>) -> Payload<'_> {
@@ -598,8 +610,9 @@ impl Stripe {
                         self.volatile_remove(e);
                     }
                     let before = self.size_untrack(e);
+                    let class = payload_size_class(&payload);
                     let new = rebuild_dispose(e, payload, exp);
-                    self.sizes.change(before, size_class(new));
+                    self.sizes.change(before, class);
                     entry::set_lru(
                         new,
                         lru.unwrap_or_else(|| acc.touched(entry::lru(new), self.rng.next_u64())),
@@ -614,11 +627,12 @@ impl Stripe {
                 None => {
                     let exp = when.map(|w| (w, self.volatile.len() as u32));
                     let lru = lru.unwrap_or_else(|| acc.initial());
+                    let class = payload_size_class(&payload);
                     let new = entry::create(key, payload, exp, entry::access_word_of(lru, self.mark()));
                     if exp.is_some() {
                         self.volatile.push(new);
                     }
-                    self.sizes.change(SizeClass::UNTRACKED, size_class(new));
+                    self.sizes.change(SizeClass::UNTRACKED, class);
                     self.table.insert(new, h);
                 }
             }
