@@ -222,22 +222,72 @@ fn layout(size: usize) -> Layout {
     Layout::from_size_align(size, 8).unwrap_or(Layout::new::<u64>())
 }
 
+/// Bytes of an entry for `key` holding `payload`, with an expire time or not.
+fn entry_size(key: &[u8], payload: &Payload, with_expire: bool) -> usize {
+    HEADER
+        + if with_expire { EXPIRE_LEN } else { 0 }
+        + if keylen_in_flags(key.len()) { 0 } else { varlen_size(key.len()) }
+        + key.len()
+        + payload_size(payload)
+}
+
+/// Allocate `size` bytes for an entry.
+fn alloc_entry(size: usize) -> NonNull<u8> {
+    let lay = layout(size);
+    // SAFETY: the size is non-zero.
+    NonNull::new(unsafe { alloc(lay) }).unwrap_or_else(|| handle_alloc_error(lay))
+}
+
+/// The memory of an entry about to be created, allocated ahead and being loaded for writing
+/// meanwhile: a slot freed by an eviction anywhere in the heap is rarely in cache, and writing
+/// the entry would otherwise wait for its lines. Freed if dropped unused.
+pub(crate) struct Reserved {
+    p: NonNull<u8>,
+    size: usize,
+}
+
+impl Reserved {
+    /// Memory for an entry of `key` holding `payload`, with an expire time or not.
+    pub(crate) fn new(key: &[u8], payload: &Payload, with_expire: bool) -> Reserved {
+        let size = entry_size(key, payload, with_expire);
+        let p = alloc_entry(size);
+        for line in (0..size).step_by(64) {
+            crate::table::prefetch_write(p.as_ptr().wrapping_add(line));
+        }
+        Reserved { p, size }
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `alloc_entry` with this size, never handed out.
+        unsafe { dealloc(self.p.as_ptr(), layout(self.size)) }
+    }
+}
+
 /// Allocate an entry. `expire` is `(unix ms, volatile index)`; `word` is the access word
 /// (access data and snapshot mark, see [`access_word_of`]).
 pub(crate) fn create(key: &[u8], payload: Payload, expire: Option<(i64, u32)>, word: u32) -> EntryPtr {
+    create_in(None, key, payload, expire, word)
+}
+
+/// [`create`] in the memory `reserved` for it, if any and of the right size (else it is freed).
+pub(crate) fn create_in(
+    reserved: Option<Reserved>,
+    key: &[u8],
+    payload: Payload,
+    expire: Option<(i64, u32)>,
+    word: u32,
+) -> EntryPtr {
     let short_key = keylen_in_flags(key.len());
-    let size = HEADER
-        + if expire.is_some() { EXPIRE_LEN } else { 0 }
-        + if short_key { 0 } else { varlen_size(key.len()) }
-        + key.len()
-        + payload_size(&payload);
-    let lay = layout(size);
-    // SAFETY: the size is non-zero; every byte written below lies within `size`.
+    let size = entry_size(key, &payload, expire.is_some());
+    let p = match reserved {
+        Some(r) if r.size == size => std::mem::ManuallyDrop::new(r).p,
+        _ => alloc_entry(size),
+    }
+    .as_ptr();
+    // SAFETY: `p` holds `size` bytes; every byte written below lies within them.
     unsafe {
-        let p = alloc(lay);
-        if p.is_null() {
-            handle_alloc_error(lay);
-        }
         ptr::write_unaligned(p as *mut usize, 0);
         ptr::write_unaligned(p.add(OFF_LRU) as *mut u32, word);
         let mut flags = kind_of(&payload) << KIND_SHIFT;
@@ -499,11 +549,17 @@ pub(crate) unsafe fn free(p: EntryPtr) {
     dealloc(p.as_ptr(), layout(alloc_size(p)));
 }
 
-/// A copy of the entry with another value and/or expire (same key and LRU). The old entry
-/// is freed; its value is dropped unless `payload` moved it.
-pub(crate) unsafe fn rebuild(p: EntryPtr, payload: Payload, expire: Option<(i64, u32)>) -> EntryPtr {
+/// A copy of the entry with another value and/or expire (same key and LRU), in the memory
+/// `reserved` for it if any ([`create_in`]). The old entry is freed; its value is dropped
+/// unless `payload` moved it.
+pub(crate) unsafe fn rebuild(
+    p: EntryPtr,
+    payload: Payload,
+    expire: Option<(i64, u32)>,
+    reserved: Option<Reserved>,
+) -> EntryPtr {
     let moved_heap = matches!(payload, Payload::Heap(_) | Payload::Obj(_));
-    let new = create(key(p), payload, expire, access_word(p));
+    let new = create_in(reserved, key(p), payload, expire, access_word(p));
     set_next(new, next(p));
     if moved_heap {
         // The box now belongs to the new entry if it is the same one; only free the shell.
@@ -561,7 +617,7 @@ mod tests {
             assert_eq!(expire(q), Some(1234));
             assert_eq!(volatile_index(q), 9);
             assert_eq!(key(q), k);
-            let r = rebuild(q, Payload::Heap(Box::new(vec![1; 300])), None);
+            let r = rebuild(q, Payload::Heap(Box::new(vec![1; 300])), None, None);
             assert!(matches!(payload(r), PayloadRef::Heap(v) if v.len() == 300));
             let long_key = vec![b'k'; 1000];
             let s = create(&long_key, Payload::Int(-5), Some((1, 2)), 0);

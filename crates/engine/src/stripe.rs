@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
-use crate::entry::{self, EntryKey, EntryPtr, OwnedPayload, Payload, PayloadRef};
+use crate::entry::{self, EntryKey, EntryPtr, OwnedPayload, Payload, PayloadRef, Reserved};
 use crate::keysizes::{KeySizes, SizeClass};
 use crate::lru::Access;
 use crate::object::Object;
@@ -264,7 +264,7 @@ impl<'a> EntryMut<'a> {
                 }
             }
             let expire = entry::expire(self.e).map(|w| (w, entry::volatile_index(self.e)));
-            let new = rebuild_dispose(self.e, encode(value), expire);
+            let new = rebuild_dispose(self.e, encode(value), expire, None);
             self.relink(new);
         }
     }
@@ -283,7 +283,7 @@ impl<'a> EntryMut<'a> {
                     _ => return None,
                 };
                 let expire = entry::expire(self.e).map(|w| (w, entry::volatile_index(self.e)));
-                let new = entry::rebuild(self.e, Payload::Heap(Box::new(bytes)), expire);
+                let new = entry::rebuild(self.e, Payload::Heap(Box::new(bytes)), expire, None);
                 self.relink(new);
             }
             entry::heap_mut(self.e)
@@ -575,6 +575,14 @@ impl Stripe {
     ) {
         self.signal(key);
         let h = hash_key(key);
+        // The new entry's memory, allocated now to be loaded while the lookup walks the chain
+        // (unless its size waits on the old expire time).
+        let with_expire = match expire {
+            SetExpire::Clear => Some(false),
+            SetExpire::At(_) => Some(true),
+            SetExpire::Keep => None,
+        };
+        let reserved = with_expire.map(|w| Reserved::new(key, &payload, w));
         self.table.rehash_step(1);
         let old = self.table.find(key, h);
         // SAFETY: entries found are live; a new entry is linked exactly once.
@@ -611,7 +619,7 @@ impl Stripe {
                     }
                     let before = self.size_untrack(e);
                     let class = payload_size_class(&payload);
-                    let new = rebuild_dispose(e, payload, exp);
+                    let new = rebuild_dispose(e, payload, exp, reserved);
                     self.sizes.change(before, class);
                     entry::set_lru(
                         new,
@@ -628,7 +636,8 @@ impl Stripe {
                     let exp = when.map(|w| (w, self.volatile.len() as u32));
                     let lru = lru.unwrap_or_else(|| acc.initial());
                     let class = payload_size_class(&payload);
-                    let new = entry::create(key, payload, exp, entry::access_word_of(lru, self.mark()));
+                    let word = entry::access_word_of(lru, self.mark());
+                    let new = entry::create_in(reserved, key, payload, exp, word);
                     if exp.is_some() {
                         self.volatile.push(new);
                     }
@@ -1217,13 +1226,18 @@ impl Stripe {
 /// [`entry::rebuild`] for a value being replaced (SET over a key, `EntryMut::set_value`): with
 /// `lazyfree-lazy-server-del` ([`crate::lazyfree::server_del`]) a big old value goes to the
 /// lazy-free thread instead of being freed here.
-unsafe fn rebuild_dispose(e: EntryPtr, payload: Payload, expire: Option<(i64, u32)>) -> EntryPtr {
+unsafe fn rebuild_dispose(
+    e: EntryPtr,
+    payload: Payload,
+    expire: Option<(i64, u32)>,
+    reserved: Option<Reserved>,
+) -> EntryPtr {
     let lazy = crate::lazyfree::server_del()
         && matches!(entry::payload(e), PayloadRef::Obj(o) if crate::lazyfree::worth_it(o));
     if !lazy {
-        return entry::rebuild(e, payload, expire);
+        return entry::rebuild(e, payload, expire, reserved);
     }
-    let new = entry::create(entry::key(e), payload, expire, entry::access_word(e));
+    let new = entry::create_in(reserved, entry::key(e), payload, expire, entry::access_word(e));
     entry::set_next(new, entry::next(e));
     crate::lazyfree::free_payload(entry::into_payload(e), true);
     new

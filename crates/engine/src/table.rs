@@ -549,6 +549,19 @@ pub fn prefetch<T>(addr: *const T) {
     let _ = addr;
 }
 
+/// Ask the CPU to start loading the cache line at `addr` for writing (a hint, as [`prefetch`]).
+#[inline]
+pub fn prefetch_write<T>(addr: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as for `prefetch`; PREFETCHW decodes as a no-op on CPUs without it.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
+        _mm_prefetch::<_MM_HINT_ET0>(addr as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = addr;
+}
+
 /// A small, fast PRNG (xorshift64*), one per stripe.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
