@@ -603,6 +603,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn entries_are_built_in_reserved_memory_of_their_size_only() {
+        let k = b"key:0000000001";
+        let reserved = Reserved::new(k, &Payload::Inline(b"value"), false);
+        let at = reserved.p;
+        let p = create_in(Some(reserved), k, Payload::Inline(b"value"), None, 3);
+        assert_eq!(p, at);
+        // A reservation of another size (here without the expire section) is not used.
+        let reserved = Reserved::new(k, &Payload::Inline(b"value"), false);
+        let q = create_in(Some(reserved), k, Payload::Inline(b"value"), Some((5, 0)), 4);
+        unsafe {
+            assert!(matches!(payload(p), PayloadRef::Inline(b"value")));
+            assert_eq!((key(q), expire(q), lru(q)), (&k[..], Some(5), 4));
+            free(p);
+            free(q);
+        }
+    }
+
+    #[test]
     fn small_string_fits_one_64_byte_class() {
         let k = b"key:0000000001";
         let val = [b'x'; 32];
