@@ -96,7 +96,7 @@ pub type Link = *mut *mut u8;
 
 /// An element a sampling run took, and where it was linked: the bucket its chain hangs off
 /// (numbered as in [`Table::sample_run`]) and the element before it (`None`: the chain's head).
-/// Lets [`Table::unlink_sampled`] remove it without a lookup while the table is unchanged.
+/// Lets [`Table::sampled_link`] find its link without a lookup while the table is unchanged.
 #[derive(Debug, Clone, Copy)]
 pub struct Sampled {
     /// The element.
@@ -538,25 +538,24 @@ impl<K: ChainKey> Table<K> {
 /// dereferenced, so a stale or null one is harmless.
 #[inline]
 pub fn prefetch<T>(addr: *const T) {
+    prefetch_as::<3>(addr as *const i8); // _MM_HINT_T0
+}
+
+/// Ask the CPU to start loading the cache line at `addr` for writing (a hint, as [`prefetch`]):
+/// PREFETCHW where the build targets it, else a plain prefetch, which brings a line no other
+/// core holds in exclusive state anyway.
+#[inline]
+pub fn prefetch_write<T>(addr: *const T) {
+    prefetch_as::<7>(addr as *const i8); // _MM_HINT_ET0
+}
+
+#[inline]
+fn prefetch_as<const HINT: i32>(addr: *const i8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetch instructions never fault and do not read memory architecturally; SSE
     // is part of the x86_64 baseline.
     unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(addr as *const i8);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = addr;
-}
-
-/// Ask the CPU to start loading the cache line at `addr` for writing (a hint, as [`prefetch`]).
-#[inline]
-pub fn prefetch_write<T>(addr: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: as for `prefetch`; PREFETCHW decodes as a no-op on CPUs without it.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
-        _mm_prefetch::<_MM_HINT_ET0>(addr as *const i8);
+        std::arch::x86_64::_mm_prefetch::<HINT>(addr);
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = addr;
