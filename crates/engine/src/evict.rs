@@ -75,6 +75,8 @@ const DB_RECHECK: Duration = Duration::from_millis(100);
 const STRIPE_TRIES: usize = 8;
 /// How long a full walk that found no candidate stands before the next one.
 const NOTHING_RECHECK: Duration = Duration::from_millis(1);
+/// Keys [`Evictor::run`] evicts between two checks of memory and time (Redis's 16).
+const CHECK_EVERY: usize = 16;
 /// Pool rounds after which a re-ranked candidate is evicted even if it became hotter.
 const MAX_ROUNDS: usize = 64;
 /// Evictions served by one pool population. Each population samples this many times
@@ -337,13 +339,13 @@ impl Pool {
         while let Some(&v) = buf.get(taken) {
             // A candidate ranking equal to a new key goes first (see `insert`).
             while let Some(c) = waiting.checked_sub(1).and_then(|i| self.slots.get(i)) {
-                if c.rank < v.rank || ahead_keys >= *h.credit || ahead_bytes >= *h.want {
+                if c.rank < v.rank || ahead_keys >= h.room() || ahead_bytes >= h.want.bytes {
                     break;
                 }
                 (waiting, ahead_keys, ahead_bytes) =
                     (waiting - 1, ahead_keys + 1, ahead_bytes + c.bytes as u64);
             }
-            if ahead_keys >= *h.credit || ahead_bytes >= *h.want {
+            if ahead_keys >= h.room() || ahead_bytes >= h.want.bytes {
                 break;
             }
             taken += 1;
@@ -396,16 +398,17 @@ fn recycle_key(spare: &mut Vec<Vec<u8>>, key: Vec<u8>) {
 
 /// What the last stripe a population samples can serve at once. Of its visited keys, those
 /// that rank among the evictions the population still serves (merged with the candidates
-/// waiting in the pool, within the bytes the caller still wants) are the ones the next pops
-/// would evict. The population holds their stripe locked with their entries just read, so it
-/// evicts them there and then ([`Pool::harvest`]), unlinked where the sweep saw them, instead
-/// of copying them into the pool and paying, per victim, another lock and a lookup whose lines
-/// have gone cold. Only the last stripe: a key sampled later could outrank them otherwise.
+/// waiting in the pool, within the bytes and keys the caller still wants) are the ones the
+/// next pops would evict. The population holds their stripe locked with their entries just
+/// read, so it evicts them there and then ([`Pool::harvest`]), unlinked where the sweep saw
+/// them, instead of copying them into the pool and paying, per victim, another lock and a
+/// lookup whose lines have gone cold. Only the last stripe: a key sampled later could outrank
+/// them otherwise.
 struct Harvest<'a> {
     /// Evictions the population still serves (the evictor's credit).
     credit: &'a mut usize,
-    /// Bytes the caller still wants freed.
-    want: &'a mut u64,
+    /// What the caller still wants.
+    want: &'a mut Want,
     volatile: bool,
     lazy: bool,
     /// The keys evicted, in order, for the caller.
@@ -413,10 +416,19 @@ struct Harvest<'a> {
 }
 
 impl<'a> Harvest<'a> {
-    /// For a population serving `credit` evictions while the caller `want`s bytes freed, into
-    /// `out`.
-    fn new((credit, want): (&'a mut usize, &'a mut u64), out: &'a mut VecDeque<Evicted>, p: &Params) -> Self {
+    /// For a population serving `credit` evictions of what the caller `want`s, into `out`.
+    fn new(
+        (credit, want): (&'a mut usize, &'a mut Want),
+        out: &'a mut VecDeque<Evicted>,
+        p: &Params,
+    ) -> Self {
         Harvest { credit, want, volatile: p.policy.volatile_only(), lazy: p.lazy, out }
+    }
+
+    /// How many more keys may go: what the population serves, and what the caller takes
+    /// before it checks memory again.
+    fn room(&self) -> usize {
+        (*self.credit).min(self.want.keys)
     }
 
     /// Evict `key` (a copy, in a buffer from `spare`) of database `db` from the locked
@@ -445,10 +457,19 @@ impl<'a> Harvest<'a> {
             crate::lazyfree::free_later(d, bytes as u64);
         }
         *self.credit = self.credit.saturating_sub(1);
-        *self.want = self.want.saturating_sub(bytes as u64);
+        self.want.keys = self.want.keys.saturating_sub(1);
+        self.want.bytes = self.want.bytes.saturating_sub(bytes as u64);
         self.out.push_back(Evicted { db, key, bytes });
         linked
     }
+}
+
+/// What a call to the evictor still wants: bytes freed, and at most so many keys before it
+/// checks memory again ([`Evictor::run`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Want {
+    bytes: u64,
+    keys: usize,
 }
 
 /// A key the evictor removed.
@@ -505,8 +526,8 @@ pub struct Evictor {
     has_keys_volatile: bool,
     /// Evictions left before the pool is populated again ([`EVICTIONS_PER_POPULATE`]).
     credit: usize,
-    /// Bytes the current call still wants freed (what a population may evict at once).
-    want: u64,
+    /// What the current call still wants (what a population may evict at once).
+    want: Want,
     /// Keys a population evicted at once ([`Harvest`]), not yet handed to the caller.
     harvested: VecDeque<Evicted>,
     /// Per database: where the sampling sweep of its keys stands (`allkeys-*` policies).
@@ -673,7 +694,7 @@ impl Evictor {
             has_keys: Vec::new(),
             has_keys_volatile: false,
             credit: 0,
-            want: 0,
+            want: Want::default(),
             harvested: VecDeque::new(),
             sweeps: Vec::new(),
             visited: Vec::new(),
@@ -878,8 +899,7 @@ impl Evictor {
     /// Choose and remove one key as the policy says; `None` if there is nothing to evict
     /// (or the policy is `noeviction`). Watchers of the key are signalled.
     pub fn evict_one(&mut self, ks: &Keyspace, p: &Params, acc: &Access) -> Option<Evicted> {
-        // Any byte freed is enough: one key.
-        self.want = 1;
+        self.want = Want { bytes: u64::MAX, keys: 1 };
         self.evict_one_at(ks, p, acc, Instant::now())
     }
 
@@ -937,13 +957,16 @@ impl Evictor {
             return run;
         }
         while run.bytes < budget.to_free {
-            self.want = budget.to_free - run.bytes;
+            self.want = Want {
+                bytes: budget.to_free - run.bytes,
+                keys: CHECK_EVERY - run.keys as usize % CHECK_EVERY,
+            };
             let Some(ev) = self.evict_next(ks, p, acc, start) else {
                 run.outcome = Outcome::NothingToEvict;
                 break;
             };
             self.count(&mut run, ev, &mut on_evicted);
-            if run.keys.is_multiple_of(16) {
+            if run.keys.is_multiple_of(CHECK_EVERY as u64) {
                 if under_limit() {
                     break;
                 }
