@@ -1363,6 +1363,32 @@ mod tests {
     }
 
     #[test]
+    fn keys_evicted_at_once_stop_at_the_callers_check() {
+        // Populations out of step with the 16-key checks: the one under way when a check says
+        // memory is fine has not evicted past it.
+        let ks = Keyspace::new(1, 1);
+        for i in 0..2000 {
+            set(&ks, 0, &key(i), SetExpire::Clear, &Access::at(1_000 + i as i64));
+        }
+        let one = ks.db(0).lock(&key(0)).peek(&key(0)).map(|e| e.memory_usage()).unwrap_or(0) as u64;
+        let (mut ev, p, acc) = (Evictor::new(6), params(Policy::AllkeysLru, 5), Access::at(1_000_000));
+        for first in [3, 5, 11] {
+            let r = ev.run(
+                &ks,
+                &p,
+                &acc,
+                Budget { to_free: one * first, time: Duration::MAX },
+                || false,
+                |_, _| {},
+            );
+            assert_eq!(r.keys, first, "exact amounts: every key is the same size");
+            let r =
+                ev.run(&ks, &p, &acc, Budget { to_free: u64::MAX, time: Duration::MAX }, || true, |_, _| {});
+            assert_eq!(r.keys, 16);
+        }
+    }
+
+    #[test]
     fn keys_evicted_where_the_sweep_saw_them_leave_the_others_linked() {
         // One stripe of keys of distinct ages: most victims are evicted by the population
         // that sampled them, unlinked where it saw them, several of one chain at times.
